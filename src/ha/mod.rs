@@ -1,0 +1,1 @@
+//! `ha`: Home Assistant side. Being written.

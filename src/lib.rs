@@ -1,0 +1,38 @@
+//! TeslaSync connects Tesla vehicles to Home Assistant over MQTT.
+//!
+//! Data flows one way, commands flow back:
+//!
+//! ```text
+//!  Tesla side                        core                               Home Assistant side
+//!  tesla::fleet (REST client) ──┐                                  ┌─> ha::discovery (catalog → configs)
+//!  vehicle::poller ─────────────┼─> vehicle::Update ─> vehicle::hub ┼─> ha::bridge (changed values → MQTT)
+//!  tesla::telemetry (later) ────┘     (vin, signals)   (state, diff)│
+//!  tesla::command (signing) <──── vehicle::executor <──────────────┴── ha::bridge (command topics)
+//!  tesla::auth (tokens) ── store (sled, AES-GCM) ── web (status page, later OAuth and admin API)
+//! ```
+//!
+//! Module map:
+//! - [`clock`]: wall-clock time that tests can drive.
+//! - [`config`]: configuration contract (TOML + environment), validated once at start-up.
+//! - [`secret`]: a string that never prints itself.
+//! - [`store`]: sled on disk; secrets sealed with AES-256-GCM.
+//! - [`tesla`]: everything that speaks to Tesla: OAuth tokens, the Fleet API, the command protocol.
+//! - [`vehicle`]: signals, the hub that remembers them, the poller and the command executor.
+//! - [`ha`]: Home Assistant: the entity catalog, discovery payloads and the MQTT bridge.
+//! - [`web`]: the HTTP server (status page).
+//! - [`sim`]: a simulated Tesla account: auth, Fleet API, cars with a sleep/wake state machine.
+//! - [`daemon`]: wires the parts together and runs until cancelled; [`demo`] adds the simulator
+//!   and, when needed, an embedded MQTT broker.
+
+pub mod clock;
+pub mod config;
+pub mod daemon;
+pub mod demo;
+pub mod ha;
+pub mod secret;
+pub mod sim;
+pub mod store;
+pub mod tesla;
+pub mod util;
+pub mod vehicle;
+pub mod web;

@@ -1,0 +1,1 @@
+//! `sim`: a simulated Tesla account (auth host, Fleet API, cars). Being written.

@@ -1,0 +1,1 @@
+//! `tesla::auth`: being written.

@@ -1,0 +1,1 @@
+//! `tesla::fleet`: being written.

@@ -1,0 +1,9 @@
+//! `tesla`: everything that speaks to Tesla. Nothing here knows about MQTT or Home Assistant.
+//!
+//! - [`auth`]: OAuth tokens (refresh, rotation, persistence).
+//! - [`fleet`]: the Fleet API REST client (regions, errors, billing categories).
+//! - [`command`]: the vehicle command protocol (protobuf, ECDH, HMAC); bytes in, bytes out.
+
+pub mod auth;
+pub mod command;
+pub mod fleet;

@@ -1,0 +1,3 @@
+//! `vehicle`: what TeslaSync knows about each car and what it can ask of it.
+
+pub mod command;
