@@ -1,1 +1,218 @@
-//! `daemon`: being written.
+//! `daemon`: wires the parts together and runs them until cancelled.
+//!
+//! Start-up order matters for safety: the store is opened (and its key checked) before anything
+//! else, so a wrong `ENCRYPTION_KEY` stops the daemon before it touches disk or network. Shutdown
+//! runs in reverse: stop polling, let queued commands finish (their results still reach MQTT), then
+//! the bridge publishes `offline` and disconnects, then the store is flushed.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::net::TcpListener;
+use tokio::sync::{mpsc, watch};
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+use tracing::{info, warn};
+
+use crate::clock::Clock;
+use crate::config::Config;
+use crate::ha::bridge::{self, BridgeSettings};
+use crate::store::{Store, StoreError, StoreKey};
+use crate::tesla::auth::{AuthError, AuthSettings, Tokens};
+use crate::tesla::fleet::{FleetClient, Usage};
+use crate::vehicle::executor::Executor;
+use crate::vehicle::hub::Hub;
+use crate::vehicle::poller::{PollStatus, Poller};
+use crate::web::{self, WebState};
+
+/// Queued commands get this long to finish at shutdown.
+const DRAIN_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Why the daemon could not start or stopped with an error.
+#[derive(Debug, thiserror::Error)]
+pub enum DaemonError {
+    #[error("storage.encryption_key is not set: TeslaSync never stores Tesla tokens unencrypted. Create a key with `openssl rand -base64 32` and set [storage] encryption_key or ENCRYPTION_KEY")]
+    NoEncryptionKey,
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Auth(#[from] AuthError),
+    #[error("cannot listen on {addr} for the web UI ({error}); set [http] listen or TESLASYNC_HTTP__LISTEN")]
+    HttpBind { addr: String, error: String },
+    #[error("could not build the HTTP client: {0}")]
+    HttpClient(String),
+}
+
+impl DaemonError {
+    /// 2 for problems the user fixes in the configuration, 1 otherwise (the CLI contract).
+    pub fn exit_code(&self) -> i32 {
+        match self {
+            DaemonError::NoEncryptionKey | DaemonError::HttpBind { .. } => 2,
+            DaemonError::Store(StoreError::WrongKey { .. }) => 2,
+            DaemonError::Auth(AuthError::MissingClientId) => 2,
+            _ => 1,
+        }
+    }
+}
+
+/// How the daemon is started beyond its configuration.
+#[derive(Default)]
+pub struct StartOptions {
+    pub clock: Clock,
+    /// An already-bound listener for the web UI (tests pass port 0); otherwise `http.listen`.
+    pub http_listener: Option<TcpListener>,
+}
+
+/// A running daemon.
+pub struct Daemon {
+    hub: Arc<Hub>,
+    fleet: FleetClient,
+    store: Store,
+    poll_status: watch::Receiver<PollStatus>,
+    http_addr: std::net::SocketAddr,
+    shutdown: CancellationToken,
+    bridge_stop: CancellationToken,
+    executor: Executor,
+    poller: JoinHandle<()>,
+    bridge: JoinHandle<Result<(), bridge::BridgeError>>,
+    web: JoinHandle<()>,
+}
+
+/// Opens the store as configured. There is no plaintext mode: without a key, nothing starts.
+pub fn open_store(cfg: &Config) -> Result<Store, DaemonError> {
+    let key = cfg
+        .storage
+        .encryption_key
+        .clone()
+        .ok_or(DaemonError::NoEncryptionKey)?;
+    Ok(Store::open(&cfg.storage.path, StoreKey::Configured(key))?)
+}
+
+impl Daemon {
+    /// Starts every part; returns once they run. Cancel `shutdown` to stop, then await [`Daemon::wait`].
+    pub async fn start(cfg: Config, opts: StartOptions, shutdown: CancellationToken) -> Result<Daemon, DaemonError> {
+        let store = open_store(&cfg)?;
+        let clock = opts.clock;
+        let http = reqwest::Client::builder()
+            .timeout(Duration::from_secs(30))
+            .user_agent(concat!("TeslaSync/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .map_err(|e| DaemonError::HttpClient(e.to_string()))?;
+        let tokens = Arc::new(Tokens::load(
+            store.clone(),
+            http.clone(),
+            AuthSettings {
+                auth_base_url: cfg.tesla.auth_base_url.clone(),
+                client_id: cfg.tesla.client_id.clone(),
+                client_secret: cfg.tesla.client_secret.clone(),
+            },
+            clock.clone(),
+        )?);
+        let fleet = FleetClient::new(http, cfg.tesla.fleet_api_base(), tokens);
+        let hub = Arc::new(Hub::load(store.clone())?);
+
+        let listener = match opts.http_listener {
+            Some(l) => l,
+            None => TcpListener::bind(cfg.http.listen).await.map_err(|e| DaemonError::HttpBind {
+                addr: cfg.http.listen.to_string(),
+                error: e.to_string(),
+            })?,
+        };
+        let http_addr = listener.local_addr().map_err(|e| DaemonError::HttpBind {
+            addr: cfg.http.listen.to_string(),
+            error: e.to_string(),
+        })?;
+
+        let poller = Poller::new(fleet.clone(), hub.clone(), clock.clone(), cfg.polling.clone());
+        let poll_status = poller.status();
+        let (outcomes_tx, outcomes_rx) = mpsc::channel(64);
+        let executor = Executor::new(
+            fleet.clone(),
+            hub.clone(),
+            clock.clone(),
+            outcomes_tx,
+            Some(poller.poke_handle()),
+            shutdown.clone(),
+        );
+        let poller = if cfg.polling.enabled {
+            tokio::spawn(poller.run(shutdown.clone()))
+        } else {
+            tokio::spawn(async {})
+        };
+        let bridge_stop = CancellationToken::new();
+        let bridge = tokio::spawn(bridge::run(
+            BridgeSettings {
+                mqtt: cfg.mqtt.clone(),
+                discovery: cfg.mqtt.discovery,
+            },
+            hub.clone(),
+            executor.clone(),
+            outcomes_rx,
+            clock.clone(),
+            bridge_stop.clone(),
+        ));
+        let web_state = WebState {
+            hub: hub.clone(),
+            fleet: fleet.clone(),
+            poll: poll_status.clone(),
+            access: web::Access::from_config(&cfg.http),
+        };
+        let web = tokio::spawn(web::serve(listener, web_state, shutdown.clone()));
+        info!(web = %http_addr, broker = %cfg.mqtt.url, "TeslaSync is running");
+        Ok(Daemon {
+            hub,
+            fleet,
+            store,
+            poll_status,
+            http_addr,
+            shutdown,
+            bridge_stop,
+            executor,
+            poller,
+            bridge,
+            web,
+        })
+    }
+
+    pub fn hub(&self) -> &Arc<Hub> {
+        &self.hub
+    }
+
+    pub fn poll_status(&self) -> watch::Receiver<PollStatus> {
+        self.poll_status.clone()
+    }
+
+    /// Billable Fleet API requests made by this run.
+    pub fn usage(&self) -> Usage {
+        self.fleet.usage()
+    }
+
+    /// Where the web UI listens.
+    pub fn http_addr(&self) -> std::net::SocketAddr {
+        self.http_addr
+    }
+
+    /// Waits for `shutdown`, then stops everything in order.
+    pub async fn wait(self) -> Result<(), DaemonError> {
+        self.shutdown.cancelled().await;
+        let _ = self.poller.await;
+        if tokio::time::timeout(DRAIN_TIMEOUT, self.executor.drain()).await.is_err() {
+            warn!("queued commands did not finish within {} s", DRAIN_TIMEOUT.as_secs());
+        }
+        self.bridge_stop.cancel();
+        match self.bridge.await {
+            Ok(Err(e)) => warn!(error = %e, "MQTT bridge stopped with an error"),
+            Err(e) => warn!(error = %e, "MQTT bridge task failed"),
+            Ok(Ok(())) => {}
+        }
+        let _ = self.web.await;
+        self.store.flush_async().await?;
+        info!("TeslaSync stopped");
+        Ok(())
+    }
+}
+
+/// `teslasync run`: the daemon with the system clock until `shutdown`.
+pub async fn run(cfg: Config, shutdown: CancellationToken) -> Result<(), DaemonError> {
+    Daemon::start(cfg, StartOptions::default(), shutdown).await?.wait().await
+}

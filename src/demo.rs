@@ -1,1 +1,168 @@
-//! `demo`: being written.
+//! `demo`: the daemon against the built-in simulated Tesla account, for a first look without Tesla
+//! credentials. Starts the simulator on a loopback port, uses the MQTT broker at `--mqtt` or starts an
+//! embedded one there when nothing answers, signs in with a refresh token from the simulator, and
+//! runs the daemon with a throw-away data directory and storage key.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use tokio::net::{TcpListener, TcpStream};
+use tokio_util::sync::CancellationToken;
+use tracing::info;
+use url::Url;
+
+use crate::config::Config;
+use crate::daemon::{Daemon, DaemonError, StartOptions};
+use crate::secret::Secret;
+use crate::sim::{Sim, SimConfig};
+use crate::tesla::auth::Tokens;
+
+/// `teslasync demo` flags.
+#[derive(Debug, Clone)]
+pub struct DemoOptions {
+    pub vehicles: usize,
+    pub mqtt: Url,
+    pub http: SocketAddr,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum DemoError {
+    #[error("--mqtt {0} must be mqtt://HOST:PORT")]
+    BadMqttUrl(String),
+    #[error("nothing answers at {addr} and an embedded broker could not start there: {error}")]
+    Broker { addr: String, error: String },
+    #[error("the simulator could not start: {0}")]
+    Sim(String),
+    #[error(transparent)]
+    Daemon(#[from] DaemonError),
+}
+
+/// Runs the demo until `shutdown`.
+pub async fn run(opts: DemoOptions, mut cfg: Config, shutdown: CancellationToken) -> Result<(), DemoError> {
+    let sim = Sim::new(SimConfig {
+        vehicles: opts.vehicles,
+        ..SimConfig::default()
+    });
+    let sim_listener = TcpListener::bind("127.0.0.1:0")
+        .await
+        .map_err(|e| DemoError::Sim(e.to_string()))?;
+    let sim_url = Url::parse(&format!(
+        "http://{}",
+        sim_listener.local_addr().map_err(|e| DemoError::Sim(e.to_string()))?
+    ))
+    .expect("valid url");
+    tokio::spawn(sim.clone().serve(sim_listener, shutdown.clone()));
+
+    let host = opts.mqtt.host_str().ok_or_else(|| DemoError::BadMqttUrl(opts.mqtt.to_string()))?;
+    let port = opts.mqtt.port().unwrap_or(1883);
+    let broker = format!("{host}:{port}");
+    let embedded = ensure_broker(&broker).await?;
+
+    let data_dir = demo_dir();
+    cfg.tesla.api_base_url = Some(sim_url.clone());
+    cfg.tesla.auth_base_url = sim_url.clone();
+    cfg.tesla.client_id = Some(SimConfig::default().client_id);
+    cfg.tesla.client_secret = Some(Secret::from(SimConfig::default().client_secret));
+    cfg.mqtt.url = opts.mqtt.clone();
+    cfg.http.listen = opts.http;
+    cfg.storage.path = data_dir.clone();
+    // Livelier than production, still sleep-aware: the simulated cars fall asleep after 15 idle minutes.
+    cfg.polling.list_interval = Duration::from_secs(15);
+    cfg.polling.active_interval = Duration::from_secs(30);
+    cfg.polling.online_interval = Duration::from_secs(60);
+
+    // A throw-away storage key: the demo's data directory dies with the process anyway.
+    let key: [u8; 32] = rand::random();
+    cfg.storage.encryption_key = Some(Secret::from(base64::Engine::encode(
+        &base64::engine::general_purpose::STANDARD,
+        key,
+    )));
+
+    let store = crate::daemon::open_store(&cfg)?;
+    Tokens::import_refresh_token(&store, &Secret::from(sim.issue_refresh_token()))
+        .map_err(DaemonError::from)?;
+    drop(store);
+    let daemon = Daemon::start(cfg.clone(), StartOptions::default(), shutdown.clone()).await?;
+    println!();
+    println!("TeslaSync demo is running with {} simulated cars.", opts.vehicles);
+    println!("  MQTT broker : {}{}", opts.mqtt, if embedded { " (embedded)" } else { "" });
+    println!("  Status page : http://{}/", daemon.http_addr());
+    println!("  Simulator   : {sim_url}sim/vehicles");
+    println!("Point Home Assistant's MQTT integration at the broker: the cars appear as devices.");
+    println!("Press Ctrl-C to stop.");
+    let result = daemon.wait().await;
+    let _ = std::fs::remove_dir_all(&data_dir);
+    Ok(result?)
+}
+
+/// A fresh data directory per demo run (its storage key dies with the process).
+fn demo_dir() -> PathBuf {
+    let suffix: u64 = rand::random();
+    std::env::temp_dir().join(format!("teslasync-demo-{}-{suffix:x}", std::process::id()))
+}
+
+/// Uses the broker at `addr` if it answers; otherwise starts rumqttd there. Returns true if embedded.
+async fn ensure_broker(addr: &str) -> Result<bool, DemoError> {
+    if answers(addr).await {
+        return Ok(false);
+    }
+    info!(addr, "no MQTT broker answers; starting an embedded one");
+    let config = embedded_broker_config(addr).map_err(|error| DemoError::Broker {
+        addr: addr.to_string(),
+        error,
+    })?;
+    std::thread::Builder::new()
+        .name("embedded-mqtt".into())
+        .spawn(move || {
+            let mut broker = rumqttd::Broker::new(config);
+            if let Err(e) = broker.start() {
+                tracing::error!(error = %e, "embedded MQTT broker stopped");
+            }
+        })
+        .map_err(|e| DemoError::Broker {
+            addr: addr.to_string(),
+            error: e.to_string(),
+        })?;
+    for _ in 0..50 {
+        if answers(addr).await {
+            return Ok(true);
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    Err(DemoError::Broker {
+        addr: addr.to_string(),
+        error: "it did not start listening within 5 s".into(),
+    })
+}
+
+async fn answers(addr: &str) -> bool {
+    matches!(
+        tokio::time::timeout(Duration::from_secs(1), TcpStream::connect(addr)).await,
+        Ok(Ok(_))
+    )
+}
+
+fn embedded_broker_config(addr: &str) -> Result<rumqttd::Config, String> {
+    let text = format!(
+        r#"
+id = 0
+[router]
+id = 0
+max_connections = 1000
+max_outgoing_packet_count = 200
+max_segment_size = 104857600
+max_segment_count = 10
+[v4.1]
+name = "v4-1"
+listen = "{addr}"
+next_connection_delay_ms = 1
+[v4.1.connections]
+connection_timeout_ms = 60000
+max_payload_size = 1048576
+max_inflight_count = 100
+dynamic_filters = true
+"#
+    );
+    toml::from_str(&text).map_err(|e| e.to_string())
+}

@@ -1,1 +1,229 @@
-//! `web`: being written.
+//! `web`: the HTTP server — status page and status JSON.
+//!
+//! Everything here reveals the user's cars, so it is protected ([`Access`]): behind a reverse proxy
+//! that authenticates (`http.forward_auth_header` set), only requests carrying that header are
+//! served; otherwise only loopback clients, or clients presenting `http.admin_token`. (Tesla's public
+//! key and the OAuth callback, which must be public, will live outside this guard.)
+//! Never renders a token or secret.
+
+use std::fmt::Write as _;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use axum::extract::{ConnectInfo, Request, State};
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::middleware::{self, Next};
+use axum::response::{Html, IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+use serde_json::json;
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tokio_util::sync::CancellationToken;
+use tracing::warn;
+
+use crate::config::HttpConfig;
+use crate::ha::catalog::CATALOG;
+use crate::secret::Secret;
+use crate::tesla::fleet::FleetClient;
+use crate::vehicle::hub::Hub;
+use crate::vehicle::poller::PollStatus;
+
+/// Who may see the admin pages.
+#[derive(Clone, Debug)]
+pub struct Access {
+    forward_auth_header: Option<String>,
+    admin_token: Option<Secret>,
+}
+
+impl Access {
+    pub fn from_config(http: &HttpConfig) -> Self {
+        Access {
+            forward_auth_header: http.forward_auth_header.clone(),
+            admin_token: http.admin_token.clone(),
+        }
+    }
+
+    fn allows(&self, peer: SocketAddr, headers: &HeaderMap) -> bool {
+        if let Some(name) = &self.forward_auth_header {
+            return headers.get(name).is_some_and(|v| !v.is_empty());
+        }
+        if let Some(token) = &self.admin_token {
+            let presented = headers
+                .get(header::AUTHORIZATION)
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.strip_prefix("Bearer "));
+            if presented == Some(token.expose()) {
+                return true;
+            }
+        }
+        peer.ip().is_loopback()
+    }
+}
+
+/// What the pages read.
+#[derive(Clone)]
+pub struct WebState {
+    pub hub: Arc<Hub>,
+    pub fleet: FleetClient,
+    pub poll: watch::Receiver<PollStatus>,
+    pub access: Access,
+}
+
+pub fn router(state: WebState) -> Router {
+    let admin = Router::new()
+        .route("/", get(status_page))
+        .route("/api/v1/status", get(status_json))
+        .route_layer(middleware::from_fn_with_state(state.clone(), guard));
+    admin.with_state(state)
+}
+
+/// Serves until `shutdown`.
+pub async fn serve(listener: TcpListener, state: WebState, shutdown: CancellationToken) {
+    let app = router(state).into_make_service_with_connect_info::<SocketAddr>();
+    if let Err(e) = axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown.cancelled_owned())
+        .await
+    {
+        warn!(error = %e, "web server stopped");
+    }
+}
+
+async fn guard(
+    State(state): State<WebState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    request: Request,
+    next: Next,
+) -> Response {
+    if state.access.allows(peer, request.headers()) {
+        next.run(request).await
+    } else {
+        (
+            StatusCode::FORBIDDEN,
+            "TeslaSync's admin pages are only served to this machine, to requests through the authenticating proxy (http.forward_auth_header), or with http.admin_token.\n",
+        )
+            .into_response()
+    }
+}
+
+fn status(state: &WebState) -> serde_json::Value {
+    let poll = state.poll.borrow().clone();
+    let usage = state.fleet.usage();
+    let auth = state.fleet.tokens().status().borrow().clone();
+    let vehicles: Vec<_> = state
+        .hub
+        .snapshot()
+        .into_iter()
+        .map(|rec| {
+            let entities: serde_json::Map<String, serde_json::Value> = CATALOG
+                .iter()
+                .filter_map(|e| e.state.and_then(|f| f(&rec.signals)).map(|s| (e.key.to_string(), json!(s))))
+                .collect();
+            json!({
+                "vin": rec.info.vin,
+                "name": rec.info.display_name,
+                "model": rec.info.model(),
+                "signing_required": rec.info.signing_required,
+                "entities": entities,
+            })
+        })
+        .collect();
+    json!({
+        "version": env!("CARGO_PKG_VERSION"),
+        "auth": auth,
+        "polling": {
+            "cycles": poll.cycles,
+            "last_cycle_at": poll.last_cycle_at.map(|t| humantime::format_rfc3339_seconds(t).to_string()),
+            "last_error": poll.last_error,
+        },
+        "fleet_api_usage": { "data": usage.data, "commands": usage.commands, "wakes": usage.wakes, "free": usage.free, "usd": usage.usd() },
+        "vehicles": vehicles,
+    })
+}
+
+async fn status_json(State(state): State<WebState>) -> Json<serde_json::Value> {
+    Json(status(&state))
+}
+
+async fn status_page(State(state): State<WebState>) -> Html<String> {
+    let s = status(&state);
+    let mut page = String::from(
+        "<!doctype html><html><head><meta charset=\"utf-8\"><meta http-equiv=\"refresh\" content=\"10\">\
+         <title>TeslaSync</title><style>body{font-family:system-ui,sans-serif;margin:2em;max-width:60em}\
+         table{border-collapse:collapse;margin-bottom:2em}td,th{padding:.2em .8em;border-bottom:1px solid #ddd;text-align:left}\
+         .muted{color:#666}</style></head><body><h1>TeslaSync</h1>",
+    );
+    let _ = write!(
+        page,
+        "<p class=\"muted\">Sign-in: {} · poll cycles: {} · last error: {} · Fleet API this run: {} data, {} commands, {} wakes (≈ ${:.3})</p>",
+        escape(s["auth"]["state"].as_str().unwrap_or("?")),
+        s["polling"]["cycles"],
+        escape(s["polling"]["last_error"].as_str().unwrap_or("none")),
+        s["fleet_api_usage"]["data"],
+        s["fleet_api_usage"]["commands"],
+        s["fleet_api_usage"]["wakes"],
+        s["fleet_api_usage"]["usd"].as_f64().unwrap_or(0.0),
+    );
+    let vehicles = s["vehicles"].as_array().cloned().unwrap_or_default();
+    if vehicles.is_empty() {
+        page.push_str("<p>No vehicles yet: waiting for the first poll.</p>");
+    }
+    for v in vehicles {
+        let _ = write!(
+            page,
+            "<h2>{} <span class=\"muted\">{} · {}</span></h2><table><tr><th>Entity</th><th>Value</th></tr>",
+            escape(v["name"].as_str().unwrap_or("")),
+            escape(v["model"].as_str().unwrap_or("")),
+            escape(v["vin"].as_str().unwrap_or("")),
+        );
+        for e in CATALOG {
+            if let Some(value) = v["entities"].get(e.key).and_then(|x| x.as_str()) {
+                let unit = e.unit.unwrap_or("");
+                let _ = write!(page, "<tr><td>{}</td><td>{} {}</td></tr>", escape(e.name), escape(value), escape(unit));
+            }
+        }
+        page.push_str("</table>");
+    }
+    page.push_str("</body></html>");
+    Html(page)
+}
+
+fn escape(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn headers(pairs: &[(&'static str, &'static str)]) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        for (k, v) in pairs {
+            h.insert(*k, v.parse().unwrap());
+        }
+        h
+    }
+
+    #[test]
+    fn access_rules() {
+        let remote: SocketAddr = "192.0.2.7:5000".parse().unwrap();
+        let local: SocketAddr = "127.0.0.1:5000".parse().unwrap();
+        let open = Access { forward_auth_header: None, admin_token: None };
+        assert!(open.allows(local, &HeaderMap::new()));
+        assert!(!open.allows(remote, &HeaderMap::new()));
+        let proxied = Access { forward_auth_header: Some("x-remote-user".into()), admin_token: None };
+        assert!(!proxied.allows(local, &HeaderMap::new()), "with forward auth even loopback needs the header");
+        assert!(proxied.allows(remote, &headers(&[("x-remote-user", "alice")])));
+        let token = Access { forward_auth_header: None, admin_token: Some(Secret::from("s3cret".to_string())) };
+        assert!(token.allows(remote, &headers(&[("authorization", "Bearer s3cret")])));
+        assert!(!token.allows(remote, &headers(&[("authorization", "Bearer nope")])));
+    }
+
+    #[test]
+    fn html_is_escaped() {
+        assert_eq!(escape("<b>\"x\" & y</b>"), "&lt;b&gt;&quot;x&quot; &amp; y&lt;/b&gt;");
+    }
+}

@@ -1,0 +1,260 @@
+//! `vehicle::executor`: sends commands to cars, one queue per car.
+//!
+//! For each command: decide the transport (a car that requires signed commands is never sent a REST
+//! command it would reject — that request would be billed for nothing), wake the car if it needs to be
+//! online (re-reading its *live* state from the free vehicle endpoint, never a cached one), send it,
+//! and report a [`CommandOutcome`] for `<base>/<VIN>/command/result`. Commands to one car run in
+//! order; different cars do not wait for each other.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use serde::Serialize;
+use tokio::sync::{mpsc, Notify};
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+use tracing::{info, info_span, warn, Instrument};
+
+use crate::clock::Clock;
+use crate::tesla::fleet::{FleetClient, FleetError};
+use crate::vehicle::command::Command;
+use crate::vehicle::hub::Hub;
+use crate::vehicle::signal::{Signal, Update, Value};
+
+/// How long to wait for a car to come online after a wake before giving up.
+const WAKE_TIMEOUT: Duration = Duration::from_secs(60);
+/// Car-side reasons that mean "nothing to do", which Home Assistant also treats as success.
+const BENIGN_REASONS: &[&str] = &["already_set", "not_charging", "requested"];
+
+/// One command waiting in a car's queue.
+#[derive(Debug, Clone)]
+pub struct Job {
+    pub command: Command,
+    /// Correlation id from the JSON command topic, echoed in the result.
+    pub id: Option<String>,
+}
+
+/// The result of one command, published on `<base>/<VIN>/command/result`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct CommandOutcome {
+    #[serde(skip)]
+    pub vin: String,
+    pub id: Option<String>,
+    pub command: String,
+    pub ok: bool,
+    pub reason: String,
+    pub duration_ms: u64,
+}
+
+/// Submits commands; cheap to clone.
+#[derive(Clone)]
+pub struct Executor {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    fleet: FleetClient,
+    hub: Arc<Hub>,
+    clock: Clock,
+    outcomes: mpsc::Sender<CommandOutcome>,
+    queues: Mutex<HashMap<String, mpsc::Sender<Job>>>,
+    tracker: TaskTracker,
+    shutdown: CancellationToken,
+    /// Starts an early poll after a wake so fresh values follow.
+    poke_poller: Option<Arc<Notify>>,
+}
+
+impl Executor {
+    pub fn new(
+        fleet: FleetClient,
+        hub: Arc<Hub>,
+        clock: Clock,
+        outcomes: mpsc::Sender<CommandOutcome>,
+        poke_poller: Option<Arc<Notify>>,
+        shutdown: CancellationToken,
+    ) -> Self {
+        Executor {
+            inner: Arc::new(Inner {
+                fleet,
+                hub,
+                clock,
+                outcomes,
+                queues: Mutex::default(),
+                tracker: TaskTracker::new(),
+                shutdown,
+                poke_poller,
+            }),
+        }
+    }
+
+    /// Queues a command for a car (known to the hub; the caller checks).
+    pub fn submit(&self, vin: &str, job: Job) {
+        let mut queues = self.inner.queues.lock().expect("executor mutex");
+        let tx = queues.entry(vin.to_string()).or_insert_with(|| {
+            let (tx, rx) = mpsc::channel(32);
+            let inner = self.inner.clone();
+            let span = info_span!("commands", vin = %vin);
+            self.inner
+                .tracker
+                .spawn(worker(inner, vin.to_string(), rx).instrument(span));
+            tx
+        });
+        if let Err(e) = tx.try_send(job) {
+            let job = match e {
+                mpsc::error::TrySendError::Full(j) | mpsc::error::TrySendError::Closed(j) => j,
+            };
+            let outcome = CommandOutcome {
+                vin: vin.to_string(),
+                id: job.id,
+                command: job.command.name().to_string(),
+                ok: false,
+                reason: "too many commands queued for this car; try again shortly".into(),
+                duration_ms: 0,
+            };
+            let _ = self.inner.outcomes.try_send(outcome);
+        }
+    }
+
+    /// Waits until every queued command has finished (after `shutdown` is cancelled, queues drain).
+    pub async fn drain(&self) {
+        self.inner.queues.lock().expect("executor mutex").clear();
+        self.inner.tracker.close();
+        self.inner.tracker.wait().await;
+    }
+}
+
+async fn worker(inner: Arc<Inner>, vin: String, mut rx: mpsc::Receiver<Job>) {
+    while let Some(job) = rx.recv().await {
+        let started = Instant::now();
+        let name = job.command.name();
+        let result = execute(&inner, &vin, &job.command).await;
+        let (ok, reason) = match result {
+            Ok(reason) => (true, reason),
+            Err(reason) => (false, reason),
+        };
+        if ok {
+            info!(command = name, "command succeeded");
+        } else {
+            warn!(command = name, %reason, "command failed");
+        }
+        let outcome = CommandOutcome {
+            vin: vin.clone(),
+            id: job.id,
+            command: name.to_string(),
+            ok,
+            reason,
+            duration_ms: started.elapsed().as_millis() as u64,
+        };
+        if inner.outcomes.send(outcome).await.is_err() {
+            break;
+        }
+    }
+}
+
+/// Runs one command; `Ok(reason)` on success (reason may say "already_set"), `Err(reason)` otherwise.
+async fn execute(inner: &Inner, vin: &str, command: &Command) -> Result<String, String> {
+    let record = inner
+        .hub
+        .get(vin)
+        .ok_or_else(|| format!("vehicle {vin} is not on this Tesla account"))?;
+    if *command == Command::WakeUp {
+        wake(inner, vin).await?;
+        return Ok(String::new());
+    }
+    if record.info.signing_required {
+        return Err("this car only accepts signed commands (Tesla Vehicle Command Protocol), which this TeslaSync version cannot send yet; nothing was sent".into());
+    }
+    if command.needs_online() {
+        let live = inner.fleet.vehicle(vin).await.map_err(|e| e.to_string())?;
+        if live.state.as_deref() != Some("online") {
+            wake(inner, vin).await?;
+        }
+    }
+    let reply = match inner.fleet.command(vin, command.name(), command.rest_body()).await {
+        // Asleep after all (it dozed off between the check and the command): wake once and retry.
+        Err(FleetError::Unavailable) => {
+            wake(inner, vin).await?;
+            inner.fleet.command(vin, command.name(), command.rest_body()).await
+        }
+        other => other,
+    }
+    .map_err(|e| e.to_string())?;
+    if reply.result || BENIGN_REASONS.contains(&reply.reason.as_str()) {
+        let effects = expected_effects(command);
+        if !effects.is_empty() {
+            inner.hub.apply(Update {
+                vin: vin.to_string(),
+                at: inner.clock.now(),
+                signals: effects,
+            });
+        }
+        Ok(reply.reason)
+    } else {
+        Err(if reply.reason.is_empty() {
+            "the car refused the command".into()
+        } else {
+            reply.reason
+        })
+    }
+}
+
+/// Wakes a car and waits (free polls, growing back-off) until it lists as online.
+async fn wake(inner: &Inner, vin: &str) -> Result<(), String> {
+    let woke = inner.fleet.wake_up(vin).await.map_err(|e| e.to_string())?;
+    if woke.state.as_deref() == Some("online") {
+        return Ok(());
+    }
+    info!("waking the car");
+    let deadline = inner.clock.now() + WAKE_TIMEOUT;
+    let mut delay = Duration::from_secs(1);
+    loop {
+        let live = inner.fleet.vehicle(vin).await.map_err(|e| e.to_string())?;
+        if live.state.as_deref() == Some("online") {
+            inner.hub.apply(Update {
+                vin: vin.to_string(),
+                at: inner.clock.now(),
+                signals: vec![(Signal::VehicleState, Value::Text("online".into()))],
+            });
+            if let Some(poke) = &inner.poke_poller {
+                poke.notify_one();
+            }
+            return Ok(());
+        }
+        if inner.clock.now() >= deadline {
+            return Err(format!("the car did not wake up within {} s", WAKE_TIMEOUT.as_secs()));
+        }
+        tokio::select! {
+            _ = inner.shutdown.cancelled() => return Err("shutting down".into()),
+            _ = inner.clock.sleep(delay) => {}
+        }
+        delay = (delay * 2).min(Duration::from_secs(10));
+    }
+}
+
+/// What a successful command certainly changed, published at once instead of paying for a poll.
+fn expected_effects(command: &Command) -> Vec<(Signal, Value)> {
+    let v = |s, b| vec![(s, Value::Bool(b))];
+    match command {
+        Command::DoorLock => v(Signal::Locked, true),
+        Command::DoorUnlock => v(Signal::Locked, false),
+        Command::SetSentryMode { on } => v(Signal::SentryMode, *on),
+        Command::ChargePortDoorOpen => v(Signal::ChargePortDoorOpen, true),
+        Command::ChargePortDoorClose => v(Signal::ChargePortDoorOpen, false),
+        Command::AutoConditioningStart => vec![(Signal::HvacPower, Value::Text("On".into()))],
+        Command::AutoConditioningStop => vec![(Signal::HvacPower, Value::Text("Off".into()))],
+        Command::SetChargeLimit { percent } => {
+            vec![(Signal::ChargeLimitSoc, Value::Int(i64::from(*percent)))]
+        }
+        Command::SetChargingAmps { charging_amps } => {
+            vec![(Signal::ChargeCurrentRequest, Value::Int(i64::from(*charging_amps)))]
+        }
+        Command::RemoteSeatHeaterRequest { seat_position: 0, level } => {
+            vec![(Signal::SeatHeaterLeft, Value::Int(i64::from(*level)))]
+        }
+        Command::RemoteSeatHeaterRequest { seat_position: 1, level } => {
+            vec![(Signal::SeatHeaterRight, Value::Int(i64::from(*level)))]
+        }
+        _ => Vec::new(),
+    }
+}

@@ -1,0 +1,114 @@
+//! Token rotation and the sealed store, against the simulator and sled on disk.
+
+mod common;
+
+use common::*;
+use teslasync::clock::Clock;
+use teslasync::daemon::{Daemon, StartOptions};
+use teslasync::sim::SimConfig;
+use teslasync::store::StoreError;
+use tokio_util::sync::CancellationToken;
+
+/// Refresh-token grant straight at the simulator, as another tool holding a stale copy would.
+async fn refresh_directly(sim: &SimServer, refresh_token: &str) -> reqwest::Response {
+    let defaults = SimConfig::default();
+    reqwest::Client::new()
+        .post(sim.url.join("oauth2/v3/token").unwrap())
+        .form(&[
+            ("grant_type", "refresh_token"),
+            ("client_id", defaults.client_id.as_str()),
+            ("refresh_token", refresh_token),
+        ])
+        .send()
+        .await
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rotated_refresh_token_is_persisted_and_survives_a_restart() {
+    let sim = SimServer::start(SimConfig::default()).await;
+    let setup = Setup::new(&sim);
+    let original = sim.sim.issue_refresh_token();
+    {
+        let store = teslasync::daemon::open_store(&setup.cfg).unwrap();
+        teslasync::tesla::auth::Tokens::import_refresh_token(&store, &teslasync::secret::Secret::from(original.clone())).unwrap();
+    }
+
+    let running = Running::start(&setup.cfg, Clock::system()).await;
+    running.wait_cycles_after(0).await;
+    let status = running.daemon().poll_status().borrow().clone();
+    assert_eq!(status.last_error, None, "the first cycle worked with the imported token");
+    assert_eq!(sim.sim.billing().token_refreshes, 1, "exactly one refresh for the first requests");
+    running.stop().await;
+
+    // The imported token was used once and is now dead at Tesla.
+    let reuse = refresh_directly(&sim, &original).await;
+    assert_eq!(reuse.status().as_u16(), 401);
+    let body: serde_json::Value = reuse.json().await.unwrap();
+    assert_eq!(body["error"], "login_required");
+
+    // A restarted daemon continues with the rotated token it stored.
+    let running = Running::start(&setup.cfg, Clock::system()).await;
+    running.wait_cycles_after(0).await;
+    let status = running.daemon().poll_status().borrow().clone();
+    assert_eq!(status.last_error, None, "restart continued with the rotated refresh token");
+    running.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn access_tokens_are_refreshed_once_before_expiry_in_virtual_time() {
+    let clock = manual_clock();
+    let sim = SimServer::start(SimConfig { clock: clock.clone(), ..SimConfig::default() }).await;
+    let setup = Setup::new(&sim);
+    setup.sign_in(&sim);
+    let running = Running::start(&setup.cfg, clock.clone()).await;
+    let mut cycles = running.wait_cycles_after(0).await;
+    assert_eq!(sim.sim.billing().token_refreshes, 1);
+    // Eight hours of polling: the access token (8 h) is renewed shortly before it expires, once.
+    for _ in 0..(8 * 60) {
+        clock.advance(std::time::Duration::from_secs(60));
+        cycles = running.wait_cycles_after(cycles).await;
+    }
+    let status = running.daemon().poll_status().borrow().clone();
+    assert_eq!(status.last_error, None, "no request failed on an expired token");
+    assert_eq!(sim.sim.billing().token_refreshes, 2, "one proactive refresh, no 401-driven extra");
+    running.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_wrong_encryption_key_stops_start_up_and_changes_nothing_on_disk() {
+    let sim = SimServer::start(SimConfig::default()).await;
+    let mut setup = Setup::new(&sim);
+    setup.sign_in(&sim);
+    let running = Running::start(&setup.cfg, Clock::system()).await;
+    running.wait_cycles_after(0).await;
+    running.stop().await;
+
+    let before = snapshot_dir(&setup.cfg.storage.path);
+    setup.cfg.storage.encryption_key = Some(random_key());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let err = Daemon::start(
+        setup.cfg.clone(),
+        StartOptions { clock: Clock::system(), http_listener: Some(listener) },
+        CancellationToken::new(),
+    )
+    .await
+    .err()
+    .expect("start-up must fail with a wrong key");
+    assert!(
+        matches!(err, teslasync::daemon::DaemonError::Store(StoreError::WrongKey { .. })),
+        "{err}"
+    );
+    assert_eq!(err.exit_code(), 2);
+    let message = err.to_string();
+    assert!(message.contains("ENCRYPTION_KEY") || message.contains("encryption_key"), "the message names the setting: {message}");
+    assert_eq!(snapshot_dir(&setup.cfg.storage.path), before, "the store is byte-for-byte unchanged");
+
+    setup.cfg.storage.encryption_key = None;
+    let err = Daemon::start(setup.cfg.clone(), StartOptions::default(), CancellationToken::new())
+        .await
+        .err()
+        .expect("start-up must fail without a key");
+    assert!(err.to_string().contains("openssl rand -base64 32"), "{err}");
+    assert_eq!(snapshot_dir(&setup.cfg.storage.path), before);
+}
