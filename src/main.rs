@@ -123,7 +123,14 @@ async fn dispatch(cmd: Cmd) -> i32 {
                 Ok(c) => c,
                 Err(code) => return code,
             };
+            if let Err(e) = cfg.require_for_run() {
+                eprintln!("teslasync: configuration problem:\n{e}");
+                return 2;
+            }
             init_logging(&cfg.log.level);
+            for warning in cfg.warnings() {
+                tracing::warn!("{warning}");
+            }
             match teslasync::daemon::run(cfg, shutdown_on_signal()).await {
                 Ok(()) => 0,
                 Err(e) => {
@@ -230,15 +237,16 @@ async fn check(config: Option<PathBuf>) -> i32 {
         Ok(c) => c,
         Err(code) => return code,
     };
-    println!("configuration: ok");
     let mut problems = 0;
-    if cfg.storage.encryption_key.is_none() {
-        println!("storage.encryption_key: not set — create one with `openssl rand -base64 32` and set ENCRYPTION_KEY");
-        problems += 1;
+    match cfg.require_for_run() {
+        Ok(()) => println!("configuration: ok"),
+        Err(e) => {
+            println!("{e}");
+            problems += e.problems().len();
+        }
     }
-    if cfg.tesla.client_id.is_none() {
-        println!("tesla.client_id: not set — set TESLA_CLIENT_ID to your Tesla developer app's client id");
-        problems += 1;
+    for warning in cfg.warnings() {
+        println!("warning: {warning}");
     }
     let broker = format!("{}:{}", cfg.mqtt.host(), cfg.mqtt.port());
     match tokio::time::timeout(Duration::from_secs(3), tokio::net::TcpStream::connect(&broker)).await {
