@@ -7,7 +7,7 @@
 
 use std::time::SystemTime;
 
-use super::car::{Car, Charging, CHARGE_LIMIT_MAX, CHARGE_LIMIT_STD};
+use super::car::{Car, ChargingState, CHARGE_LIMIT_MAX, CHARGE_LIMIT_STD};
 
 /// Which trunk `actuate_trunk` moves.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -114,20 +114,22 @@ impl Car {
                 self.sentry_mode = *on;
             }
             Action::ChargeStart => match self.charging {
-                Charging::Disconnected => return refuse("disconnected"),
-                Charging::Charging => return refuse("is_charging"),
-                Charging::Complete | Charging::Stopped
+                ChargingState::Disconnected => return refuse("disconnected"),
+                ChargingState::Charging => return refuse("is_charging"),
+                ChargingState::Complete | ChargingState::Stopped
                     if self.soc >= f64::from(self.charge_limit) =>
                 {
                     return refuse("complete")
                 }
-                Charging::Complete | Charging::Stopped => self.charging = Charging::Charging,
+                ChargingState::Complete | ChargingState::Stopped => {
+                    self.charging = ChargingState::Charging
+                }
             },
             Action::ChargeStop => {
-                if self.charging != Charging::Charging {
+                if self.charging != ChargingState::Charging {
                     return refuse("not_charging");
                 }
-                self.charging = Charging::Stopped;
+                self.charging = ChargingState::Stopped;
             }
             Action::SetChargeLimit(percent) => {
                 if self.charge_limit == *percent {
@@ -203,8 +205,8 @@ impl Car {
         self.charge_limit = percent;
         let below_limit = self.soc < f64::from(percent);
         match self.charging {
-            Charging::Charging if !below_limit => self.charging = Charging::Complete,
-            Charging::Complete if below_limit => self.charging = Charging::Charging,
+            ChargingState::Charging if !below_limit => self.charging = ChargingState::Complete,
+            ChargingState::Complete if below_limit => self.charging = ChargingState::Charging,
             _ => {}
         }
     }
@@ -244,7 +246,7 @@ mod tests {
             Err("disconnected".into())
         );
         c.control(Control::PlugIn, UNIX_EPOCH).unwrap();
-        assert_eq!(c.charging, Charging::Charging);
+        assert_eq!(c.charging, ChargingState::Charging);
         assert_eq!(
             c.apply(&Action::ChargeStart, UNIX_EPOCH),
             Err("is_charging".into())
@@ -257,9 +259,9 @@ mod tests {
         // Lowering the limit below the charge completes it; raising it again resumes.
         c.apply(&Action::ChargeStart, UNIX_EPOCH).unwrap();
         c.apply(&Action::SetChargeLimit(50), UNIX_EPOCH).unwrap();
-        assert_eq!(c.charging, Charging::Complete);
+        assert_eq!(c.charging, ChargingState::Complete);
         c.apply(&Action::SetChargeLimit(90), UNIX_EPOCH).unwrap();
-        assert_eq!(c.charging, Charging::Charging);
+        assert_eq!(c.charging, ChargingState::Charging);
     }
 
     #[test]

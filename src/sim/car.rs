@@ -136,20 +136,20 @@ pub enum Power {
 
 /// Tesla's `charging_state` values used here.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Charging {
+pub enum ChargingState {
     Disconnected,
     Stopped,
     Charging,
     Complete,
 }
 
-impl Charging {
+impl ChargingState {
     pub fn as_str(self) -> &'static str {
         match self {
-            Charging::Disconnected => "Disconnected",
-            Charging::Stopped => "Stopped",
-            Charging::Charging => "Charging",
-            Charging::Complete => "Complete",
+            ChargingState::Disconnected => "Disconnected",
+            ChargingState::Stopped => "Stopped",
+            ChargingState::Charging => "Charging",
+            ChargingState::Complete => "Complete",
         }
     }
 }
@@ -218,7 +218,7 @@ pub struct Car {
     pub soc: f64,
     pub charge_limit: u8,
     pub charge_amps: u8,
-    pub charging: Charging,
+    pub charging: ChargingState,
     pub charge_port_door_open: bool,
     pub energy_added_kwh: f64,
 
@@ -293,7 +293,7 @@ impl Car {
             soc: [72.0, 58.0, 64.0, 81.0][index % 4],
             charge_limit: CHARGE_LIMIT_STD,
             charge_amps: 16,
-            charging: Charging::Disconnected,
+            charging: ChargingState::Disconnected,
             charge_port_door_open: false,
             energy_added_kwh: 0.0,
             climate_on: false,
@@ -338,7 +338,7 @@ impl Car {
     }
 
     pub fn plugged_in(&self) -> bool {
-        self.charging != Charging::Disconnected
+        self.charging != ChargingState::Disconnected
     }
 
     pub fn battery_level(&self) -> u8 {
@@ -347,7 +347,7 @@ impl Car {
 
     /// Amps the car actually draws: what it asks for, capped by the wallbox.
     pub fn charger_amps(&self) -> u8 {
-        if self.charging == Charging::Charging {
+        if self.charging == ChargingState::Charging {
             self.charge_amps.min(CHARGER_PILOT_AMPS)
         } else {
             0
@@ -375,7 +375,7 @@ impl Car {
 
     /// When the current charge reaches the limit, if the car is charging.
     fn charge_done_at(&self) -> Option<SystemTime> {
-        if self.charging != Charging::Charging {
+        if self.charging != ChargingState::Charging {
             return None;
         }
         let rate = self.soc_rate();
@@ -388,7 +388,7 @@ impl Car {
 
     /// When an idle, online car falls asleep.
     pub fn sleep_due(&self, timing: &Timing) -> Option<SystemTime> {
-        let idle = !self.driving && self.charging != Charging::Charging;
+        let idle = !self.driving && self.charging != ChargingState::Charging;
         (self.power == Power::Online && idle).then(|| self.last_active + timing.sleep_after)
     }
 
@@ -428,7 +428,7 @@ impl Car {
         }
         if self.charge_done_at().is_some_and(|done| done <= t) {
             self.soc = f64::from(self.charge_limit).max(self.soc);
-            self.charging = Charging::Complete;
+            self.charging = ChargingState::Complete;
             // The car stays up a while after a charge ends, as after any other activity.
             self.last_active = self.last_active.max(t);
         }
@@ -455,7 +455,7 @@ impl Car {
         }
         let soc_before = self.soc;
         self.soc = (self.soc + self.soc_rate() * dt).clamp(0.0, 100.0);
-        if self.charging == Charging::Charging {
+        if self.charging == ChargingState::Charging {
             self.energy_added_kwh += (self.soc - soc_before) / 100.0 * self.spec.capacity_kwh;
         }
         if self.driving {
@@ -515,8 +515,8 @@ impl Car {
         match action {
             Control::Sleep => {
                 self.driving = false;
-                if self.charging == Charging::Charging {
-                    self.charging = Charging::Stopped;
+                if self.charging == ChargingState::Charging {
+                    self.charging = ChargingState::Stopped;
                 }
                 self.fall_asleep();
             }
@@ -550,15 +550,15 @@ impl Car {
                     self.charge_port_door_open = true;
                     self.energy_added_kwh = 0.0;
                     self.charging = if self.soc < f64::from(self.charge_limit) {
-                        Charging::Charging
+                        ChargingState::Charging
                     } else {
-                        Charging::Complete
+                        ChargingState::Complete
                     };
                 }
             }
             Control::Unplug => {
                 self.touch(now);
-                self.charging = Charging::Disconnected;
+                self.charging = ChargingState::Disconnected;
                 self.charge_port_door_open = false;
             }
         }
@@ -611,10 +611,10 @@ mod tests {
         car.control(Control::PlugIn, at(0)).unwrap();
         // 72 % -> 80 % of 75 kWh at 11.04 kW takes 6 kWh / 11.04 kW = 1956.5 s.
         car.settle(at(1_900), &TIMING);
-        assert_eq!(car.charging, Charging::Charging);
+        assert_eq!(car.charging, ChargingState::Charging);
         assert_eq!(car.battery_level(), 79);
         car.settle(at(1_957), &TIMING);
-        assert_eq!(car.charging, Charging::Complete);
+        assert_eq!(car.charging, ChargingState::Complete);
         assert_eq!(car.battery_level(), 80);
         assert!((car.energy_added_kwh - 6.0).abs() < 1e-6);
         // Asleep 15 min after the charge completed, not 15 min after plugging in.

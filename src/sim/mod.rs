@@ -17,15 +17,15 @@
 //! Must not depend on the daemon's modules: the simulator is the other side of the wire.
 
 pub mod action;
-pub mod api;
-pub mod auth;
-pub mod billing;
-pub mod car;
-pub mod commands;
-pub mod control;
-pub mod faults;
-pub mod render;
-pub mod reply;
+mod api;
+mod auth;
+mod billing;
+mod car;
+mod commands;
+mod control;
+mod faults;
+mod render;
+mod reply;
 
 #[cfg(test)]
 mod tests;

@@ -10,7 +10,7 @@ use serde_json::{json, Map, Value};
 use sha2::{Digest, Sha256};
 
 use super::car::{
-    unix_secs, Car, Charging, Timing, CHARGER_PHASES, CHARGER_PILOT_AMPS, CHARGER_VOLTS,
+    unix_secs, Car, ChargingState, Timing, CHARGER_PHASES, CHARGER_PILOT_AMPS, CHARGER_VOLTS,
     CHARGE_AMPS_MAX, CHARGE_LIMIT_MAX, CHARGE_LIMIT_MIN, CHARGE_LIMIT_STD, DRIVE_SPEED_MPH,
     MAX_TEMP_C, MIN_TEMP_C,
 };
@@ -177,7 +177,7 @@ fn miles_per_kwh(car: &Car) -> f64 {
 
 fn charge_state(car: &Car, ts: u64) -> Value {
     let plugged = car.plugged_in();
-    let charging = car.charging == Charging::Charging;
+    let charging = car.charging == ChargingState::Charging;
     let power_kw = car.charger_power_kw();
     let range = car.range_mi();
     let minutes_to_full = if charging && power_kw > 0.0 {
@@ -199,7 +199,7 @@ fn charge_state(car: &Car, ts: u64) -> Value {
         "charge_amps": car.charge_amps,
         "charge_current_request": car.charge_amps,
         "charge_current_request_max": CHARGE_AMPS_MAX,
-        "charge_enable_request": car.charging != Charging::Stopped,
+        "charge_enable_request": car.charging != ChargingState::Stopped,
         "charge_energy_added": round(car.energy_added_kwh, 2),
         "charge_limit_soc": car.charge_limit,
         "charge_limit_soc_max": CHARGE_LIMIT_MAX,
