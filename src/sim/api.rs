@@ -118,17 +118,22 @@ pub async fn edge(State(sim): State<Sim>, req: Request, next: Next) -> Response 
         };
         (world.txid, injection)
     };
-    let injected_status = injection.as_ref().and_then(|i| i.status);
-    if let Some(delay) = injection.as_ref().and_then(|i| i.latency) {
-        tokio::time::sleep(delay).await;
+    let mut replacement = None;
+    if let Some(injection) = injection {
+        if let Some(delay) = injection.latency {
+            tokio::time::sleep(delay).await;
+        }
+        if injection.drop {
+            // No answer, nothing billed.
+            return faults::dropped();
+        }
+        replacement = injection
+            .status
+            .map(|status| faults::response(status, injection.retry_after, &path));
     }
-    if injection.as_ref().is_some_and(|i| i.drop) {
-        // No answer, nothing billed.
-        return faults::dropped();
-    }
-    let mut resp = match (injected_status, injection) {
-        (Some(status), Some(i)) => faults::response(status, i.retry_after, &path),
-        _ => next.run(req).await,
+    let mut resp = match replacement {
+        Some(resp) => resp,
+        None => next.run(req).await,
     };
     if tesla && resp.status().as_u16() < 500 {
         if let Some(billable) = billing::classify(&path) {

@@ -130,10 +130,11 @@ struct Family {
     access_tokens: Vec<String>,
 }
 
+/// An unused refresh token. Used ones are forgotten: reuse and an unknown token both mean
+/// `login_required`.
 struct RefreshRecord {
     family: usize,
     expires_at: SystemTime,
-    used: bool,
 }
 
 /// All tokens of the simulated account.
@@ -177,7 +178,6 @@ impl TokenStore {
             RefreshRecord {
                 family,
                 expires_at: now + REFRESH_TOKEN_TTL,
-                used: false,
             },
         );
         token
@@ -194,10 +194,9 @@ impl TokenStore {
                 self.check_client(&client_id, client_secret.as_deref())?;
                 let record = self
                     .refresh
-                    .get_mut(&refresh_token)
-                    .filter(|r| !r.used && now < r.expires_at)
+                    .remove(&refresh_token)
+                    .filter(|r| now < r.expires_at)
                     .ok_or_else(OAuthError::login_required)?;
-                record.used = true;
                 let family = record.family;
                 for old in self.families[family].access_tokens.drain(..) {
                     self.access.remove(&old);

@@ -7,16 +7,16 @@
 //! [`Clock::manual`] a test runs an hour of virtual time in milliseconds.
 //!
 //! Module map:
-//! - [`car`]: one vehicle's state, the sleep/wake state machine, charging and driving physics, control
-//!   actions; [`action`]: what a command does to a car; [`commands`]: the REST command table.
-//! - [`render`]: cars as Tesla JSON (vehicle object, `vehicle_data` blocks) and as the control view.
-//! - [`auth`]: refresh/access tokens and their rotation; [`billing`]: Tesla's pricing categories;
-//!   [`faults`]: injected failures; [`reply`]: response shapes.
-//! - [`api`]: the Tesla endpoints; [`control`]: `/sim/*`.
+//! - `car`: one vehicle's state, the sleep/wake state machine, charging and driving physics, control
+//!   actions; `action`: what a command does to a car; `commands`: the REST command table.
+//! - `render`: cars as Tesla JSON (vehicle object, `vehicle_data` blocks) and as the control view.
+//! - `auth`: refresh/access tokens and their rotation; `billing`: Tesla's pricing categories;
+//!   `faults`: injected failures; `reply`: response shapes.
+//! - `api`: the Tesla endpoints; `control`: `/sim/*`.
 //!
 //! Must not depend on the daemon's modules: the simulator is the other side of the wire.
 
-pub mod action;
+mod action;
 mod api;
 mod auth;
 mod billing;
