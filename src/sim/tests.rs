@@ -130,6 +130,15 @@ impl Harness {
             .await
     }
 
+    /// A control-API request (no bearer token); `body` is sent as JSON when given.
+    async fn control(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> Answer {
+        let mut req = self.http.request(method, format!("{}{path}", self.base));
+        if let Some(body) = body {
+            req = req.json(&body);
+        }
+        Self::answer(req.send().await.unwrap()).await
+    }
+
     fn state(&self, vin: &str) -> String {
         self.sim.vehicle_json(vin).unwrap()["state"]
             .as_str()
@@ -567,11 +576,7 @@ async fn billing_counts_by_category_and_costs_teslas_rates() {
     h.get_as(&format!("/api/1/vehicles/{MODEL_S}/vehicle_data"), "bad")
         .await;
     // Control API requests are never billed.
-    h.http
-        .get(format!("{}/sim/billing", h.base))
-        .send()
-        .await
-        .unwrap();
+    h.control(reqwest::Method::GET, "/sim/billing", None).await;
 
     let b = h.sim.billing();
     assert_eq!((b.data, b.commands, b.wakes), (3, 1, 1));
@@ -583,31 +588,21 @@ async fn billing_counts_by_category_and_costs_teslas_rates() {
     assert_eq!(b.by_vin[MODEL_Y].data, 1);
     assert_eq!(b.by_vin[MODEL_S].commands, 1);
 
-    let over_http: Billing = h
-        .http
-        .get(format!("{}/sim/billing", h.base))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let over_http = h.control(reqwest::Method::GET, "/sim/billing", None).await;
+    let over_http: Billing = serde_json::from_value(over_http.json()).unwrap();
     assert_eq!(over_http, b);
 }
 
 #[tokio::test]
 async fn faults_replace_answers_for_the_next_matching_requests() {
     let h = Harness::start(manual()).await;
+    let fault =
+        json!({"status": 429, "retry_after": 42, "count": 2, "path_contains": "vehicle_data"});
     let inject = h
-        .http
-        .post(format!("{}/sim/faults", h.base))
-        .json(
-            &json!({"status": 429, "retry_after": 42, "count": 2, "path_contains": "vehicle_data"}),
-        )
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(inject.status(), StatusCode::OK);
+        .control(reqwest::Method::POST, "/sim/faults", Some(fault))
+        .await;
+    assert_eq!(inject.status, StatusCode::OK);
+    assert_eq!(inject.json()["pending"], 2);
 
     // Other paths and the control API pass untouched.
     assert_eq!(h.get("/api/1/vehicles").await.status, StatusCode::OK);
@@ -660,81 +655,53 @@ async fn faults_replace_answers_for_the_next_matching_requests() {
     assert_eq!(h.sim.billing().by_vin[MODEL_S].data, 4);
 
     let invalid = h
-        .http
-        .post(format!("{}/sim/faults", h.base))
-        .json(&json!({"count": 1}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(invalid.status(), StatusCode::BAD_REQUEST);
+        .control(
+            reqwest::Method::POST,
+            "/sim/faults",
+            Some(json!({"count": 1})),
+        )
+        .await;
+    assert_eq!(invalid.status, StatusCode::BAD_REQUEST);
 }
 
 #[tokio::test]
 async fn control_api_drives_the_simulation() {
+    use reqwest::Method;
     let h = Harness::start(manual()).await;
-    let url = |p: &str| format!("{}{p}", h.base);
 
-    let all: Value = h
-        .http
-        .get(url("/sim/vehicles"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let all = h.control(Method::GET, "/sim/vehicles", None).await.json();
     assert_eq!(all.as_array().unwrap().len(), 2);
     assert_eq!(all[1]["vin"], MODEL_S);
     assert_eq!(all[1]["model"], "Model S");
     assert_eq!(all[1]["year"], 2018);
 
-    let unknown = h
-        .http
-        .post(url(&format!("/sim/vehicles/{MODEL_S}/fly")))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(unknown.status(), StatusCode::BAD_REQUEST);
-    let message = unknown.json::<Value>().await.unwrap()["error"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let fly = format!("/sim/vehicles/{MODEL_S}/fly");
+    let unknown = h.control(Method::POST, &fly, None).await;
+    assert_eq!(unknown.status, StatusCode::BAD_REQUEST);
+    let message = unknown.json()["error"].as_str().unwrap().to_string();
     for action in ["sleep", "wake", "drive", "park", "plug_in", "unplug"] {
         assert!(message.contains(action), "{message}");
     }
     let missing = h
-        .http
-        .post(url("/sim/vehicles/NOPE/sleep"))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(missing.status(), StatusCode::NOT_FOUND);
+        .control(Method::POST, "/sim/vehicles/NOPE/sleep", None)
+        .await;
+    assert_eq!(missing.status, StatusCode::NOT_FOUND);
 
-    let driving: Value = h
-        .http
-        .post(url(&format!("/sim/vehicles/{MODEL_S}/drive")))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let drive = format!("/sim/vehicles/{MODEL_S}/drive");
+    let driving = h.control(Method::POST, &drive, None).await.json();
     assert_eq!(driving["driving"], true);
     let start_odo = driving["odometer"].as_f64().unwrap();
     let start_lat = driving["latitude"].as_f64().unwrap();
 
     let advanced = h
-        .http
-        .post(url("/sim/clock/advance"))
-        .json(&json!({"secs": 3600}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(advanced.status(), StatusCode::OK);
-    assert_eq!(
-        advanced.json::<Value>().await.unwrap()["now"],
-        START_SECS + 3600
-    );
+        .control(
+            Method::POST,
+            "/sim/clock/advance",
+            Some(json!({"secs": 3600})),
+        )
+        .await;
+    assert_eq!(advanced.status, StatusCode::OK);
+    assert_eq!(advanced.json()["now"], START_SECS + 3600);
 
     // An hour at 40 mph, and the car never fell asleep while driving.
     let after = h.sim.vehicle_json(MODEL_S).unwrap();
@@ -764,13 +731,13 @@ async fn control_api_drives_the_simulation() {
 async fn clock_advance_is_refused_on_the_system_clock() {
     let h = Harness::start(SimConfig::default()).await;
     let resp = h
-        .http
-        .post(format!("{}/sim/clock/advance", h.base))
-        .json(&json!({"secs": 60}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(resp.status(), StatusCode::CONFLICT);
+        .control(
+            reqwest::Method::POST,
+            "/sim/clock/advance",
+            Some(json!({"secs": 60})),
+        )
+        .await;
+    assert_eq!(resp.status, StatusCode::CONFLICT);
 }
 
 #[tokio::test]
