@@ -1,1 +1,257 @@
-//! `sim`: a simulated Tesla account (auth host, Fleet API, cars). Being written.
+//! `sim`: a simulated Tesla account — Tesla's token endpoint, the Fleet API and cars with a sleep/wake
+//! state machine — on one axum router, plus a control API under `/sim/*` (DESIGN.md §5).
+//!
+//! The demo, the integration tests and the benchmarks run against it, so it aims to answer like Tesla
+//! does (paths, bodies, errors, billing; fleet-api.md §8) and to be deterministic: all time comes from a
+//! [`Clock`], state is computed lazily from it on each access (no background tasks), and with
+//! [`Clock::manual`] a test runs an hour of virtual time in milliseconds.
+//!
+//! Module map:
+//! - `car`: one vehicle's state, the sleep/wake state machine, charging and driving physics, control
+//!   actions; `action`: what a command does to a car; `commands`: the REST command table.
+//! - `render`: cars as Tesla JSON (vehicle object, `vehicle_data` blocks) and as the control view.
+//! - `auth`: refresh/access tokens and their rotation; `billing`: Tesla's pricing categories;
+//!   `faults`: injected failures; `reply`: response shapes.
+//! - `api`: the Tesla endpoints; `control`: `/sim/*`.
+//!
+//! Must not depend on the daemon's modules: the simulator is the other side of the wire.
+
+mod action;
+mod api;
+mod auth;
+mod billing;
+mod car;
+mod commands;
+mod control;
+mod faults;
+mod render;
+mod reply;
+
+#[cfg(test)]
+mod tests;
+
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use tokio_util::sync::CancellationToken;
+
+use crate::clock::Clock;
+
+pub use billing::{Billing, VinBilling};
+pub use faults::Fault;
+
+use auth::TokenStore;
+use car::{Car, Control, Timing, CONTROLS};
+use faults::FaultQueue;
+
+/// Connectivity of a simulated car as Tesla reports it (`state` in the vehicle object).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SimState {
+    Online,
+    Asleep,
+    Offline,
+}
+
+/// How to build the simulated account.
+#[derive(Debug, Clone)]
+pub struct SimConfig {
+    /// Number of cars; they alternate between a 2022 Model Y (signed commands required) and a 2018
+    /// Model S (REST commands).
+    pub vehicles: usize,
+    pub clock: Clock,
+    pub client_id: String,
+    pub client_secret: String,
+    pub access_token_ttl: Duration,
+    /// How long an asleep car takes to come online after `wake_up`.
+    pub wake_delay: Duration,
+    /// Inactivity after which an online car that is neither driving nor charging falls asleep.
+    pub sleep_after: Duration,
+    /// Every car's state at start.
+    pub initial_state: SimState,
+}
+
+impl Default for SimConfig {
+    fn default() -> Self {
+        SimConfig {
+            vehicles: 2,
+            clock: Clock::system(),
+            client_id: "teslasync-demo-client".to_string(),
+            client_secret: "teslasync-demo-secret".to_string(),
+            access_token_ttl: Duration::from_secs(8 * 3600),
+            wake_delay: Duration::from_secs(5),
+            sleep_after: Duration::from_secs(15 * 60),
+            initial_state: SimState::Online,
+        }
+    }
+}
+
+/// Why a control action could not be done.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SimError {
+    #[error("no simulated vehicle has VIN {0:?} (GET /sim/vehicles lists them)")]
+    UnknownVin(String),
+    #[error("unknown action {action:?}; valid actions: {valid}")]
+    UnknownAction { action: String, valid: String },
+    /// The car cannot do that in its current state; the message says what to do first.
+    #[error("{0}")]
+    Refused(String),
+    #[error("the simulator runs on the system clock, which cannot be advanced (give SimConfig a Clock::manual)")]
+    ClockNotManual,
+}
+
+/// Everything the simulator knows, behind one lock.
+pub(crate) struct World {
+    pub cars: Vec<Car>,
+    pub timing: Timing,
+    pub tokens: TokenStore,
+    pub billing: Billing,
+    pub faults: FaultQueue,
+    /// Counter behind the `x-txid` header, so transaction ids are unique and reproducible.
+    pub txid: u64,
+}
+
+impl World {
+    /// Finds a car by VIN or by its numeric id (`{vehicle_tag}` accepts both).
+    pub fn find(&self, tag: &str) -> Option<usize> {
+        self.cars
+            .iter()
+            .position(|c| c.vin == tag || c.id.to_string() == tag)
+    }
+
+    /// The car for `tag`, settled to `now`.
+    pub fn car(&mut self, tag: &str, now: std::time::SystemTime) -> Option<&mut Car> {
+        let idx = self.find(tag)?;
+        let timing = self.timing;
+        let car = &mut self.cars[idx];
+        car.settle(now, &timing);
+        Some(car)
+    }
+
+    pub fn settle_all(&mut self, now: std::time::SystemTime) {
+        let timing = self.timing;
+        for car in &mut self.cars {
+            car.settle(now, &timing);
+        }
+    }
+}
+
+/// A running simulated account; cheap to clone, all clones share the same world.
+#[derive(Clone)]
+pub struct Sim {
+    clock: Clock,
+    /// A std mutex: every critical section is short and synchronous, never held across `.await`.
+    world: Arc<Mutex<World>>,
+}
+
+impl Sim {
+    pub fn new(cfg: SimConfig) -> Sim {
+        let now = cfg.clock.now();
+        let cars = (0..cfg.vehicles)
+            .map(|i| Car::demo(i, cfg.initial_state, now))
+            .collect();
+        let world = World {
+            cars,
+            timing: Timing {
+                sleep_after: cfg.sleep_after,
+                wake_delay: cfg.wake_delay,
+            },
+            tokens: TokenStore::new(cfg.client_id, cfg.client_secret, cfg.access_token_ttl),
+            billing: Billing::default(),
+            faults: FaultQueue::default(),
+            txid: 0,
+        };
+        Sim {
+            clock: cfg.clock,
+            world: Arc::new(Mutex::new(world)),
+        }
+    }
+
+    /// Locks the world. A panic in another handler must not take the whole simulator down, so a
+    /// poisoned lock is used as is.
+    pub(crate) fn world(&self) -> MutexGuard<'_, World> {
+        self.world.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Tesla's endpoints and the `/sim` control API on one router.
+    pub fn router(&self) -> axum::Router {
+        api::routes(self)
+            .merge(control::routes())
+            .fallback(api::not_found)
+            .layer(axum::middleware::from_fn_with_state(
+                self.clone(),
+                api::edge,
+            ))
+            .with_state(self.clone())
+    }
+
+    /// Serves [`Sim::router`] on an already bound listener until `shutdown` is cancelled.
+    pub async fn serve(
+        self,
+        listener: tokio::net::TcpListener,
+        shutdown: CancellationToken,
+    ) -> std::io::Result<()> {
+        axum::serve(listener, self.router())
+            .with_graceful_shutdown(shutdown.cancelled_owned())
+            .await
+    }
+
+    pub fn clock(&self) -> Clock {
+        self.clock.clone()
+    }
+
+    pub fn vins(&self) -> Vec<String> {
+        self.world().cars.iter().map(|c| c.vin.clone()).collect()
+    }
+
+    /// A fresh valid refresh token for the simulated account (what a user would import). Each call
+    /// starts an independent token family, like a separate sign-in.
+    pub fn issue_refresh_token(&self) -> String {
+        let now = self.clock.now();
+        self.world().tokens.new_family(now)
+    }
+
+    /// The control view of one car (same as `GET /sim/vehicles/{vin}`).
+    pub fn vehicle_json(&self, vin: &str) -> Option<Value> {
+        let now = self.clock.now();
+        let mut world = self.world();
+        let timing = world.timing;
+        let car = world.car(vin, now)?;
+        Some(render::sim_view(car, now, &timing))
+    }
+
+    /// Performs a control action (same as `POST /sim/vehicles/{vin}/{action}`).
+    pub fn act(&self, vin: &str, action: &str) -> Result<(), SimError> {
+        let control = Control::parse(action).ok_or_else(|| SimError::UnknownAction {
+            action: action.to_string(),
+            valid: CONTROLS.map(|(n, _)| n).join(", "),
+        })?;
+        let now = self.clock.now();
+        let mut world = self.world();
+        let car = world
+            .car(vin, now)
+            .ok_or_else(|| SimError::UnknownVin(vin.to_string()))?;
+        car.control(control, now)
+    }
+
+    /// Billable requests so far (same as `GET /sim/billing`).
+    pub fn billing(&self) -> Billing {
+        self.world().billing.clone()
+    }
+
+    /// Queues a failure for the next matching Tesla requests (same as `POST /sim/faults`).
+    pub fn inject_fault(&self, fault: Fault) {
+        self.world().faults.push(fault);
+    }
+
+    /// Moves a manual clock forward (same as `POST /sim/clock/advance`).
+    pub fn advance(&self, by: Duration) -> Result<(), SimError> {
+        if self.clock.advance(by) {
+            Ok(())
+        } else {
+            Err(SimError::ClockNotManual)
+        }
+    }
+}

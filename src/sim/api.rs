@@ -1,0 +1,370 @@
+//! `sim::api`: Tesla's endpoints as the simulator serves them — the token endpoint, the Fleet API
+//! vehicle endpoints and the edge middleware every request passes (transaction id, injected faults,
+//! billing).
+//!
+//! Handlers translate HTTP to calls on the world and back; what a car does lives in `sim::car` and
+//! `sim::action`, token rules in `sim::auth`, JSON shapes in `sim::render` and `sim::reply`.
+
+use std::collections::HashMap;
+use std::time::SystemTime;
+
+use axum::body::Bytes;
+use axum::extract::{Path, RawQuery, Request, State};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::middleware::{from_fn_with_state, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::Router;
+use serde_json::{json, Map, Value};
+use sha2::{Digest, Sha256};
+
+use super::auth::Grant;
+use super::billing::{self, Category};
+use super::car::Car;
+use super::commands::{self, Params};
+use super::render::{self, Endpoint, DEFAULT_ENDPOINTS};
+use super::{faults, reply, Sim, World};
+
+/// Tesla's answer to a REST command for a car that only takes signed commands.
+pub const PROTOCOL_REQUIRED: &str = "Tesla Vehicle Command Protocol required, please refer to the documentation here: https://developer.tesla.com/docs/fleet-api#2023-10-09-rest-api-vehicle-commands-endpoint-deprecation-warning";
+
+/// A Fleet API refusal, answered with Tesla's error envelope.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum FleetError {
+    /// The vehicle tag is not on the account.
+    #[error("not_found")]
+    NotFound,
+    /// Unknown command or `vehicle_data` endpoint.
+    #[error("invalid_command")]
+    InvalidCommand,
+    /// A body that is not a JSON object.
+    #[error("invalid_request")]
+    InvalidRequest,
+    /// A REST command to a car that only takes signed commands.
+    #[error("{}", PROTOCOL_REQUIRED)]
+    ProtocolRequired,
+    /// The car is asleep, waking or offline.
+    #[error("{}", reply::VEHICLE_UNAVAILABLE)]
+    Unavailable,
+    /// `signed_command` to a car that does not speak the protocol.
+    #[error("vehicle does not support signed commands")]
+    ProtocolUnsupported,
+    /// STUB: `signed_command` verification is not written yet.
+    #[error("signed_command is not implemented by the simulator yet")]
+    SignedNotImplemented,
+}
+
+impl FleetError {
+    fn status(self) -> StatusCode {
+        match self {
+            FleetError::NotFound => StatusCode::NOT_FOUND,
+            FleetError::InvalidCommand | FleetError::InvalidRequest => StatusCode::BAD_REQUEST,
+            FleetError::ProtocolRequired => StatusCode::FORBIDDEN,
+            FleetError::Unavailable => StatusCode::REQUEST_TIMEOUT,
+            FleetError::ProtocolUnsupported => StatusCode::UNPROCESSABLE_ENTITY,
+            FleetError::SignedNotImplemented => StatusCode::NOT_IMPLEMENTED,
+        }
+    }
+}
+
+impl IntoResponse for FleetError {
+    fn into_response(self) -> Response {
+        reply::fleet_error(self.status(), &self.to_string())
+    }
+}
+
+type FleetResult = Result<Response, FleetError>;
+
+/// `per_page` when the client does not say.
+const DEFAULT_PER_PAGE: usize = 100;
+
+/// The token endpoint, the health check and the bearer-protected Fleet API.
+pub fn routes(sim: &Sim) -> Router<Sim> {
+    let fleet = Router::new()
+        .route("/api/1/vehicles", get(list_vehicles))
+        .route("/api/1/vehicles/{vin}", get(get_vehicle))
+        .route("/api/1/vehicles/{vin}/vehicle_data", get(vehicle_data))
+        .route("/api/1/vehicles/{vin}/wake_up", post(wake_up))
+        .route("/api/1/vehicles/{vin}/command/{name}", post(command))
+        .route("/api/1/vehicles/{vin}/signed_command", post(signed_command))
+        .route_layer(from_fn_with_state(sim.clone(), require_bearer));
+    Router::new()
+        .route("/oauth2/v3/token", post(token))
+        .route("/status", get(|| async { "ok" }))
+        .merge(fleet)
+}
+
+/// Unknown paths, answered like Tesla answers them.
+pub async fn not_found() -> FleetError {
+    FleetError::NotFound
+}
+
+fn is_control_path(path: &str) -> bool {
+    path == "/sim" || path.starts_with("/sim/")
+}
+
+/// Runs around every request: applies a pending fault (Tesla paths only), bills the answer by
+/// Tesla's rules and stamps the `x-txid` header.
+pub async fn edge(State(sim): State<Sim>, req: Request, next: Next) -> Response {
+    let path = req.uri().path().to_string();
+    let tesla = !is_control_path(&path);
+    let (txid, injection) = {
+        let mut world = sim.world();
+        world.txid += 1;
+        let injection = if tesla {
+            world.faults.take(&path)
+        } else {
+            None
+        };
+        (world.txid, injection)
+    };
+    let mut replacement = None;
+    if let Some(injection) = injection {
+        if let Some(delay) = injection.latency {
+            tokio::time::sleep(delay).await;
+        }
+        if injection.drop {
+            // No answer, nothing billed.
+            return faults::dropped();
+        }
+        replacement = injection
+            .status
+            .map(|status| faults::response(status, injection.retry_after, &path));
+    }
+    let mut resp = match replacement {
+        Some(resp) => resp,
+        None => next.run(req).await,
+    };
+    if tesla && resp.status().as_u16() < 500 {
+        if let Some(billable) = billing::classify(&path) {
+            let mut guard = sim.world();
+            let world = &mut *guard;
+            let vin = billable
+                .vehicle_tag
+                .as_deref()
+                .and_then(|t| world.find(t))
+                .map(|i| world.cars[i].vin.as_str());
+            world.billing.record(billable.category, vin);
+        }
+    }
+    let digest = Sha256::digest(txid.to_le_bytes());
+    if let Ok(v) = HeaderValue::from_str(&hex::encode(&digest[..16])) {
+        resp.headers_mut().insert("x-txid", v);
+    }
+    resp
+}
+
+/// Refuses Fleet API requests without a current, unexpired access token.
+async fn require_bearer(State(sim): State<Sim>, req: Request, next: Next) -> Response {
+    let authorization = req
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok());
+    let now = sim.clock.now();
+    let checked = sim.world().tokens.check_bearer(authorization, now);
+    match checked {
+        Ok(()) => next.run(req).await,
+        Err(e) => reply::bare_error(StatusCode::UNAUTHORIZED, &e.to_string()),
+    }
+}
+
+/// `POST /oauth2/v3/token`: form-encoded only, like Tesla's auth host.
+async fn token(State(sim): State<Sim>, headers: HeaderMap, body: Bytes) -> Response {
+    let is_form = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|ct| ct.starts_with("application/x-www-form-urlencoded"));
+    if !is_form {
+        return reply::oauth_error(
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+            "send the token request as application/x-www-form-urlencoded",
+        );
+    }
+    let form: HashMap<String, String> = url::form_urlencoded::parse(&body).into_owned().collect();
+    let now = sim.clock.now();
+    let result = Grant::from_form(&form).and_then(|grant| sim.world().tokens.grant(grant, now));
+    match result {
+        Ok(tokens) => reply::json(StatusCode::OK, &json!(tokens)),
+        Err(e) => reply::oauth_error(
+            StatusCode::from_u16(e.status).unwrap_or(StatusCode::BAD_REQUEST),
+            e.error,
+            &e.description,
+        ),
+    }
+}
+
+fn query_pairs(query: Option<&str>) -> Vec<(String, String)> {
+    url::form_urlencoded::parse(query.unwrap_or_default().as_bytes())
+        .into_owned()
+        .collect()
+}
+
+/// `GET /api/1/vehicles`: free, and does not wake or keep awake any car.
+async fn list_vehicles(State(sim): State<Sim>, RawQuery(query): RawQuery) -> Response {
+    let pairs = query_pairs(query.as_deref());
+    let number = |key: &str, default: usize| {
+        pairs
+            .iter()
+            .find(|(k, _)| k == key)
+            .and_then(|(_, v)| v.parse::<usize>().ok())
+            .filter(|n| *n > 0)
+            .unwrap_or(default)
+    };
+    let page = number("page", 1);
+    let per_page = number("per_page", DEFAULT_PER_PAGE);
+    let now = sim.clock.now();
+    let mut world = sim.world();
+    world.settle_all(now);
+    let total = world.cars.len();
+    let pages = total.div_ceil(per_page).max(1);
+    let vehicles: Vec<Value> = world
+        .cars
+        .iter()
+        .skip((page - 1).saturating_mul(per_page))
+        .take(per_page)
+        .map(render::vehicle_object)
+        .collect();
+    reply::json(
+        StatusCode::OK,
+        &json!({
+            "response": vehicles,
+            "pagination": {
+                "previous": (page > 1).then(|| page - 1),
+                "next": (page < pages).then(|| page + 1),
+                "current": page,
+                "per_page": per_page,
+                "count": total,
+                "pages": pages,
+            },
+            "count": total,
+        }),
+    )
+}
+
+/// The car addressed by `{vehicle_tag}`, settled to `now`, or Tesla's 404.
+fn settled<'w>(
+    world: &'w mut World,
+    tag: &str,
+    now: SystemTime,
+) -> Result<&'w mut Car, FleetError> {
+    world.car(tag, now).ok_or(FleetError::NotFound)
+}
+
+/// `GET /api/1/vehicles/{vin}`: free, and does not keep the car awake.
+async fn get_vehicle(State(sim): State<Sim>, Path(tag): Path<String>) -> FleetResult {
+    let now = sim.clock.now();
+    let mut world = sim.world();
+    let car = settled(&mut world, &tag, now)?;
+    Ok(reply::ok(render::vehicle_object(car)))
+}
+
+/// Reads `endpoints=a;b` (`;` possibly sent as `%3B`).
+fn parse_endpoints(query: Option<&str>) -> Result<Vec<Endpoint>, FleetError> {
+    let names: Vec<String> = query_pairs(query)
+        .into_iter()
+        .filter(|(k, _)| k == "endpoints")
+        .flat_map(|(_, v)| {
+            v.split(';')
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(String::from)
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    if names.is_empty() {
+        return Ok(DEFAULT_ENDPOINTS.to_vec());
+    }
+    names
+        .iter()
+        .map(|n| Endpoint::parse(n))
+        .collect::<Option<Vec<_>>>()
+        .ok_or(FleetError::InvalidCommand)
+}
+
+/// `GET /api/1/vehicles/{vin}/vehicle_data`: needs the car online (else 408, billed anyway) and
+/// keeps it awake.
+async fn vehicle_data(
+    State(sim): State<Sim>,
+    Path(tag): Path<String>,
+    RawQuery(query): RawQuery,
+) -> FleetResult {
+    let now = sim.clock.now();
+    let mut guard = sim.world();
+    let world = &mut *guard;
+    let car = settled(world, &tag, now)?;
+    let endpoints = parse_endpoints(query.as_deref())?;
+    if !car.is_online() {
+        let vin = car.vin.clone();
+        world.billing.record_while_asleep(Category::Data, &vin);
+        return Err(FleetError::Unavailable);
+    }
+    car.touch(now);
+    Ok(reply::ok(render::vehicle_data(car, &endpoints, now)))
+}
+
+/// `POST /api/1/vehicles/{vin}/wake_up`: answers with the state *now*, so an asleep car still says
+/// `asleep` until its wake delay has passed.
+async fn wake_up(State(sim): State<Sim>, Path(tag): Path<String>) -> FleetResult {
+    let now = sim.clock.now();
+    let mut world = sim.world();
+    let timing = world.timing;
+    let car = settled(&mut world, &tag, now)?;
+    car.wake_up(now, &timing);
+    Ok(reply::ok(render::vehicle_object(car)))
+}
+
+/// A command's JSON body; an empty body means no parameters.
+fn command_params(body: &[u8]) -> Result<Map<String, Value>, FleetError> {
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Ok(Map::new());
+    }
+    match serde_json::from_slice::<Value>(body) {
+        Ok(Value::Object(map)) => Ok(map),
+        _ => Err(FleetError::InvalidRequest),
+    }
+}
+
+/// `POST /api/1/vehicles/{vin}/command/{name}`: the REST command path. Checks run in the order the
+/// answer would come back: unknown car, unknown command, signing required, car unreachable, then the
+/// car itself validates and applies.
+async fn command(
+    State(sim): State<Sim>,
+    Path((tag, name)): Path<(String, String)>,
+    body: Bytes,
+) -> FleetResult {
+    let params = command_params(&body)?;
+    let now = sim.clock.now();
+    let mut guard = sim.world();
+    let world = &mut *guard;
+    let car = settled(world, &tag, now)?;
+    let spec = commands::find(&name).ok_or(FleetError::InvalidCommand)?;
+    if car.spec.command_signing == "required" {
+        return Err(FleetError::ProtocolRequired);
+    }
+    if !car.is_online() {
+        let vin = car.vin.clone();
+        world.billing.record_while_asleep(Category::Command, &vin);
+        return Err(FleetError::Unavailable);
+    }
+    let result = match spec.parse(&Params(&params)) {
+        Ok(action) => car.apply(&action, now),
+        Err(invalid) => Err(invalid.reason()),
+    };
+    Ok(reply::command_result(result))
+}
+
+/// `POST /api/1/vehicles/{vin}/signed_command`.
+///
+/// STUB: signature verification is not written yet. Until it is, cars that do not speak the protocol
+/// answer 422 like Tesla does, and all others answer 501. The verified action is meant to go through
+/// [`Car::apply`], the same function REST commands use.
+async fn signed_command(State(sim): State<Sim>, Path(tag): Path<String>) -> FleetError {
+    let now = sim.clock.now();
+    let mut world = sim.world();
+    match settled(&mut world, &tag, now) {
+        Err(e) => e,
+        Ok(car) if car.spec.command_signing == "off" => FleetError::ProtocolUnsupported,
+        Ok(_) => FleetError::SignedNotImplemented,
+    }
+}
