@@ -90,7 +90,11 @@ pub fn open_store(cfg: &Config) -> Result<Store, DaemonError> {
 
 impl Daemon {
     /// Starts every part; returns once they run. Cancel `shutdown` to stop, then await [`Daemon::wait`].
-    pub async fn start(cfg: Config, opts: StartOptions, shutdown: CancellationToken) -> Result<Daemon, DaemonError> {
+    pub async fn start(
+        cfg: Config,
+        opts: StartOptions,
+        shutdown: CancellationToken,
+    ) -> Result<Daemon, DaemonError> {
         let store = open_store(&cfg)?;
         let clock = opts.clock;
         let http = reqwest::Client::builder()
@@ -113,17 +117,26 @@ impl Daemon {
 
         let listener = match opts.http_listener {
             Some(l) => l,
-            None => TcpListener::bind(cfg.http.listen).await.map_err(|e| DaemonError::HttpBind {
-                addr: cfg.http.listen.to_string(),
-                error: e.to_string(),
-            })?,
+            None => {
+                TcpListener::bind(cfg.http.listen)
+                    .await
+                    .map_err(|e| DaemonError::HttpBind {
+                        addr: cfg.http.listen.to_string(),
+                        error: e.to_string(),
+                    })?
+            }
         };
         let http_addr = listener.local_addr().map_err(|e| DaemonError::HttpBind {
             addr: cfg.http.listen.to_string(),
             error: e.to_string(),
         })?;
 
-        let poller = Poller::new(fleet.clone(), hub.clone(), clock.clone(), cfg.polling.clone());
+        let poller = Poller::new(
+            fleet.clone(),
+            hub.clone(),
+            clock.clone(),
+            cfg.polling.clone(),
+        );
         let poll_status = poller.status();
         let (outcomes_tx, outcomes_rx) = mpsc::channel(64);
         let executor = Executor::new(
@@ -196,8 +209,14 @@ impl Daemon {
     pub async fn wait(self) -> Result<(), DaemonError> {
         self.shutdown.cancelled().await;
         let _ = self.poller.await;
-        if tokio::time::timeout(DRAIN_TIMEOUT, self.executor.drain()).await.is_err() {
-            warn!("queued commands did not finish within {} s", DRAIN_TIMEOUT.as_secs());
+        if tokio::time::timeout(DRAIN_TIMEOUT, self.executor.drain())
+            .await
+            .is_err()
+        {
+            warn!(
+                "queued commands did not finish within {} s",
+                DRAIN_TIMEOUT.as_secs()
+            );
         }
         self.bridge_stop.cancel();
         match self.bridge.await {
@@ -214,5 +233,8 @@ impl Daemon {
 
 /// `teslasync run`: the daemon with the system clock until `shutdown`.
 pub async fn run(cfg: Config, shutdown: CancellationToken) -> Result<(), DaemonError> {
-    Daemon::start(cfg, StartOptions::default(), shutdown).await?.wait().await
+    Daemon::start(cfg, StartOptions::default(), shutdown)
+        .await?
+        .wait()
+        .await
 }

@@ -39,7 +39,11 @@ pub enum DemoError {
 }
 
 /// Runs the demo until `shutdown`.
-pub async fn run(opts: DemoOptions, mut cfg: Config, shutdown: CancellationToken) -> Result<(), DemoError> {
+pub async fn run(
+    opts: DemoOptions,
+    mut cfg: Config,
+    shutdown: CancellationToken,
+) -> Result<(), DemoError> {
     let sim = Sim::new(SimConfig {
         vehicles: opts.vehicles,
         ..SimConfig::default()
@@ -49,12 +53,17 @@ pub async fn run(opts: DemoOptions, mut cfg: Config, shutdown: CancellationToken
         .map_err(|e| DemoError::Sim(e.to_string()))?;
     let sim_url = Url::parse(&format!(
         "http://{}",
-        sim_listener.local_addr().map_err(|e| DemoError::Sim(e.to_string()))?
+        sim_listener
+            .local_addr()
+            .map_err(|e| DemoError::Sim(e.to_string()))?
     ))
     .expect("valid url");
     tokio::spawn(sim.clone().serve(sim_listener, shutdown.clone()));
 
-    let host = opts.mqtt.host_str().ok_or_else(|| DemoError::BadMqttUrl(opts.mqtt.to_string()))?;
+    let host = opts
+        .mqtt
+        .host_str()
+        .ok_or_else(|| DemoError::BadMqttUrl(opts.mqtt.to_string()))?;
     let port = opts.mqtt.port().unwrap_or(1883);
     let broker = format!("{host}:{port}");
     let embedded = ensure_broker(&broker).await?;
@@ -85,8 +94,15 @@ pub async fn run(opts: DemoOptions, mut cfg: Config, shutdown: CancellationToken
     drop(store);
     let daemon = Daemon::start(cfg.clone(), StartOptions::default(), shutdown.clone()).await?;
     println!();
-    println!("TeslaSync demo is running with {} simulated cars.", opts.vehicles);
-    println!("  MQTT broker : {}{}", opts.mqtt, if embedded { " (embedded)" } else { "" });
+    println!(
+        "TeslaSync demo is running with {} simulated cars.",
+        opts.vehicles
+    );
+    println!(
+        "  MQTT broker : {}{}",
+        opts.mqtt,
+        if embedded { " (embedded)" } else { "" }
+    );
     println!("  Status page : http://{}/", daemon.http_addr());
     println!("  Simulator   : {sim_url}sim/vehicles");
     println!("Point Home Assistant's MQTT integration at the broker: the cars appear as devices.");

@@ -16,7 +16,11 @@ use teslasync::sim::{Sim, SimConfig};
 use teslasync::tesla::auth::{AuthStatus, Tokens};
 
 #[derive(Parser)]
-#[command(name = "teslasync", version, about = "Connects Tesla vehicles to Home Assistant over MQTT")]
+#[command(
+    name = "teslasync",
+    version,
+    about = "Connects Tesla vehicles to Home Assistant over MQTT"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Cmd,
@@ -102,8 +106,9 @@ fn shutdown_on_signal() -> CancellationToken {
     tokio::spawn(async move {
         #[cfg(unix)]
         {
-            let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
-                .expect("SIGTERM handler");
+            let mut term =
+                tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+                    .expect("SIGTERM handler");
             tokio::select! {
                 _ = tokio::signal::ctrl_c() => {}
                 _ = term.recv() => {}
@@ -139,9 +144,17 @@ async fn dispatch(cmd: Cmd) -> i32 {
                 }
             }
         }
-        Cmd::Demo { vehicles, mqtt, http } => {
+        Cmd::Demo {
+            vehicles,
+            mqtt,
+            http,
+        } => {
             init_logging("info");
-            let opts = teslasync::demo::DemoOptions { vehicles, mqtt, http };
+            let opts = teslasync::demo::DemoOptions {
+                vehicles,
+                mqtt,
+                http,
+            };
             match teslasync::demo::run(opts, Config::defaults(), shutdown_on_signal()).await {
                 Ok(()) => 0,
                 Err(e) => {
@@ -167,8 +180,14 @@ async fn dispatch(cmd: Cmd) -> i32 {
             println!("Simulated Tesla on http://{listen}");
             println!("Point a daemon at it:");
             println!("  TESLA_API_BASE_URL=http://{listen} TESLASYNC_TESLA__AUTH_BASE_URL=http://{listen} \\");
-            println!("  TESLA_CLIENT_ID={} TESLA_CLIENT_SECRET={}", defaults.client_id, defaults.client_secret);
-            println!("and import this refresh token (single use): {}", sim.issue_refresh_token());
+            println!(
+                "  TESLA_CLIENT_ID={} TESLA_CLIENT_SECRET={}",
+                defaults.client_id, defaults.client_secret
+            );
+            println!(
+                "and import this refresh token (single use): {}",
+                sim.issue_refresh_token()
+            );
             match sim.serve(listener, shutdown_on_signal()).await {
                 Ok(()) => 0,
                 Err(e) => {
@@ -213,7 +232,10 @@ async fn dispatch(cmd: Cmd) -> i32 {
                     }
                     Ok(AuthStatus::SignedIn { expires_at }) => {
                         let at = std::time::UNIX_EPOCH + Duration::from_secs(expires_at);
-                        println!("Signed in; the access token expires at {}.", humantime::format_rfc3339_seconds(at));
+                        println!(
+                            "Signed in; the access token expires at {}.",
+                            humantime::format_rfc3339_seconds(at)
+                        );
                         0
                     }
                     Ok(AuthStatus::ReauthRequired { reason }) => {
@@ -249,22 +271,45 @@ async fn check(config: Option<PathBuf>) -> i32 {
         println!("warning: {warning}");
     }
     let broker = format!("{}:{}", cfg.mqtt.host(), cfg.mqtt.port());
-    match tokio::time::timeout(Duration::from_secs(3), tokio::net::TcpStream::connect(&broker)).await {
+    match tokio::time::timeout(
+        Duration::from_secs(3),
+        tokio::net::TcpStream::connect(&broker),
+    )
+    .await
+    {
         Ok(Ok(_)) => println!("mqtt broker {broker}: reachable"),
         _ => {
             println!("mqtt broker {broker}: not reachable — check [mqtt] url (TESLASYNC_MQTT__URL) and that the broker runs");
             problems += 1;
         }
     }
-    let status_url = cfg.tesla.fleet_api_base().join("status").expect("valid url");
-    match reqwest::Client::new().get(status_url.clone()).timeout(Duration::from_secs(5)).send().await {
-        Ok(r) if r.status().is_success() => println!("fleet api {}: reachable", cfg.tesla.fleet_api_base()),
+    let status_url = cfg
+        .tesla
+        .fleet_api_base()
+        .join("status")
+        .expect("valid url");
+    match reqwest::Client::new()
+        .get(status_url.clone())
+        .timeout(Duration::from_secs(5))
+        .send()
+        .await
+    {
+        Ok(r) if r.status().is_success() => {
+            println!("fleet api {}: reachable", cfg.tesla.fleet_api_base())
+        }
         Ok(r) => {
-            println!("fleet api {}: answered HTTP {}", cfg.tesla.fleet_api_base(), r.status().as_u16());
+            println!(
+                "fleet api {}: answered HTTP {}",
+                cfg.tesla.fleet_api_base(),
+                r.status().as_u16()
+            );
             problems += 1;
         }
         Err(_) => {
-            println!("fleet api {}: not reachable — check [tesla] region / api_base_url and the network", cfg.tesla.fleet_api_base());
+            println!(
+                "fleet api {}: not reachable — check [tesla] region / api_base_url and the network",
+                cfg.tesla.fleet_api_base()
+            );
             problems += 1;
         }
     }

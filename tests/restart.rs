@@ -50,7 +50,13 @@ async fn the_last_will_marks_the_bridge_offline_when_the_process_is_killed() {
     let probe = Probe::start(&[status.clone()]).await;
 
     let cfg = &setup.cfg;
-    let key = cfg.storage.encryption_key.as_ref().unwrap().expose().to_string();
+    let key = cfg
+        .storage
+        .encryption_key
+        .as_ref()
+        .unwrap()
+        .expose()
+        .to_string();
     let mut child = Command::new(env!("CARGO_BIN_EXE_teslasync"))
         .arg("run")
         .env("ENCRYPTION_KEY", key)
@@ -61,7 +67,10 @@ async fn the_last_will_marks_the_bridge_offline_when_the_process_is_killed() {
         .env("TESLASYNC_MQTT__URL", cfg.mqtt.url.as_str())
         .env("TESLASYNC_MQTT__CLIENT_ID", &cfg.mqtt.client_id)
         .env("TESLASYNC_MQTT__BASE_TOPIC", &cfg.mqtt.base_topic)
-        .env("TESLASYNC_MQTT__DISCOVERY_PREFIX", &cfg.mqtt.discovery_prefix)
+        .env(
+            "TESLASYNC_MQTT__DISCOVERY_PREFIX",
+            &cfg.mqtt.discovery_prefix,
+        )
         .env("TESLASYNC_HTTP__LISTEN", "127.0.0.1:0")
         .stdout(Stdio::null())
         .stderr(Stdio::null())

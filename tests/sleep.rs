@@ -19,7 +19,12 @@ async fn run_minutes(running: &Running, clock: &teslasync::clock::Clock, minutes
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_sleeping_car_is_never_woken_for_data() {
     let clock = manual_clock();
-    let sim = SimServer::start(SimConfig { clock: clock.clone(), initial_state: SimState::Asleep, ..SimConfig::default() }).await;
+    let sim = SimServer::start(SimConfig {
+        clock: clock.clone(),
+        initial_state: SimState::Asleep,
+        ..SimConfig::default()
+    })
+    .await;
     let setup = Setup::new(&sim);
     setup.sign_in(&sim);
     let probe = Probe::start(&[format!("{}/#", setup.base())]).await;
@@ -29,16 +34,26 @@ async fn a_sleeping_car_is_never_woken_for_data() {
 
     let billing = sim.sim.billing();
     assert_eq!(billing.wakes, 0, "no wake in an hour: {billing:?}");
-    assert_eq!(billing.data, 0, "no vehicle_data for sleeping cars: {billing:?}");
+    assert_eq!(
+        billing.data, 0,
+        "no vehicle_data for sleeping cars: {billing:?}"
+    );
     for (vin, b) in &billing.by_vin {
         assert_eq!(b.data_while_asleep, 0, "{vin}");
         assert_eq!(b.wakes, 0, "{vin}");
     }
-    assert!(billing.free >= 60, "the free list was read every minute: {billing:?}");
+    assert!(
+        billing.free >= 60,
+        "the free list was read every minute: {billing:?}"
+    );
     // Asleep is a normal state: the car stays available and says it is asleep.
     for vin in sim.sim.vins() {
-        probe.wait_text(&format!("{}/{vin}/availability", setup.base()), "online").await;
-        probe.wait_text(&format!("{}/{vin}/state", setup.base()), "OFF").await;
+        probe
+            .wait_text(&format!("{}/{vin}/availability", setup.base()), "online")
+            .await;
+        probe
+            .wait_text(&format!("{}/{vin}/state", setup.base()), "OFF")
+            .await;
     }
     running.stop().await;
 }
@@ -46,7 +61,12 @@ async fn a_sleeping_car_is_never_woken_for_data() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_idle_car_is_left_alone_until_it_falls_asleep() {
     let clock = manual_clock();
-    let sim = SimServer::start(SimConfig { clock: clock.clone(), initial_state: SimState::Online, ..SimConfig::default() }).await;
+    let sim = SimServer::start(SimConfig {
+        clock: clock.clone(),
+        initial_state: SimState::Online,
+        ..SimConfig::default()
+    })
+    .await;
     let setup = Setup::new(&sim);
     setup.sign_in(&sim);
     let running = Running::start(&setup.cfg, clock.clone()).await;
@@ -57,10 +77,16 @@ async fn an_idle_car_is_left_alone_until_it_falls_asleep() {
     assert_eq!(billing.wakes, 0, "{billing:?}");
     for vin in sim.sim.vins() {
         let state = sim.sim.vehicle_json(&vin).unwrap();
-        assert_eq!(state["state"], "asleep", "{vin} fell asleep within the hour: {state}");
+        assert_eq!(
+            state["state"], "asleep",
+            "{vin} fell asleep within the hour: {state}"
+        );
         let b = &billing.by_vin[&vin];
         assert_eq!(b.data_while_asleep, 0, "{vin}: {b:?}");
-        assert!(b.data >= 1 && b.data <= 4, "{vin}: a few data calls, then a sleep window: {b:?}");
+        assert!(
+            b.data >= 1 && b.data <= 4,
+            "{vin}: a few data calls, then a sleep window: {b:?}"
+        );
     }
     running.stop().await;
 }

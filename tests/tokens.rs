@@ -31,14 +31,25 @@ async fn rotated_refresh_token_is_persisted_and_survives_a_restart() {
     let original = sim.sim.issue_refresh_token();
     {
         let store = teslasync::daemon::open_store(&setup.cfg).unwrap();
-        teslasync::tesla::auth::Tokens::import_refresh_token(&store, &teslasync::secret::Secret::from(original.clone())).unwrap();
+        teslasync::tesla::auth::Tokens::import_refresh_token(
+            &store,
+            &teslasync::secret::Secret::from(original.clone()),
+        )
+        .unwrap();
     }
 
     let running = Running::start(&setup.cfg, Clock::system()).await;
     running.wait_cycles_after(0).await;
     let status = running.daemon().poll_status().borrow().clone();
-    assert_eq!(status.last_error, None, "the first cycle worked with the imported token");
-    assert_eq!(sim.sim.billing().token_refreshes, 1, "exactly one refresh for the first requests");
+    assert_eq!(
+        status.last_error, None,
+        "the first cycle worked with the imported token"
+    );
+    assert_eq!(
+        sim.sim.billing().token_refreshes,
+        1,
+        "exactly one refresh for the first requests"
+    );
     running.stop().await;
 
     // The imported token was used once and is now dead at Tesla.
@@ -51,14 +62,21 @@ async fn rotated_refresh_token_is_persisted_and_survives_a_restart() {
     let running = Running::start(&setup.cfg, Clock::system()).await;
     running.wait_cycles_after(0).await;
     let status = running.daemon().poll_status().borrow().clone();
-    assert_eq!(status.last_error, None, "restart continued with the rotated refresh token");
+    assert_eq!(
+        status.last_error, None,
+        "restart continued with the rotated refresh token"
+    );
     running.stop().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn access_tokens_are_refreshed_once_before_expiry_in_virtual_time() {
     let clock = manual_clock();
-    let sim = SimServer::start(SimConfig { clock: clock.clone(), ..SimConfig::default() }).await;
+    let sim = SimServer::start(SimConfig {
+        clock: clock.clone(),
+        ..SimConfig::default()
+    })
+    .await;
     let setup = Setup::new(&sim);
     setup.sign_in(&sim);
     let running = Running::start(&setup.cfg, clock.clone()).await;
@@ -70,8 +88,15 @@ async fn access_tokens_are_refreshed_once_before_expiry_in_virtual_time() {
         cycles = running.wait_cycles_after(cycles).await;
     }
     let status = running.daemon().poll_status().borrow().clone();
-    assert_eq!(status.last_error, None, "no request failed on an expired token");
-    assert_eq!(sim.sim.billing().token_refreshes, 2, "one proactive refresh, no 401-driven extra");
+    assert_eq!(
+        status.last_error, None,
+        "no request failed on an expired token"
+    );
+    assert_eq!(
+        sim.sim.billing().token_refreshes,
+        2,
+        "one proactive refresh, no 401-driven extra"
+    );
     running.stop().await;
 }
 
@@ -89,26 +114,43 @@ async fn a_wrong_encryption_key_stops_start_up_and_changes_nothing_on_disk() {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let err = Daemon::start(
         setup.cfg.clone(),
-        StartOptions { clock: Clock::system(), http_listener: Some(listener) },
+        StartOptions {
+            clock: Clock::system(),
+            http_listener: Some(listener),
+        },
         CancellationToken::new(),
     )
     .await
     .err()
     .expect("start-up must fail with a wrong key");
     assert!(
-        matches!(err, teslasync::daemon::DaemonError::Store(StoreError::WrongKey { .. })),
+        matches!(
+            err,
+            teslasync::daemon::DaemonError::Store(StoreError::WrongKey { .. })
+        ),
         "{err}"
     );
     assert_eq!(err.exit_code(), 2);
     let message = err.to_string();
-    assert!(message.contains("ENCRYPTION_KEY") || message.contains("encryption_key"), "the message names the setting: {message}");
-    assert_eq!(snapshot_dir(&setup.cfg.storage.path), before, "the store is byte-for-byte unchanged");
+    assert!(
+        message.contains("ENCRYPTION_KEY") || message.contains("encryption_key"),
+        "the message names the setting: {message}"
+    );
+    assert_eq!(
+        snapshot_dir(&setup.cfg.storage.path),
+        before,
+        "the store is byte-for-byte unchanged"
+    );
 
     setup.cfg.storage.encryption_key = None;
-    let err = Daemon::start(setup.cfg.clone(), StartOptions::default(), CancellationToken::new())
-        .await
-        .err()
-        .expect("start-up must fail without a key");
+    let err = Daemon::start(
+        setup.cfg.clone(),
+        StartOptions::default(),
+        CancellationToken::new(),
+    )
+    .await
+    .err()
+    .expect("start-up must fail without a key");
     assert!(err.to_string().contains("openssl rand -base64 32"), "{err}");
     assert_eq!(snapshot_dir(&setup.cfg.storage.path), before);
 }

@@ -14,7 +14,9 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use rand::Rng;
-use rumqttc::{AsyncClient, Event, EventLoop, LastWill, MqttOptions, Outgoing, Packet, QoS, Transport};
+use rumqttc::{
+    AsyncClient, Event, EventLoop, LastWill, MqttOptions, Outgoing, Packet, QoS, Transport,
+};
 use serde::Deserialize;
 use serde_json::{json, Value as Json};
 use tokio::sync::{broadcast, mpsc};
@@ -60,7 +62,11 @@ struct CommandRequest {
 /// What the network task tells the bridge.
 enum Net {
     Connected,
-    Message { topic: String, payload: Bytes, retained: bool },
+    Message {
+        topic: String,
+        payload: Bytes,
+        retained: bool,
+    },
 }
 
 struct Bridge {
@@ -139,7 +145,10 @@ pub async fn run(
         .publish(bridge.topics.status(), QoS::AtLeastOnce, true, "offline")
         .await?;
     bridge.client.disconnect().await?;
-    if tokio::time::timeout(Duration::from_secs(5), io).await.is_err() {
+    if tokio::time::timeout(Duration::from_secs(5), io)
+        .await
+        .is_err()
+    {
         warn!("MQTT connection did not close within 5 s");
     }
     io_stop.cancel();
@@ -151,9 +160,18 @@ fn options(mqtt: &MqttConfig, topics: &Topics) -> MqttOptions {
     o.set_keep_alive(Duration::from_secs(30));
     o.set_clean_session(true);
     o.set_max_packet_size(MAX_PACKET, MAX_PACKET);
-    o.set_last_will(LastWill::new(topics.status(), "offline", QoS::AtLeastOnce, true));
+    o.set_last_will(LastWill::new(
+        topics.status(),
+        "offline",
+        QoS::AtLeastOnce,
+        true,
+    ));
     if let Some(user) = &mqtt.username {
-        let password = mqtt.password.as_ref().map(|p| p.expose().to_string()).unwrap_or_default();
+        let password = mqtt
+            .password
+            .as_ref()
+            .map(|p| p.expose().to_string())
+            .unwrap_or_default();
         o.set_credentials(user.clone(), password);
     }
     if mqtt.tls() {
@@ -209,12 +227,18 @@ impl Bridge {
         }
         // The broker may have restarted and lost retained messages: send everything again.
         self.published.clear();
-        self.publish_retained(self.topics.status(), b"online".to_vec()).await?;
+        self.publish_retained(self.topics.status(), b"online".to_vec())
+            .await?;
         self.sync_all().await
     }
 
     /// Handles one inbound message; returns true when Home Assistant announced itself.
-    async fn on_message(&mut self, topic: &str, payload: &[u8], retained: bool) -> Result<bool, BridgeError> {
+    async fn on_message(
+        &mut self,
+        topic: &str,
+        payload: &[u8],
+        retained: bool,
+    ) -> Result<bool, BridgeError> {
         let Some(inbound) = self.topics.parse(topic) else {
             return Ok(false);
         };
@@ -227,7 +251,12 @@ impl Bridge {
         let text = match std::str::from_utf8(payload) {
             Ok(t) => t,
             Err(_) => {
-                self.event(None, "bad_payload", &format!("the payload on {topic} is not UTF-8 text")).await?;
+                self.event(
+                    None,
+                    "bad_payload",
+                    &format!("the payload on {topic} is not UTF-8 text"),
+                )
+                .await?;
                 return Ok(false);
             }
         };
@@ -244,7 +273,13 @@ impl Bridge {
             return Ok(());
         };
         let Some(command_fn) = catalog::find(key).and_then(|e| e.command) else {
-            return self.event(Some(vin), "unknown_entity", &format!("{key:?} is not a controllable entity of this car")).await;
+            return self
+                .event(
+                    Some(vin),
+                    "unknown_entity",
+                    &format!("{key:?} is not a controllable entity of this car"),
+                )
+                .await;
         };
         match command_fn(payload, &record.signals) {
             Ok(command) => self.submit(vin, command, None),
@@ -266,18 +301,29 @@ impl Bridge {
         };
         match Command::parse(&request.command, &request.params) {
             Ok(command) => self.submit(vin, command, request.id),
-            Err(e) => self.reject(vin, request.id, &request.command, &e.to_string()).await?,
+            Err(e) => {
+                self.reject(vin, request.id, &request.command, &e.to_string())
+                    .await?
+            }
         }
         Ok(())
     }
 
     /// The car's record, or an event explaining that the VIN is unknown.
-    async fn known_vehicle(&mut self, vin: &str) -> Result<Option<crate::vehicle::hub::VehicleRecord>, BridgeError> {
+    async fn known_vehicle(
+        &mut self,
+        vin: &str,
+    ) -> Result<Option<crate::vehicle::hub::VehicleRecord>, BridgeError> {
         if let Some(record) = self.hub.get(vin) {
             return Ok(Some(record));
         }
         let known = self.hub.vins().join(", ");
-        self.event(None, "unknown_vehicle", &format!("no vehicle {vin} on this Tesla account (known: {known})")).await?;
+        self.event(
+            None,
+            "unknown_vehicle",
+            &format!("no vehicle {vin} on this Tesla account (known: {known})"),
+        )
+        .await?;
         Ok(None)
     }
 
@@ -287,7 +333,13 @@ impl Bridge {
     }
 
     /// A command that never reached Tesla: an event for the user and a failed result for automations.
-    async fn reject(&mut self, vin: &str, id: Option<String>, command: &str, reason: &str) -> Result<(), BridgeError> {
+    async fn reject(
+        &mut self,
+        vin: &str,
+        id: Option<String>,
+        command: &str,
+        reason: &str,
+    ) -> Result<(), BridgeError> {
         warn!(vin, command, reason, "rejected command");
         self.event(Some(vin), "bad_payload", reason).await?;
         let outcome = CommandOutcome {
@@ -304,12 +356,22 @@ impl Bridge {
     async fn result(&mut self, outcome: &CommandOutcome) -> Result<(), BridgeError> {
         let payload = serde_json::to_vec(outcome).expect("serializable");
         self.client
-            .publish(self.topics.command_result(&outcome.vin), QoS::AtLeastOnce, false, payload)
+            .publish(
+                self.topics.command_result(&outcome.vin),
+                QoS::AtLeastOnce,
+                false,
+                payload,
+            )
             .await?;
         Ok(())
     }
 
-    async fn event(&mut self, vin: Option<&str>, kind: &str, message: &str) -> Result<(), BridgeError> {
+    async fn event(
+        &mut self,
+        vin: Option<&str>,
+        kind: &str,
+        message: &str,
+    ) -> Result<(), BridgeError> {
         let topic = match vin {
             Some(vin) => self.topics.event(vin),
             None => self.topics.bridge_event(),
@@ -334,16 +396,25 @@ impl Bridge {
         let Some(record) = self.hub.get(vin) else {
             return Ok(());
         };
-        for (topic, config) in discovery::configs(&self.topics, self.discovery, &record.info, &record.signals) {
-            self.publish_retained(topic, serde_json::to_vec(&config).expect("serializable")).await?;
+        for (topic, config) in
+            discovery::configs(&self.topics, self.discovery, &record.info, &record.signals)
+        {
+            self.publish_retained(topic, serde_json::to_vec(&config).expect("serializable"))
+                .await?;
         }
-        self.publish_retained(self.topics.availability(vin), b"online".to_vec()).await?;
+        self.publish_retained(self.topics.availability(vin), b"online".to_vec())
+            .await?;
         for entity in CATALOG {
             if let Some(state) = entity.state.and_then(|f| f(&record.signals)) {
-                self.publish_retained(self.topics.state(vin, entity.key), state.into_bytes()).await?;
+                self.publish_retained(self.topics.state(vin, entity.key), state.into_bytes())
+                    .await?;
             }
             if let Some(attributes) = entity.attributes.and_then(|f| f(&record.signals)) {
-                self.publish_retained(self.topics.attributes(vin, entity.key), attributes.to_string().into_bytes()).await?;
+                self.publish_retained(
+                    self.topics.attributes(vin, entity.key),
+                    attributes.to_string().into_bytes(),
+                )
+                .await?;
             }
         }
         Ok(())
@@ -352,16 +423,27 @@ impl Bridge {
     /// Clears a removed car: discovery (so Home Assistant deletes the device) and its retained topics.
     async fn remove_vehicle(&mut self, vin: &str) -> Result<(), BridgeError> {
         let own_prefix = format!("{}/{vin}/", self.topics.base());
-        let mut stale: Vec<String> = self.published.keys().filter(|t| t.starts_with(&own_prefix)).cloned().collect();
+        let mut stale: Vec<String> = self
+            .published
+            .keys()
+            .filter(|t| t.starts_with(&own_prefix))
+            .cloned()
+            .collect();
         stale.extend(discovery::removal_topics(&self.topics, self.discovery, vin));
         for topic in stale {
             self.published.remove(&topic);
-            self.client.publish(topic, QoS::AtLeastOnce, true, Vec::<u8>::new()).await?;
+            self.client
+                .publish(topic, QoS::AtLeastOnce, true, Vec::<u8>::new())
+                .await?;
         }
         Ok(())
     }
 
-    async fn publish_retained(&mut self, topic: String, payload: Vec<u8>) -> Result<(), BridgeError> {
+    async fn publish_retained(
+        &mut self,
+        topic: String,
+        payload: Vec<u8>,
+    ) -> Result<(), BridgeError> {
         if self.published.get(&topic) == Some(&payload) {
             return Ok(());
         }

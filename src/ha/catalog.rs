@@ -110,136 +110,571 @@ const BASE: EntityDesc = EntityDesc {
 };
 
 const DIAG: Option<Category> = Some(Category::Diagnostic);
-const CHARGING_OPTIONS: &[&str] = &["starting", "charging", "stopped", "complete", "disconnected", "no_power"];
+const CHARGING_OPTIONS: &[&str] = &[
+    "starting",
+    "charging",
+    "stopped",
+    "complete",
+    "disconnected",
+    "no_power",
+];
 const GEAR_OPTIONS: &[&str] = &["p", "d", "r", "n"];
 const SEAT_HEATER_OPTIONS: &[&str] = &["off", "low", "medium", "high"];
 
 /// The catalog. Order is the order entities appear in discovery.
 pub static CATALOG: &[EntityDesc] = &[
     // ── Battery and charging ────────────────────────────────────────────────────────────────
-    EntityDesc { key: "charge_state_battery_level", name: "Battery level", device_class: Some("battery"), state_class: Some("measurement"), unit: Some("%"),
-        state: Some(|s| number(s, Signal::BatteryLevel, 0)), ..BASE },
-    EntityDesc { key: "charge_state_usable_battery_level", name: "Usable battery level", device_class: Some("battery"), state_class: Some("measurement"), unit: Some("%"), enabled: false,
-        state: Some(|s| number(s, Signal::Soc, 0)), ..BASE },
-    EntityDesc { key: "charge_state_charging_state", name: "Charging", device_class: Some("enum"), options: CHARGING_OPTIONS, icon: Some("mdi:ev-station"),
-        state: Some(|s| text(s, Signal::DetailedChargeState).map(snake_case)), ..BASE },
-    EntityDesc { key: "charge_state_battery_range", name: "Battery range", device_class: Some("distance"), state_class: Some("measurement"), unit: Some("mi"), precision: Some(0),
-        state: Some(|s| number(s, Signal::BatteryRange, 1)), ..BASE },
-    EntityDesc { key: "charge_state_est_battery_range", name: "Estimate battery range", device_class: Some("distance"), state_class: Some("measurement"), unit: Some("mi"), precision: Some(0), enabled: false,
-        state: Some(|s| number(s, Signal::EstBatteryRange, 1)), ..BASE },
-    EntityDesc { key: "charge_state_charger_power", name: "Charger power", device_class: Some("power"), state_class: Some("measurement"), unit: Some("kW"),
-        state: Some(|s| number(s, Signal::ACChargingPower, 1)), ..BASE },
-    EntityDesc { key: "charge_state_charger_voltage", name: "Charger voltage", device_class: Some("voltage"), state_class: Some("measurement"), unit: Some("V"), category: DIAG,
-        state: Some(|s| number(s, Signal::ChargerVoltage, 0)), ..BASE },
-    EntityDesc { key: "charge_state_charger_actual_current", name: "Charger current", device_class: Some("current"), state_class: Some("measurement"), unit: Some("A"), category: DIAG,
-        state: Some(|s| number(s, Signal::ChargeAmps, 0)), ..BASE },
-    EntityDesc { key: "charge_state_charge_energy_added", name: "Charge energy added", device_class: Some("energy"), state_class: Some("total_increasing"), unit: Some("kWh"), precision: Some(1),
-        state: Some(|s| number(s, Signal::ACChargingEnergyIn, 2)), ..BASE },
-    EntityDesc { key: "charge_state_conn_charge_cable", platform: Platform::BinarySensor, name: "Charge cable", device_class: Some("connectivity"), category: DIAG,
-        state: Some(|s| text(s, Signal::ChargingCableType).map(|c| on_off(!c.is_empty() && c != "<invalid>"))), ..BASE },
-    EntityDesc { key: "charge_state_battery_heater_on", platform: Platform::BinarySensor, name: "Battery heater", device_class: Some("heat"), category: DIAG, enabled: false,
-        state: Some(|s| flag(s, Signal::BatteryHeaterOn)), ..BASE },
-    EntityDesc { key: "charge_state_user_charge_enable_request", platform: Platform::Switch, name: "Charge", device_class: Some("switch"), icon: Some("mdi:ev-station"),
-        state: Some(|s| text(s, Signal::DetailedChargeState).map(|c| on_off(matches!(c, "Starting" | "Charging")))),
-        command: Some(|p, _| Ok(if switch(p)? { Command::ChargeStart } else { Command::ChargeStop })), ..BASE },
-    EntityDesc { key: "charge_state_charge_limit_soc", platform: Platform::Number, name: "Charge limit", device_class: Some("battery"), unit: Some("%"), icon: Some("mdi:battery-charging-80"),
+    EntityDesc {
+        key: "charge_state_battery_level",
+        name: "Battery level",
+        device_class: Some("battery"),
+        state_class: Some("measurement"),
+        unit: Some("%"),
+        state: Some(|s| number(s, Signal::BatteryLevel, 0)),
+        ..BASE
+    },
+    EntityDesc {
+        key: "charge_state_usable_battery_level",
+        name: "Usable battery level",
+        device_class: Some("battery"),
+        state_class: Some("measurement"),
+        unit: Some("%"),
+        enabled: false,
+        state: Some(|s| number(s, Signal::Soc, 0)),
+        ..BASE
+    },
+    EntityDesc {
+        key: "charge_state_charging_state",
+        name: "Charging",
+        device_class: Some("enum"),
+        options: CHARGING_OPTIONS,
+        icon: Some("mdi:ev-station"),
+        state: Some(|s| text(s, Signal::DetailedChargeState).map(snake_case)),
+        ..BASE
+    },
+    EntityDesc {
+        key: "charge_state_battery_range",
+        name: "Battery range",
+        device_class: Some("distance"),
+        state_class: Some("measurement"),
+        unit: Some("mi"),
+        precision: Some(0),
+        state: Some(|s| number(s, Signal::BatteryRange, 1)),
+        ..BASE
+    },
+    EntityDesc {
+        key: "charge_state_est_battery_range",
+        name: "Estimate battery range",
+        device_class: Some("distance"),
+        state_class: Some("measurement"),
+        unit: Some("mi"),
+        precision: Some(0),
+        enabled: false,
+        state: Some(|s| number(s, Signal::EstBatteryRange, 1)),
+        ..BASE
+    },
+    EntityDesc {
+        key: "charge_state_charger_power",
+        name: "Charger power",
+        device_class: Some("power"),
+        state_class: Some("measurement"),
+        unit: Some("kW"),
+        state: Some(|s| number(s, Signal::ACChargingPower, 1)),
+        ..BASE
+    },
+    EntityDesc {
+        key: "charge_state_charger_voltage",
+        name: "Charger voltage",
+        device_class: Some("voltage"),
+        state_class: Some("measurement"),
+        unit: Some("V"),
+        category: DIAG,
+        state: Some(|s| number(s, Signal::ChargerVoltage, 0)),
+        ..BASE
+    },
+    EntityDesc {
+        key: "charge_state_charger_actual_current",
+        name: "Charger current",
+        device_class: Some("current"),
+        state_class: Some("measurement"),
+        unit: Some("A"),
+        category: DIAG,
+        state: Some(|s| number(s, Signal::ChargeAmps, 0)),
+        ..BASE
+    },
+    EntityDesc {
+        key: "charge_state_charge_energy_added",
+        name: "Charge energy added",
+        device_class: Some("energy"),
+        state_class: Some("total_increasing"),
+        unit: Some("kWh"),
+        precision: Some(1),
+        state: Some(|s| number(s, Signal::ACChargingEnergyIn, 2)),
+        ..BASE
+    },
+    EntityDesc {
+        key: "charge_state_conn_charge_cable",
+        platform: Platform::BinarySensor,
+        name: "Charge cable",
+        device_class: Some("connectivity"),
+        category: DIAG,
+        state: Some(|s| {
+            text(s, Signal::ChargingCableType).map(|c| on_off(!c.is_empty() && c != "<invalid>"))
+        }),
+        ..BASE
+    },
+    EntityDesc {
+        key: "charge_state_battery_heater_on",
+        platform: Platform::BinarySensor,
+        name: "Battery heater",
+        device_class: Some("heat"),
+        category: DIAG,
+        enabled: false,
+        state: Some(|s| flag(s, Signal::BatteryHeaterOn)),
+        ..BASE
+    },
+    EntityDesc {
+        key: "charge_state_user_charge_enable_request",
+        platform: Platform::Switch,
+        name: "Charge",
+        device_class: Some("switch"),
+        icon: Some("mdi:ev-station"),
+        state: Some(|s| {
+            text(s, Signal::DetailedChargeState)
+                .map(|c| on_off(matches!(c, "Starting" | "Charging")))
+        }),
+        command: Some(|p, _| {
+            Ok(if switch(p)? {
+                Command::ChargeStart
+            } else {
+                Command::ChargeStop
+            })
+        }),
+        ..BASE
+    },
+    EntityDesc {
+        key: "charge_state_charge_limit_soc",
+        platform: Platform::Number,
+        name: "Charge limit",
+        device_class: Some("battery"),
+        unit: Some("%"),
+        icon: Some("mdi:battery-charging-80"),
         state: Some(|s| number(s, Signal::ChargeLimitSoc, 0)),
-        range: Some(|s| Range { min: get_f64(s, Signal::ChargeLimitSocMin).unwrap_or(50.0), max: get_f64(s, Signal::ChargeLimitSocMax).unwrap_or(100.0), step: 1.0 }),
-        command: Some(|p, _| Ok(Command::SetChargeLimit { percent: whole_number(p, 50, 100)? })), ..BASE },
-    EntityDesc { key: "charge_state_charge_current_request", platform: Platform::Number, name: "Charge current", device_class: Some("current"), unit: Some("A"), icon: Some("mdi:current-ac"),
+        range: Some(|s| Range {
+            min: get_f64(s, Signal::ChargeLimitSocMin).unwrap_or(50.0),
+            max: get_f64(s, Signal::ChargeLimitSocMax).unwrap_or(100.0),
+            step: 1.0,
+        }),
+        command: Some(|p, _| {
+            Ok(Command::SetChargeLimit {
+                percent: whole_number(p, 50, 100)?,
+            })
+        }),
+        ..BASE
+    },
+    EntityDesc {
+        key: "charge_state_charge_current_request",
+        platform: Platform::Number,
+        name: "Charge current",
+        device_class: Some("current"),
+        unit: Some("A"),
+        icon: Some("mdi:current-ac"),
         state: Some(|s| number(s, Signal::ChargeCurrentRequest, 0)),
-        range: Some(|s| Range { min: 0.0, max: get_f64(s, Signal::ChargeCurrentRequestMax).unwrap_or(32.0), step: 1.0 }),
-        command: Some(|p, s| Ok(Command::SetChargingAmps { charging_amps: whole_number(p, 0, get_f64(s, Signal::ChargeCurrentRequestMax).unwrap_or(48.0) as u8)? })), ..BASE },
-    EntityDesc { key: "charge_state_charge_port_door_open", platform: Platform::Cover, name: "Charge port door", device_class: Some("door"),
+        range: Some(|s| Range {
+            min: 0.0,
+            max: get_f64(s, Signal::ChargeCurrentRequestMax).unwrap_or(32.0),
+            step: 1.0,
+        }),
+        command: Some(|p, s| {
+            Ok(Command::SetChargingAmps {
+                charging_amps: whole_number(
+                    p,
+                    0,
+                    get_f64(s, Signal::ChargeCurrentRequestMax).unwrap_or(48.0) as u8,
+                )?,
+            })
+        }),
+        ..BASE
+    },
+    EntityDesc {
+        key: "charge_state_charge_port_door_open",
+        platform: Platform::Cover,
+        name: "Charge port door",
+        device_class: Some("door"),
         state: Some(|s| get_bool(s, Signal::ChargePortDoorOpen).map(open_closed)),
-        command: Some(|p, _| match cover(p)? { CoverAction::Open => Ok(Command::ChargePortDoorOpen), CoverAction::Close => Ok(Command::ChargePortDoorClose) }), ..BASE },
+        command: Some(|p, _| match cover(p)? {
+            CoverAction::Open => Ok(Command::ChargePortDoorOpen),
+            CoverAction::Close => Ok(Command::ChargePortDoorClose),
+        }),
+        ..BASE
+    },
     // ── Climate ─────────────────────────────────────────────────────────────────────────────
-    EntityDesc { key: "climate_state_inside_temp", name: "Inside temperature", device_class: Some("temperature"), state_class: Some("measurement"), unit: Some("°C"), precision: Some(1),
-        state: Some(|s| number(s, Signal::InsideTemp, 1)), ..BASE },
-    EntityDesc { key: "climate_state_outside_temp", name: "Outside temperature", device_class: Some("temperature"), state_class: Some("measurement"), unit: Some("°C"), precision: Some(1),
-        state: Some(|s| number(s, Signal::OutsideTemp, 1)), ..BASE },
-    EntityDesc { key: "climate_state_is_climate_on", platform: Platform::Switch, name: "Climate", device_class: Some("switch"), icon: Some("mdi:fan"),
+    EntityDesc {
+        key: "climate_state_inside_temp",
+        name: "Inside temperature",
+        device_class: Some("temperature"),
+        state_class: Some("measurement"),
+        unit: Some("°C"),
+        precision: Some(1),
+        state: Some(|s| number(s, Signal::InsideTemp, 1)),
+        ..BASE
+    },
+    EntityDesc {
+        key: "climate_state_outside_temp",
+        name: "Outside temperature",
+        device_class: Some("temperature"),
+        state_class: Some("measurement"),
+        unit: Some("°C"),
+        precision: Some(1),
+        state: Some(|s| number(s, Signal::OutsideTemp, 1)),
+        ..BASE
+    },
+    EntityDesc {
+        key: "climate_state_is_climate_on",
+        platform: Platform::Switch,
+        name: "Climate",
+        device_class: Some("switch"),
+        icon: Some("mdi:fan"),
         state: Some(|s| text(s, Signal::HvacPower).map(|p| on_off(p != "Off"))),
-        command: Some(|p, _| Ok(if switch(p)? { Command::AutoConditioningStart } else { Command::AutoConditioningStop })), ..BASE },
-    EntityDesc { key: "climate_state_seat_heater_left", platform: Platform::Select, name: "Seat heater front left", options: SEAT_HEATER_OPTIONS, icon: Some("mdi:car-seat-heater"),
+        command: Some(|p, _| {
+            Ok(if switch(p)? {
+                Command::AutoConditioningStart
+            } else {
+                Command::AutoConditioningStop
+            })
+        }),
+        ..BASE
+    },
+    EntityDesc {
+        key: "climate_state_seat_heater_left",
+        platform: Platform::Select,
+        name: "Seat heater front left",
+        options: SEAT_HEATER_OPTIONS,
+        icon: Some("mdi:car-seat-heater"),
         state: Some(|s| seat_level(s, Signal::SeatHeaterLeft)),
-        command: Some(|p, _| Ok(Command::RemoteSeatHeaterRequest { seat_position: 0, level: option_index(p, SEAT_HEATER_OPTIONS)? })), ..BASE },
-    EntityDesc { key: "climate_state_seat_heater_right", platform: Platform::Select, name: "Seat heater front right", options: SEAT_HEATER_OPTIONS, icon: Some("mdi:car-seat-heater"),
+        command: Some(|p, _| {
+            Ok(Command::RemoteSeatHeaterRequest {
+                seat_position: 0,
+                level: option_index(p, SEAT_HEATER_OPTIONS)?,
+            })
+        }),
+        ..BASE
+    },
+    EntityDesc {
+        key: "climate_state_seat_heater_right",
+        platform: Platform::Select,
+        name: "Seat heater front right",
+        options: SEAT_HEATER_OPTIONS,
+        icon: Some("mdi:car-seat-heater"),
         state: Some(|s| seat_level(s, Signal::SeatHeaterRight)),
-        command: Some(|p, _| Ok(Command::RemoteSeatHeaterRequest { seat_position: 1, level: option_index(p, SEAT_HEATER_OPTIONS)? })), ..BASE },
+        command: Some(|p, _| {
+            Ok(Command::RemoteSeatHeaterRequest {
+                seat_position: 1,
+                level: option_index(p, SEAT_HEATER_OPTIONS)?,
+            })
+        }),
+        ..BASE
+    },
     // ── Driving and location ────────────────────────────────────────────────────────────────
-    EntityDesc { key: "location", platform: Platform::DeviceTracker, name: "Location", icon: Some("mdi:car"),
+    EntityDesc {
+        key: "location",
+        platform: Platform::DeviceTracker,
+        name: "Location",
+        icon: Some("mdi:car"),
         attributes: Some(|s| match s.get(&Signal::Location)? {
-            Value::Location { latitude, longitude, heading } => Some(json!({"latitude": latitude, "longitude": longitude, "gps_accuracy": 0, "heading": heading, "speed": get_f64(s, Signal::VehicleSpeed).unwrap_or(0.0)})),
+            Value::Location {
+                latitude,
+                longitude,
+                heading,
+            } => Some(
+                json!({"latitude": latitude, "longitude": longitude, "gps_accuracy": 0, "heading": heading, "speed": get_f64(s, Signal::VehicleSpeed).unwrap_or(0.0)}),
+            ),
             _ => None,
-        }), ..BASE },
-    EntityDesc { key: "vehicle_state_odometer", name: "Odometer", device_class: Some("distance"), state_class: Some("total_increasing"), unit: Some("mi"), precision: Some(0), category: DIAG,
-        state: Some(|s| number(s, Signal::Odometer, 2)), ..BASE },
-    EntityDesc { key: "drive_state_speed", name: "Speed", device_class: Some("speed"), state_class: Some("measurement"), unit: Some("mph"), enabled: false,
-        state: Some(|s| Some(get_f64(s, Signal::VehicleSpeed).map(|v| fmt_number(v, 0)).unwrap_or_else(|| "0".into()))), ..BASE },
-    EntityDesc { key: "drive_state_shift_state", name: "Shift state", device_class: Some("enum"), options: GEAR_OPTIONS, enabled: false,
-        state: Some(|s| Some(text(s, Signal::Gear).map(|g| g.to_ascii_lowercase()).unwrap_or_else(|| "p".into()))), ..BASE },
-    EntityDesc { key: "drive_state_power", name: "Power", device_class: Some("power"), state_class: Some("measurement"), unit: Some("kW"), category: DIAG, enabled: false,
-        state: Some(|s| number(s, Signal::DrivePower, 0)), ..BASE },
+        }),
+        ..BASE
+    },
+    EntityDesc {
+        key: "vehicle_state_odometer",
+        name: "Odometer",
+        device_class: Some("distance"),
+        state_class: Some("total_increasing"),
+        unit: Some("mi"),
+        precision: Some(0),
+        category: DIAG,
+        state: Some(|s| number(s, Signal::Odometer, 2)),
+        ..BASE
+    },
+    EntityDesc {
+        key: "drive_state_speed",
+        name: "Speed",
+        device_class: Some("speed"),
+        state_class: Some("measurement"),
+        unit: Some("mph"),
+        enabled: false,
+        state: Some(|s| {
+            Some(
+                get_f64(s, Signal::VehicleSpeed)
+                    .map(|v| fmt_number(v, 0))
+                    .unwrap_or_else(|| "0".into()),
+            )
+        }),
+        ..BASE
+    },
+    EntityDesc {
+        key: "drive_state_shift_state",
+        name: "Shift state",
+        device_class: Some("enum"),
+        options: GEAR_OPTIONS,
+        enabled: false,
+        state: Some(|s| {
+            Some(
+                text(s, Signal::Gear)
+                    .map(|g| g.to_ascii_lowercase())
+                    .unwrap_or_else(|| "p".into()),
+            )
+        }),
+        ..BASE
+    },
+    EntityDesc {
+        key: "drive_state_power",
+        name: "Power",
+        device_class: Some("power"),
+        state_class: Some("measurement"),
+        unit: Some("kW"),
+        category: DIAG,
+        enabled: false,
+        state: Some(|s| number(s, Signal::DrivePower, 0)),
+        ..BASE
+    },
     // ── Security ────────────────────────────────────────────────────────────────────────────
-    EntityDesc { key: "vehicle_state_locked", platform: Platform::Lock, name: "Lock",
-        state: Some(|s| get_bool(s, Signal::Locked).map(|l| if l { "locked" } else { "unlocked" }.to_string())),
-        command: Some(|p, _| match p.trim() { "LOCK" => Ok(Command::DoorLock), "UNLOCK" => Ok(Command::DoorUnlock), other => Err(expected("LOCK or UNLOCK", other)) }), ..BASE },
-    EntityDesc { key: "vehicle_state_sentry_mode", platform: Platform::Switch, name: "Sentry mode", device_class: Some("switch"), icon: Some("mdi:cctv"),
+    EntityDesc {
+        key: "vehicle_state_locked",
+        platform: Platform::Lock,
+        name: "Lock",
+        state: Some(|s| {
+            get_bool(s, Signal::Locked).map(|l| if l { "locked" } else { "unlocked" }.to_string())
+        }),
+        command: Some(|p, _| match p.trim() {
+            "LOCK" => Ok(Command::DoorLock),
+            "UNLOCK" => Ok(Command::DoorUnlock),
+            other => Err(expected("LOCK or UNLOCK", other)),
+        }),
+        ..BASE
+    },
+    EntityDesc {
+        key: "vehicle_state_sentry_mode",
+        platform: Platform::Switch,
+        name: "Sentry mode",
+        device_class: Some("switch"),
+        icon: Some("mdi:cctv"),
         state: Some(|s| flag(s, Signal::SentryMode)),
-        command: Some(|p, _| Ok(Command::SetSentryMode { on: switch(p)? })), ..BASE },
-    EntityDesc { key: "vehicle_state_is_user_present", platform: Platform::BinarySensor, name: "User present", device_class: Some("presence"),
-        state: Some(|s| flag(s, Signal::DriverSeatOccupied)), ..BASE },
-    EntityDesc { key: "vehicle_state_df", platform: Platform::BinarySensor, name: "Front driver door", device_class: Some("door"), category: DIAG,
-        state: Some(|s| flag(s, Signal::DoorDriverFront)), ..BASE },
-    EntityDesc { key: "vehicle_state_dr", platform: Platform::BinarySensor, name: "Rear driver door", device_class: Some("door"), category: DIAG,
-        state: Some(|s| flag(s, Signal::DoorDriverRear)), ..BASE },
-    EntityDesc { key: "vehicle_state_pf", platform: Platform::BinarySensor, name: "Front passenger door", device_class: Some("door"), category: DIAG,
-        state: Some(|s| flag(s, Signal::DoorPassengerFront)), ..BASE },
-    EntityDesc { key: "vehicle_state_pr", platform: Platform::BinarySensor, name: "Rear passenger door", device_class: Some("door"), category: DIAG,
-        state: Some(|s| flag(s, Signal::DoorPassengerRear)), ..BASE },
-    EntityDesc { key: "vehicle_state_fd_window", platform: Platform::BinarySensor, name: "Front driver window", device_class: Some("window"), category: DIAG,
-        state: Some(|s| window(s, Signal::FdWindow)), ..BASE },
-    EntityDesc { key: "vehicle_state_fp_window", platform: Platform::BinarySensor, name: "Front passenger window", device_class: Some("window"), category: DIAG,
-        state: Some(|s| window(s, Signal::FpWindow)), ..BASE },
-    EntityDesc { key: "vehicle_state_rd_window", platform: Platform::BinarySensor, name: "Rear driver window", device_class: Some("window"), category: DIAG,
-        state: Some(|s| window(s, Signal::RdWindow)), ..BASE },
-    EntityDesc { key: "vehicle_state_rp_window", platform: Platform::BinarySensor, name: "Rear passenger window", device_class: Some("window"), category: DIAG,
-        state: Some(|s| window(s, Signal::RpWindow)), ..BASE },
-    EntityDesc { key: "vehicle_state_ft", platform: Platform::Cover, name: "Frunk", device_class: Some("door"),
+        command: Some(|p, _| Ok(Command::SetSentryMode { on: switch(p)? })),
+        ..BASE
+    },
+    EntityDesc {
+        key: "vehicle_state_is_user_present",
+        platform: Platform::BinarySensor,
+        name: "User present",
+        device_class: Some("presence"),
+        state: Some(|s| flag(s, Signal::DriverSeatOccupied)),
+        ..BASE
+    },
+    EntityDesc {
+        key: "vehicle_state_df",
+        platform: Platform::BinarySensor,
+        name: "Front driver door",
+        device_class: Some("door"),
+        category: DIAG,
+        state: Some(|s| flag(s, Signal::DoorDriverFront)),
+        ..BASE
+    },
+    EntityDesc {
+        key: "vehicle_state_dr",
+        platform: Platform::BinarySensor,
+        name: "Rear driver door",
+        device_class: Some("door"),
+        category: DIAG,
+        state: Some(|s| flag(s, Signal::DoorDriverRear)),
+        ..BASE
+    },
+    EntityDesc {
+        key: "vehicle_state_pf",
+        platform: Platform::BinarySensor,
+        name: "Front passenger door",
+        device_class: Some("door"),
+        category: DIAG,
+        state: Some(|s| flag(s, Signal::DoorPassengerFront)),
+        ..BASE
+    },
+    EntityDesc {
+        key: "vehicle_state_pr",
+        platform: Platform::BinarySensor,
+        name: "Rear passenger door",
+        device_class: Some("door"),
+        category: DIAG,
+        state: Some(|s| flag(s, Signal::DoorPassengerRear)),
+        ..BASE
+    },
+    EntityDesc {
+        key: "vehicle_state_fd_window",
+        platform: Platform::BinarySensor,
+        name: "Front driver window",
+        device_class: Some("window"),
+        category: DIAG,
+        state: Some(|s| window(s, Signal::FdWindow)),
+        ..BASE
+    },
+    EntityDesc {
+        key: "vehicle_state_fp_window",
+        platform: Platform::BinarySensor,
+        name: "Front passenger window",
+        device_class: Some("window"),
+        category: DIAG,
+        state: Some(|s| window(s, Signal::FpWindow)),
+        ..BASE
+    },
+    EntityDesc {
+        key: "vehicle_state_rd_window",
+        platform: Platform::BinarySensor,
+        name: "Rear driver window",
+        device_class: Some("window"),
+        category: DIAG,
+        state: Some(|s| window(s, Signal::RdWindow)),
+        ..BASE
+    },
+    EntityDesc {
+        key: "vehicle_state_rp_window",
+        platform: Platform::BinarySensor,
+        name: "Rear passenger window",
+        device_class: Some("window"),
+        category: DIAG,
+        state: Some(|s| window(s, Signal::RpWindow)),
+        ..BASE
+    },
+    EntityDesc {
+        key: "vehicle_state_ft",
+        platform: Platform::Cover,
+        name: "Frunk",
+        device_class: Some("door"),
         state: Some(|s| get_bool(s, Signal::TrunkFront).map(open_closed)),
         // A frunk cannot be closed remotely: only OPEN is offered (discovery sets payload_close null).
-        command: Some(|p, _| match cover(p)? { CoverAction::Open => Ok(Command::ActuateTrunk { which: Trunk::Front }), CoverAction::Close => Err(PayloadError("the frunk cannot be closed remotely".into())) }), ..BASE },
-    EntityDesc { key: "vehicle_state_rt", platform: Platform::Cover, name: "Trunk", device_class: Some("door"),
+        command: Some(|p, _| match cover(p)? {
+            CoverAction::Open => Ok(Command::ActuateTrunk {
+                which: Trunk::Front,
+            }),
+            CoverAction::Close => Err(PayloadError("the frunk cannot be closed remotely".into())),
+        }),
+        ..BASE
+    },
+    EntityDesc {
+        key: "vehicle_state_rt",
+        platform: Platform::Cover,
+        name: "Trunk",
+        device_class: Some("door"),
         state: Some(|s| get_bool(s, Signal::TrunkRear).map(open_closed)),
         // `actuate_trunk` toggles; only send it when the trunk is not already where it was asked to be.
         command: Some(|p, s| {
             let want_open = matches!(cover(p)?, CoverAction::Open);
             match get_bool(s, Signal::TrunkRear) {
-                Some(open) if open == want_open => Err(PayloadError(format!("the trunk is already {}", if open { "open" } else { "closed" }))),
+                Some(open) if open == want_open => Err(PayloadError(format!(
+                    "the trunk is already {}",
+                    if open { "open" } else { "closed" }
+                ))),
                 _ => Ok(Command::ActuateTrunk { which: Trunk::Rear }),
             }
-        }), ..BASE },
+        }),
+        ..BASE
+    },
     // ── Tyres ───────────────────────────────────────────────────────────────────────────────
-    EntityDesc { key: "vehicle_state_tpms_pressure_fl", name: "Tire pressure front left", device_class: Some("pressure"), state_class: Some("measurement"), unit: Some("bar"), precision: Some(1), category: DIAG, enabled: false,
-        state: Some(|s| number(s, Signal::TpmsPressureFl, 2)), ..BASE },
-    EntityDesc { key: "vehicle_state_tpms_pressure_fr", name: "Tire pressure front right", device_class: Some("pressure"), state_class: Some("measurement"), unit: Some("bar"), precision: Some(1), category: DIAG, enabled: false,
-        state: Some(|s| number(s, Signal::TpmsPressureFr, 2)), ..BASE },
-    EntityDesc { key: "vehicle_state_tpms_pressure_rl", name: "Tire pressure rear left", device_class: Some("pressure"), state_class: Some("measurement"), unit: Some("bar"), precision: Some(1), category: DIAG, enabled: false,
-        state: Some(|s| number(s, Signal::TpmsPressureRl, 2)), ..BASE },
-    EntityDesc { key: "vehicle_state_tpms_pressure_rr", name: "Tire pressure rear right", device_class: Some("pressure"), state_class: Some("measurement"), unit: Some("bar"), precision: Some(1), category: DIAG, enabled: false,
-        state: Some(|s| number(s, Signal::TpmsPressureRr, 2)), ..BASE },
+    EntityDesc {
+        key: "vehicle_state_tpms_pressure_fl",
+        name: "Tire pressure front left",
+        device_class: Some("pressure"),
+        state_class: Some("measurement"),
+        unit: Some("bar"),
+        precision: Some(1),
+        category: DIAG,
+        enabled: false,
+        state: Some(|s| number(s, Signal::TpmsPressureFl, 2)),
+        ..BASE
+    },
+    EntityDesc {
+        key: "vehicle_state_tpms_pressure_fr",
+        name: "Tire pressure front right",
+        device_class: Some("pressure"),
+        state_class: Some("measurement"),
+        unit: Some("bar"),
+        precision: Some(1),
+        category: DIAG,
+        enabled: false,
+        state: Some(|s| number(s, Signal::TpmsPressureFr, 2)),
+        ..BASE
+    },
+    EntityDesc {
+        key: "vehicle_state_tpms_pressure_rl",
+        name: "Tire pressure rear left",
+        device_class: Some("pressure"),
+        state_class: Some("measurement"),
+        unit: Some("bar"),
+        precision: Some(1),
+        category: DIAG,
+        enabled: false,
+        state: Some(|s| number(s, Signal::TpmsPressureRl, 2)),
+        ..BASE
+    },
+    EntityDesc {
+        key: "vehicle_state_tpms_pressure_rr",
+        name: "Tire pressure rear right",
+        device_class: Some("pressure"),
+        state_class: Some("measurement"),
+        unit: Some("bar"),
+        precision: Some(1),
+        category: DIAG,
+        enabled: false,
+        state: Some(|s| number(s, Signal::TpmsPressureRr, 2)),
+        ..BASE
+    },
     // ── Status and actions ──────────────────────────────────────────────────────────────────
-    EntityDesc { key: "state", platform: Platform::BinarySensor, name: "Status", device_class: Some("connectivity"),
-        state: Some(|s| text(s, Signal::VehicleState).map(|v| on_off(v == "online"))), ..BASE },
-    EntityDesc { key: "vehicle_state_car_version", name: "Software version", category: DIAG, icon: Some("mdi:update"),
-        state: Some(|s| text(s, Signal::Version).map(str::to_string)), ..BASE },
-    EntityDesc { key: "wake", platform: Platform::Button, name: "Wake", icon: Some("mdi:sleep-off"),
-        command: Some(|p, _| press(p).map(|_| Command::WakeUp)), ..BASE },
-    EntityDesc { key: "flash_lights", platform: Platform::Button, name: "Flash lights", icon: Some("mdi:flashlight"),
-        command: Some(|p, _| press(p).map(|_| Command::FlashLights)), ..BASE },
-    EntityDesc { key: "honk", platform: Platform::Button, name: "Honk horn", icon: Some("mdi:bullhorn"),
-        command: Some(|p, _| press(p).map(|_| Command::HonkHorn)), ..BASE },
+    EntityDesc {
+        key: "state",
+        platform: Platform::BinarySensor,
+        name: "Status",
+        device_class: Some("connectivity"),
+        state: Some(|s| text(s, Signal::VehicleState).map(|v| on_off(v == "online"))),
+        ..BASE
+    },
+    EntityDesc {
+        key: "vehicle_state_car_version",
+        name: "Software version",
+        category: DIAG,
+        icon: Some("mdi:update"),
+        state: Some(|s| text(s, Signal::Version).map(str::to_string)),
+        ..BASE
+    },
+    EntityDesc {
+        key: "wake",
+        platform: Platform::Button,
+        name: "Wake",
+        icon: Some("mdi:sleep-off"),
+        command: Some(|p, _| press(p).map(|_| Command::WakeUp)),
+        ..BASE
+    },
+    EntityDesc {
+        key: "flash_lights",
+        platform: Platform::Button,
+        name: "Flash lights",
+        icon: Some("mdi:flashlight"),
+        command: Some(|p, _| press(p).map(|_| Command::FlashLights)),
+        ..BASE
+    },
+    EntityDesc {
+        key: "honk",
+        platform: Platform::Button,
+        name: "Honk horn",
+        icon: Some("mdi:bullhorn"),
+        command: Some(|p, _| press(p).map(|_| Command::HonkHorn)),
+        ..BASE
+    },
 ];
 
 /// Looks an entity up by key.
@@ -380,7 +815,13 @@ mod tests {
         let mut seen = HashSet::new();
         for e in CATALOG {
             assert!(seen.insert(e.key), "duplicate key {}", e.key);
-            assert!(e.key.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_'), "{}", e.key);
+            assert!(
+                e.key
+                    .bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_'),
+                "{}",
+                e.key
+            );
             assert!(!e.name.is_empty(), "{} has no name", e.key);
         }
     }
@@ -388,8 +829,21 @@ mod tests {
     #[test]
     fn every_platform_has_what_home_assistant_requires() {
         for e in CATALOG {
-            let controllable = matches!(e.platform, Platform::Lock | Platform::Switch | Platform::Number | Platform::Button | Platform::Cover | Platform::Select);
-            assert_eq!(controllable, e.command.is_some(), "{}: controls need a command and only controls have one", e.key);
+            let controllable = matches!(
+                e.platform,
+                Platform::Lock
+                    | Platform::Switch
+                    | Platform::Number
+                    | Platform::Button
+                    | Platform::Cover
+                    | Platform::Select
+            );
+            assert_eq!(
+                controllable,
+                e.command.is_some(),
+                "{}: controls need a command and only controls have one",
+                e.key
+            );
             match e.platform {
                 Platform::Button => assert!(e.state.is_none(), "{}", e.key),
                 Platform::DeviceTracker => assert!(e.attributes.is_some(), "{}", e.key),
@@ -420,24 +874,61 @@ mod tests {
         let state = |key: &str| (find(key).unwrap().state.unwrap())(&s);
         assert_eq!(state("charge_state_battery_level").as_deref(), Some("72"));
         assert_eq!(state("climate_state_inside_temp").as_deref(), Some("21.4"));
-        assert_eq!(state("charge_state_charging_state").as_deref(), Some("no_power"));
+        assert_eq!(
+            state("charge_state_charging_state").as_deref(),
+            Some("no_power")
+        );
         assert_eq!(state("vehicle_state_locked").as_deref(), Some("locked"));
-        assert_eq!(state("charge_state_conn_charge_cable").as_deref(), Some("OFF"));
-        assert_eq!(state("climate_state_seat_heater_left").as_deref(), Some("medium"));
-        assert_eq!(state("charge_state_charger_power"), None, "unknown values are not invented");
+        assert_eq!(
+            state("charge_state_conn_charge_cable").as_deref(),
+            Some("OFF")
+        );
+        assert_eq!(
+            state("climate_state_seat_heater_left").as_deref(),
+            Some("medium")
+        );
+        assert_eq!(
+            state("charge_state_charger_power"),
+            None,
+            "unknown values are not invented"
+        );
     }
 
     #[test]
     fn payloads_map_to_commands_or_say_what_was_expected() {
-        let s = signals(&[(Signal::ChargeCurrentRequestMax, Value::Int(16)), (Signal::TrunkRear, Value::Bool(false))]);
+        let s = signals(&[
+            (Signal::ChargeCurrentRequestMax, Value::Int(16)),
+            (Signal::TrunkRear, Value::Bool(false)),
+        ]);
         let cmd = |key: &str, p: &str| (find(key).unwrap().command.unwrap())(p, &s);
         assert_eq!(cmd("vehicle_state_locked", "LOCK"), Ok(Command::DoorLock));
-        assert_eq!(cmd("charge_state_charge_limit_soc", "80"), Ok(Command::SetChargeLimit { percent: 80 }));
-        assert_eq!(cmd("climate_state_seat_heater_right", "high"), Ok(Command::RemoteSeatHeaterRequest { seat_position: 1, level: 3 }));
-        assert_eq!(cmd("vehicle_state_rt", "OPEN"), Ok(Command::ActuateTrunk { which: Trunk::Rear }));
-        assert!(cmd("vehicle_state_rt", "CLOSE").unwrap_err().0.contains("already closed"));
-        assert_eq!(cmd("vehicle_state_locked", "lock").unwrap_err().0, "expected LOCK or UNLOCK, got \"lock\"");
-        assert!(cmd("charge_state_charge_current_request", "20").unwrap_err().0.contains("0 to 16"));
+        assert_eq!(
+            cmd("charge_state_charge_limit_soc", "80"),
+            Ok(Command::SetChargeLimit { percent: 80 })
+        );
+        assert_eq!(
+            cmd("climate_state_seat_heater_right", "high"),
+            Ok(Command::RemoteSeatHeaterRequest {
+                seat_position: 1,
+                level: 3
+            })
+        );
+        assert_eq!(
+            cmd("vehicle_state_rt", "OPEN"),
+            Ok(Command::ActuateTrunk { which: Trunk::Rear })
+        );
+        assert!(cmd("vehicle_state_rt", "CLOSE")
+            .unwrap_err()
+            .0
+            .contains("already closed"));
+        assert_eq!(
+            cmd("vehicle_state_locked", "lock").unwrap_err().0,
+            "expected LOCK or UNLOCK, got \"lock\""
+        );
+        assert!(cmd("charge_state_charge_current_request", "20")
+            .unwrap_err()
+            .0
+            .contains("0 to 16"));
         assert!(cmd("charge_state_charge_limit_soc", "80.5").is_err());
         assert!(cmd("wake", "PRESS").is_ok());
     }

@@ -79,7 +79,10 @@ pub fn component(topics: &Topics, info: &VehicleInfo, signals: &Signals, e: &Ent
         c.insert("state_topic".into(), json!(topics.state(vin, e.key)));
     }
     if e.attributes.is_some() {
-        c.insert("json_attributes_topic".into(), json!(topics.attributes(vin, e.key)));
+        c.insert(
+            "json_attributes_topic".into(),
+            json!(topics.attributes(vin, e.key)),
+        );
     }
     if e.command.is_some() {
         c.insert("command_topic".into(), json!(topics.set(vin, e.key)));
@@ -114,7 +117,12 @@ pub fn component(topics: &Topics, info: &VehicleInfo, signals: &Signals, e: &Ent
 }
 
 /// Every discovery message for one car: one device config, or one config per entity.
-pub fn configs(topics: &Topics, mode: DiscoveryMode, info: &VehicleInfo, signals: &Signals) -> Vec<(String, Json)> {
+pub fn configs(
+    topics: &Topics,
+    mode: DiscoveryMode,
+    info: &VehicleInfo,
+    signals: &Signals,
+) -> Vec<(String, Json)> {
     let vin = &info.vin;
     match mode {
         DiscoveryMode::Device => {
@@ -165,8 +173,17 @@ mod tests {
     use super::*;
 
     fn car() -> (VehicleInfo, Signals) {
-        let info = VehicleInfo { vin: "5YJSA1E2XJF000002".into(), display_name: "Red Rocket".into(), signing_required: false };
-        let signals = [(Signal::Version, Value::Text("2024.44.25".into())), (Signal::ChargeCurrentRequestMax, Value::Int(16))].into_iter().collect();
+        let info = VehicleInfo {
+            vin: "5YJSA1E2XJF000002".into(),
+            display_name: "Red Rocket".into(),
+            signing_required: false,
+        };
+        let signals = [
+            (Signal::Version, Value::Text("2024.44.25".into())),
+            (Signal::ChargeCurrentRequestMax, Value::Int(16)),
+        ]
+        .into_iter()
+        .collect();
         (info, signals)
     }
 
@@ -177,23 +194,44 @@ mod tests {
         let configs = configs(&t, DiscoveryMode::Device, &info, &signals);
         assert_eq!(configs.len(), 1);
         let (topic, p) = &configs[0];
-        assert_eq!(topic, "homeassistant/device/teslasync_5YJSA1E2XJF000002/config");
-        assert_eq!(p["device"]["identifiers"], json!(["teslasync_5YJSA1E2XJF000002"]));
+        assert_eq!(
+            topic,
+            "homeassistant/device/teslasync_5YJSA1E2XJF000002/config"
+        );
+        assert_eq!(
+            p["device"]["identifiers"],
+            json!(["teslasync_5YJSA1E2XJF000002"])
+        );
         assert_eq!(p["device"]["model"], "Model S");
         assert_eq!(p["device"]["sw_version"], "2024.44.25");
         assert_eq!(p["origin"]["name"], "TeslaSync");
         assert_eq!(p["availability_mode"], "all");
-        assert_eq!(p["availability"][1]["topic"], "teslasync/5YJSA1E2XJF000002/availability");
+        assert_eq!(
+            p["availability"][1]["topic"],
+            "teslasync/5YJSA1E2XJF000002/availability"
+        );
         let cmps = p["components"].as_object().unwrap();
         assert_eq!(cmps.len(), CATALOG.len());
         let lock = &cmps["vehicle_state_locked"];
         assert_eq!(lock["platform"], "lock");
-        assert_eq!(lock["unique_id"], "teslasync_5YJSA1E2XJF000002_vehicle_state_locked");
-        assert_eq!(lock["state_topic"], "teslasync/5YJSA1E2XJF000002/vehicle_state_locked");
-        assert_eq!(lock["command_topic"], "teslasync/5YJSA1E2XJF000002/vehicle_state_locked/set");
+        assert_eq!(
+            lock["unique_id"],
+            "teslasync_5YJSA1E2XJF000002_vehicle_state_locked"
+        );
+        assert_eq!(
+            lock["state_topic"],
+            "teslasync/5YJSA1E2XJF000002/vehicle_state_locked"
+        );
+        assert_eq!(
+            lock["command_topic"],
+            "teslasync/5YJSA1E2XJF000002/vehicle_state_locked/set"
+        );
         let amps = &cmps["charge_state_charge_current_request"];
         assert_eq!(amps["max"], json!(16.0), "bounds come from the car");
-        assert_eq!(cmps["location"]["json_attributes_topic"], "teslasync/5YJSA1E2XJF000002/location/attributes");
+        assert_eq!(
+            cmps["location"]["json_attributes_topic"],
+            "teslasync/5YJSA1E2XJF000002/location/attributes"
+        );
         assert!(cmps["wake"].get("state_topic").is_none());
     }
 
@@ -203,12 +241,21 @@ mod tests {
         let t = Topics::new("teslasync", "homeassistant");
         let configs = configs(&t, DiscoveryMode::Component, &info, &signals);
         assert_eq!(configs.len(), CATALOG.len());
-        let (topic, p) = configs.iter().find(|(topic, _)| topic.contains("/sensor/") && topic.contains("battery_level")).unwrap();
-        assert_eq!(topic, "homeassistant/sensor/teslasync_5YJSA1E2XJF000002/charge_state_battery_level/config");
+        let (topic, p) = configs
+            .iter()
+            .find(|(topic, _)| topic.contains("/sensor/") && topic.contains("battery_level"))
+            .unwrap();
+        assert_eq!(
+            topic,
+            "homeassistant/sensor/teslasync_5YJSA1E2XJF000002/charge_state_battery_level/config"
+        );
         assert!(p.get("platform").is_none());
         assert_eq!(p["device"]["name"], "Red Rocket");
         assert_eq!(p["device_class"], "battery");
-        assert_eq!(removal_topics(&t, DiscoveryMode::Component, &info.vin).len(), CATALOG.len());
+        assert_eq!(
+            removal_topics(&t, DiscoveryMode::Component, &info.vin).len(),
+            CATALOG.len()
+        );
     }
 
     #[test]
@@ -216,7 +263,11 @@ mod tests {
         let t = Topics::new("teslasync", "homeassistant");
         let mut ids = std::collections::HashSet::new();
         for vin in ["5YJSA1E2XJF000002", "7SAYGDEE1NA000001"] {
-            let info = VehicleInfo { vin: vin.into(), display_name: "x".into(), signing_required: false };
+            let info = VehicleInfo {
+                vin: vin.into(),
+                display_name: "x".into(),
+                signing_required: false,
+            };
             for (_, p) in configs(&t, DiscoveryMode::Component, &info, &Signals::new()) {
                 assert!(ids.insert(p["unique_id"].as_str().unwrap().to_string()));
             }

@@ -86,7 +86,12 @@ impl Topics {
 
     /// Per-entity discovery (`component` mode).
     pub fn discovery_component(&self, platform: Platform, vin: &str, key: &str) -> String {
-        format!("{}/{}/{}/{key}/config", self.prefix, platform.as_str(), object_id(vin))
+        format!(
+            "{}/{}/{}/{key}/config",
+            self.prefix,
+            platform.as_str(),
+            object_id(vin)
+        )
     }
 
     /// Subscriptions the bridge needs.
@@ -106,7 +111,9 @@ impl Topics {
         let rest = topic.strip_prefix(&self.base)?.strip_prefix('/')?;
         let parts: Vec<&str> = rest.split('/').collect();
         match parts.as_slice() {
-            [vin, "command"] => Some(Inbound::Command { vin: vin.to_string() }),
+            [vin, "command"] => Some(Inbound::Command {
+                vin: vin.to_string(),
+            }),
             [vin, key, "set"] => Some(Inbound::Set {
                 vin: vin.to_string(),
                 key: key.to_string(),
@@ -133,20 +140,42 @@ mod tests {
     #[test]
     fn topics_follow_the_contract() {
         let t = Topics::new("teslasync", "homeassistant");
-        assert_eq!(t.state("5YJSA1E2XJF000002", "charge_state_battery_level"), "teslasync/5YJSA1E2XJF000002/charge_state_battery_level");
-        assert_eq!(t.discovery_device("V"), "homeassistant/device/teslasync_V/config");
-        assert_eq!(t.discovery_component(Platform::BinarySensor, "V", "state"), "homeassistant/binary_sensor/teslasync_V/state/config");
+        assert_eq!(
+            t.state("5YJSA1E2XJF000002", "charge_state_battery_level"),
+            "teslasync/5YJSA1E2XJF000002/charge_state_battery_level"
+        );
+        assert_eq!(
+            t.discovery_device("V"),
+            "homeassistant/device/teslasync_V/config"
+        );
+        assert_eq!(
+            t.discovery_component(Platform::BinarySensor, "V", "state"),
+            "homeassistant/binary_sensor/teslasync_V/state/config"
+        );
         assert_eq!(t.command_result("V"), "teslasync/V/command/result");
     }
 
     #[test]
     fn inbound_topics_are_recognised_and_others_ignored() {
         let t = Topics::new("ts/test1", "ha");
-        assert_eq!(t.parse("ts/test1/V/vehicle_state_locked/set"), Some(Inbound::Set { vin: "V".into(), key: "vehicle_state_locked".into() }));
-        assert_eq!(t.parse("ts/test1/V/command"), Some(Inbound::Command { vin: "V".into() }));
+        assert_eq!(
+            t.parse("ts/test1/V/vehicle_state_locked/set"),
+            Some(Inbound::Set {
+                vin: "V".into(),
+                key: "vehicle_state_locked".into()
+            })
+        );
+        assert_eq!(
+            t.parse("ts/test1/V/command"),
+            Some(Inbound::Command { vin: "V".into() })
+        );
         assert_eq!(t.parse("ha/status"), Some(Inbound::HomeAssistantStatus));
         assert_eq!(t.parse("ts/test1/V/command/result"), None);
-        assert_eq!(t.parse("ts/test10/V/command"), None, "a prefix of another base is not ours");
+        assert_eq!(
+            t.parse("ts/test10/V/command"),
+            None,
+            "a prefix of another base is not ours"
+        );
         assert_eq!(t.parse("ts/test1/V/vehicle_state_locked"), None);
     }
 }

@@ -171,11 +171,18 @@ async fn execute(inner: &Inner, vin: &str, command: &Command) -> Result<String, 
             wake(inner, vin).await?;
         }
     }
-    let reply = match inner.fleet.command(vin, command.name(), command.rest_body()).await {
+    let reply = match inner
+        .fleet
+        .command(vin, command.name(), command.rest_body())
+        .await
+    {
         // Asleep after all (it dozed off between the check and the command): wake once and retry.
         Err(FleetError::Unavailable) => {
             wake(inner, vin).await?;
-            inner.fleet.command(vin, command.name(), command.rest_body()).await
+            inner
+                .fleet
+                .command(vin, command.name(), command.rest_body())
+                .await
         }
         other => other,
     }
@@ -222,7 +229,10 @@ async fn wake(inner: &Inner, vin: &str) -> Result<(), String> {
             return Ok(());
         }
         if inner.clock.now() >= deadline {
-            return Err(format!("the car did not wake up within {} s", WAKE_TIMEOUT.as_secs()));
+            return Err(format!(
+                "the car did not wake up within {} s",
+                WAKE_TIMEOUT.as_secs()
+            ));
         }
         tokio::select! {
             _ = inner.shutdown.cancelled() => return Err("shutting down".into()),
@@ -247,12 +257,21 @@ fn expected_effects(command: &Command) -> Vec<(Signal, Value)> {
             vec![(Signal::ChargeLimitSoc, Value::Int(i64::from(*percent)))]
         }
         Command::SetChargingAmps { charging_amps } => {
-            vec![(Signal::ChargeCurrentRequest, Value::Int(i64::from(*charging_amps)))]
+            vec![(
+                Signal::ChargeCurrentRequest,
+                Value::Int(i64::from(*charging_amps)),
+            )]
         }
-        Command::RemoteSeatHeaterRequest { seat_position: 0, level } => {
+        Command::RemoteSeatHeaterRequest {
+            seat_position: 0,
+            level,
+        } => {
             vec![(Signal::SeatHeaterLeft, Value::Int(i64::from(*level)))]
         }
-        Command::RemoteSeatHeaterRequest { seat_position: 1, level } => {
+        Command::RemoteSeatHeaterRequest {
+            seat_position: 1,
+            level,
+        } => {
             vec![(Signal::SeatHeaterRight, Value::Int(i64::from(*level)))]
         }
         _ => Vec::new(),

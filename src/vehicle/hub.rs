@@ -145,7 +145,9 @@ impl Hub {
             if let Err(e) = self.store.remove(TREE, vin) {
                 warn!(vin, error = %e, "could not remove the stored vehicle record");
             }
-            let _ = self.events.send(HubEvent::Removed { vin: vin.to_string() });
+            let _ = self.events.send(HubEvent::Removed {
+                vin: vin.to_string(),
+            });
         }
     }
 

@@ -41,8 +41,7 @@ impl VehicleInfo {
 /// Whether `s` looks like a VIN: 17 characters from the VIN alphabet (no I, O or Q).
 pub fn is_vin(s: &str) -> bool {
     s.len() == 17
-        && s
-            .bytes()
+        && s.bytes()
             .all(|b| b.is_ascii_digit() || (b.is_ascii_uppercase() && !b"IOQ".contains(&b)))
 }
 
@@ -52,7 +51,11 @@ mod tests {
 
     #[test]
     fn model_comes_from_the_vin() {
-        let info = |vin: &str| VehicleInfo { vin: vin.into(), display_name: "x".into(), signing_required: false };
+        let info = |vin: &str| VehicleInfo {
+            vin: vin.into(),
+            display_name: "x".into(),
+            signing_required: false,
+        };
         assert_eq!(info("7SAYGDEE1NA000001").model(), "Model Y");
         assert_eq!(info("5YJSA1E2XJF000002").model(), "Model S");
         assert_eq!(info("short").model(), "Tesla");

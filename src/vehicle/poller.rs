@@ -91,13 +91,17 @@ impl Poller {
     pub async fn run(mut self, shutdown: CancellationToken) {
         loop {
             let pause = self.cycle().await;
+            // Fix the deadline before announcing the cycle: whoever reacts to the announcement (a test
+            // advancing a manual clock) must not be able to slip in between and be missed.
+            let now = self.clock.now();
+            let next = now + pause;
             self.status.send_modify(|s| {
                 s.cycles += 1;
-                s.last_cycle_at = Some(self.clock.now());
+                s.last_cycle_at = Some(now);
             });
             tokio::select! {
                 _ = shutdown.cancelled() => break,
-                _ = self.clock.sleep(pause) => {}
+                _ = self.clock.sleep_until(next) => {}
                 _ = self.poke.notified() => {}
             }
         }
@@ -169,7 +173,10 @@ impl Poller {
             let idle_since = *schedule.idle_since.get_or_insert(now);
             let idle_for = now.duration_since(idle_since).unwrap_or_default();
             if idle_for >= s.idle_before_sleep {
-                info!(window_secs = s.sleep_window.as_secs(), "car idle; pausing data calls so it can sleep");
+                info!(
+                    window_secs = s.sleep_window.as_secs(),
+                    "car idle; pausing data calls so it can sleep"
+                );
                 now + s.sleep_window
             } else {
                 now + s.online_interval.min(s.idle_before_sleep - idle_for)
@@ -195,7 +202,9 @@ impl Poller {
         self.status
             .send_modify(|s| s.last_error = Some(e.to_string()));
         let kind = match &e {
-            FleetError::Auth(AuthError::ReauthRequired(_) | AuthError::NotSignedIn) => "reauth_required",
+            FleetError::Auth(AuthError::ReauthRequired(_) | AuthError::NotSignedIn) => {
+                "reauth_required"
+            }
             FleetError::RateLimited { .. } => "rate_limited",
             _ => "poll_failed",
         };
@@ -211,7 +220,9 @@ impl Poller {
 
 /// Whether the car is driving or charging (and so should be polled often and won't sleep anyway).
 fn is_active(data: &Json) -> bool {
-    let gear = data.pointer("/drive_state/shift_state").and_then(Json::as_str);
+    let gear = data
+        .pointer("/drive_state/shift_state")
+        .and_then(Json::as_str);
     let charging = data
         .pointer("/charge_state/charging_state")
         .and_then(Json::as_str);
@@ -233,55 +244,203 @@ enum Kind {
 /// `vehicle_data` JSON pointer → signal, one row per field.
 const FIELDS: &[(Signal, &str, Kind)] = &[
     (Signal::VehicleName, "/display_name", Kind::Text),
-    (Signal::BatteryLevel, "/charge_state/battery_level", Kind::Number),
-    (Signal::Soc, "/charge_state/usable_battery_level", Kind::Number),
-    (Signal::BatteryRange, "/charge_state/battery_range", Kind::Number),
-    (Signal::EstBatteryRange, "/charge_state/est_battery_range", Kind::Number),
-    (Signal::IdealBatteryRange, "/charge_state/ideal_battery_range", Kind::Number),
-    (Signal::DetailedChargeState, "/charge_state/charging_state", Kind::Text),
-    (Signal::ACChargingPower, "/charge_state/charger_power", Kind::Number),
-    (Signal::ACChargingEnergyIn, "/charge_state/charge_energy_added", Kind::Number),
-    (Signal::ChargerVoltage, "/charge_state/charger_voltage", Kind::Number),
-    (Signal::ChargeAmps, "/charge_state/charger_actual_current", Kind::Number),
-    (Signal::ChargerPhases, "/charge_state/charger_phases", Kind::Number),
-    (Signal::ChargeLimitSoc, "/charge_state/charge_limit_soc", Kind::Number),
-    (Signal::ChargeLimitSocMin, "/charge_state/charge_limit_soc_min", Kind::Number),
-    (Signal::ChargeLimitSocMax, "/charge_state/charge_limit_soc_max", Kind::Number),
-    (Signal::ChargeCurrentRequest, "/charge_state/charge_current_request", Kind::Number),
-    (Signal::ChargeCurrentRequestMax, "/charge_state/charge_current_request_max", Kind::Number),
-    (Signal::TimeToFullCharge, "/charge_state/time_to_full_charge", Kind::Number),
-    (Signal::ChargePortDoorOpen, "/charge_state/charge_port_door_open", Kind::Bool),
-    (Signal::ChargePortLatch, "/charge_state/charge_port_latch", Kind::Text),
-    (Signal::ChargingCableType, "/charge_state/conn_charge_cable", Kind::Text),
-    (Signal::BatteryHeaterOn, "/charge_state/battery_heater_on", Kind::Bool),
-    (Signal::InsideTemp, "/climate_state/inside_temp", Kind::Number),
-    (Signal::OutsideTemp, "/climate_state/outside_temp", Kind::Number),
-    (Signal::HvacLeftTemperatureRequest, "/climate_state/driver_temp_setting", Kind::Number),
-    (Signal::HvacRightTemperatureRequest, "/climate_state/passenger_temp_setting", Kind::Number),
-    (Signal::MinAvailTemp, "/climate_state/min_avail_temp", Kind::Number),
-    (Signal::MaxAvailTemp, "/climate_state/max_avail_temp", Kind::Number),
-    (Signal::SeatHeaterLeft, "/climate_state/seat_heater_left", Kind::Number),
-    (Signal::SeatHeaterRight, "/climate_state/seat_heater_right", Kind::Number),
+    (
+        Signal::BatteryLevel,
+        "/charge_state/battery_level",
+        Kind::Number,
+    ),
+    (
+        Signal::Soc,
+        "/charge_state/usable_battery_level",
+        Kind::Number,
+    ),
+    (
+        Signal::BatteryRange,
+        "/charge_state/battery_range",
+        Kind::Number,
+    ),
+    (
+        Signal::EstBatteryRange,
+        "/charge_state/est_battery_range",
+        Kind::Number,
+    ),
+    (
+        Signal::IdealBatteryRange,
+        "/charge_state/ideal_battery_range",
+        Kind::Number,
+    ),
+    (
+        Signal::DetailedChargeState,
+        "/charge_state/charging_state",
+        Kind::Text,
+    ),
+    (
+        Signal::ACChargingPower,
+        "/charge_state/charger_power",
+        Kind::Number,
+    ),
+    (
+        Signal::ACChargingEnergyIn,
+        "/charge_state/charge_energy_added",
+        Kind::Number,
+    ),
+    (
+        Signal::ChargerVoltage,
+        "/charge_state/charger_voltage",
+        Kind::Number,
+    ),
+    (
+        Signal::ChargeAmps,
+        "/charge_state/charger_actual_current",
+        Kind::Number,
+    ),
+    (
+        Signal::ChargerPhases,
+        "/charge_state/charger_phases",
+        Kind::Number,
+    ),
+    (
+        Signal::ChargeLimitSoc,
+        "/charge_state/charge_limit_soc",
+        Kind::Number,
+    ),
+    (
+        Signal::ChargeLimitSocMin,
+        "/charge_state/charge_limit_soc_min",
+        Kind::Number,
+    ),
+    (
+        Signal::ChargeLimitSocMax,
+        "/charge_state/charge_limit_soc_max",
+        Kind::Number,
+    ),
+    (
+        Signal::ChargeCurrentRequest,
+        "/charge_state/charge_current_request",
+        Kind::Number,
+    ),
+    (
+        Signal::ChargeCurrentRequestMax,
+        "/charge_state/charge_current_request_max",
+        Kind::Number,
+    ),
+    (
+        Signal::TimeToFullCharge,
+        "/charge_state/time_to_full_charge",
+        Kind::Number,
+    ),
+    (
+        Signal::ChargePortDoorOpen,
+        "/charge_state/charge_port_door_open",
+        Kind::Bool,
+    ),
+    (
+        Signal::ChargePortLatch,
+        "/charge_state/charge_port_latch",
+        Kind::Text,
+    ),
+    (
+        Signal::ChargingCableType,
+        "/charge_state/conn_charge_cable",
+        Kind::Text,
+    ),
+    (
+        Signal::BatteryHeaterOn,
+        "/charge_state/battery_heater_on",
+        Kind::Bool,
+    ),
+    (
+        Signal::InsideTemp,
+        "/climate_state/inside_temp",
+        Kind::Number,
+    ),
+    (
+        Signal::OutsideTemp,
+        "/climate_state/outside_temp",
+        Kind::Number,
+    ),
+    (
+        Signal::HvacLeftTemperatureRequest,
+        "/climate_state/driver_temp_setting",
+        Kind::Number,
+    ),
+    (
+        Signal::HvacRightTemperatureRequest,
+        "/climate_state/passenger_temp_setting",
+        Kind::Number,
+    ),
+    (
+        Signal::MinAvailTemp,
+        "/climate_state/min_avail_temp",
+        Kind::Number,
+    ),
+    (
+        Signal::MaxAvailTemp,
+        "/climate_state/max_avail_temp",
+        Kind::Number,
+    ),
+    (
+        Signal::SeatHeaterLeft,
+        "/climate_state/seat_heater_left",
+        Kind::Number,
+    ),
+    (
+        Signal::SeatHeaterRight,
+        "/climate_state/seat_heater_right",
+        Kind::Number,
+    ),
     (Signal::Odometer, "/vehicle_state/odometer", Kind::Number),
     (Signal::DrivePower, "/drive_state/power", Kind::Number),
     (Signal::Locked, "/vehicle_state/locked", Kind::Bool),
     (Signal::SentryMode, "/vehicle_state/sentry_mode", Kind::Bool),
-    (Signal::ValetModeEnabled, "/vehicle_state/valet_mode", Kind::Bool),
-    (Signal::DriverSeatOccupied, "/vehicle_state/is_user_present", Kind::Bool),
+    (
+        Signal::ValetModeEnabled,
+        "/vehicle_state/valet_mode",
+        Kind::Bool,
+    ),
+    (
+        Signal::DriverSeatOccupied,
+        "/vehicle_state/is_user_present",
+        Kind::Bool,
+    ),
     (Signal::DoorDriverFront, "/vehicle_state/df", Kind::OpenFlag),
     (Signal::DoorDriverRear, "/vehicle_state/dr", Kind::OpenFlag),
-    (Signal::DoorPassengerFront, "/vehicle_state/pf", Kind::OpenFlag),
-    (Signal::DoorPassengerRear, "/vehicle_state/pr", Kind::OpenFlag),
+    (
+        Signal::DoorPassengerFront,
+        "/vehicle_state/pf",
+        Kind::OpenFlag,
+    ),
+    (
+        Signal::DoorPassengerRear,
+        "/vehicle_state/pr",
+        Kind::OpenFlag,
+    ),
     (Signal::TrunkFront, "/vehicle_state/ft", Kind::OpenFlag),
     (Signal::TrunkRear, "/vehicle_state/rt", Kind::OpenFlag),
     (Signal::FdWindow, "/vehicle_state/fd_window", Kind::Window),
     (Signal::FpWindow, "/vehicle_state/fp_window", Kind::Window),
     (Signal::RdWindow, "/vehicle_state/rd_window", Kind::Window),
     (Signal::RpWindow, "/vehicle_state/rp_window", Kind::Window),
-    (Signal::TpmsPressureFl, "/vehicle_state/tpms_pressure_fl", Kind::Number),
-    (Signal::TpmsPressureFr, "/vehicle_state/tpms_pressure_fr", Kind::Number),
-    (Signal::TpmsPressureRl, "/vehicle_state/tpms_pressure_rl", Kind::Number),
-    (Signal::TpmsPressureRr, "/vehicle_state/tpms_pressure_rr", Kind::Number),
+    (
+        Signal::TpmsPressureFl,
+        "/vehicle_state/tpms_pressure_fl",
+        Kind::Number,
+    ),
+    (
+        Signal::TpmsPressureFr,
+        "/vehicle_state/tpms_pressure_fr",
+        Kind::Number,
+    ),
+    (
+        Signal::TpmsPressureRl,
+        "/vehicle_state/tpms_pressure_rl",
+        Kind::Number,
+    ),
+    (
+        Signal::TpmsPressureRr,
+        "/vehicle_state/tpms_pressure_rr",
+        Kind::Number,
+    ),
 ];
 
 /// Maps a `vehicle_data` response to signals. Missing or null fields are skipped (firmware differs),
@@ -305,10 +464,19 @@ pub fn signals_from_vehicle_data(data: &Json) -> Vec<(Signal, Value)> {
             out.push((*signal, value));
         }
     }
-    if let Some(on) = data.pointer("/climate_state/is_climate_on").and_then(Json::as_bool) {
-        out.push((Signal::HvacPower, Value::Text(if on { "On" } else { "Off" }.into())));
+    if let Some(on) = data
+        .pointer("/climate_state/is_climate_on")
+        .and_then(Json::as_bool)
+    {
+        out.push((
+            Signal::HvacPower,
+            Value::Text(if on { "On" } else { "Off" }.into()),
+        ));
     }
-    if let Some(version) = data.pointer("/vehicle_state/car_version").and_then(Json::as_str) {
+    if let Some(version) = data
+        .pointer("/vehicle_state/car_version")
+        .and_then(Json::as_str)
+    {
         // "2024.44.25.1 abcdef012345" → "2024.44.25.1"
         let version = version.split_whitespace().next().unwrap_or_default();
         if !version.is_empty() {
@@ -316,9 +484,15 @@ pub fn signals_from_vehicle_data(data: &Json) -> Vec<(Signal, Value)> {
         }
     }
     if let Some(drive) = data.get("drive_state") {
-        let gear = drive.get("shift_state").and_then(Json::as_str).unwrap_or("P");
+        let gear = drive
+            .get("shift_state")
+            .and_then(Json::as_str)
+            .unwrap_or("P");
         out.push((Signal::Gear, Value::Text(gear.to_string())));
-        out.push((Signal::VehicleSpeed, drive.get("speed").and_then(number).unwrap_or(Value::Int(0))));
+        out.push((
+            Signal::VehicleSpeed,
+            drive.get("speed").and_then(number).unwrap_or(Value::Int(0)),
+        ));
         let lat = drive.get("latitude").and_then(Json::as_f64);
         let lon = drive.get("longitude").and_then(Json::as_f64);
         if let (Some(latitude), Some(longitude)) = (lat, lon) {
@@ -355,10 +529,14 @@ mod tests {
             "drive_state": {"shift_state": null, "speed": null, "latitude": 52.37, "longitude": 4.89, "heading": 271},
             "vehicle_state": {"locked": true, "df": 0, "rt": 1, "fd_window": 2, "car_version": "2024.44.25.1 abcdef012345", "odometer": 15234.56}
         });
-        let s: std::collections::BTreeMap<_, _> = signals_from_vehicle_data(&data).into_iter().collect();
+        let s: std::collections::BTreeMap<_, _> =
+            signals_from_vehicle_data(&data).into_iter().collect();
         assert_eq!(s[&Signal::BatteryLevel], Value::Int(64));
         assert_eq!(s[&Signal::BatteryRange], Value::Float(198.4));
-        assert_eq!(s[&Signal::DetailedChargeState], Value::Text("Charging".into()));
+        assert_eq!(
+            s[&Signal::DetailedChargeState],
+            Value::Text("Charging".into())
+        );
         assert_eq!(s[&Signal::Locked], Value::Bool(true));
         assert_eq!(s[&Signal::DoorDriverFront], Value::Bool(false));
         assert_eq!(s[&Signal::TrunkRear], Value::Bool(true));
@@ -367,15 +545,26 @@ mod tests {
         assert_eq!(s[&Signal::Version], Value::Text("2024.44.25.1".into()));
         assert_eq!(s[&Signal::Gear], Value::Text("P".into()));
         assert_eq!(s[&Signal::VehicleSpeed], Value::Int(0));
-        assert_eq!(s[&Signal::Location], Value::Location { latitude: 52.37, longitude: 4.89, heading: Some(271.0) });
-        assert!(!s.contains_key(&Signal::ACChargingPower), "null is skipped, not zero");
+        assert_eq!(
+            s[&Signal::Location],
+            Value::Location {
+                latitude: 52.37,
+                longitude: 4.89,
+                heading: Some(271.0)
+            }
+        );
+        assert!(
+            !s.contains_key(&Signal::ACChargingPower),
+            "null is skipped, not zero"
+        );
         assert!(is_active(&data), "charging counts as active");
     }
 
     #[test]
     fn without_location_data_there_is_no_location_signal() {
         let data = json!({"drive_state": {"shift_state": "D", "speed": 31}});
-        let s: std::collections::BTreeMap<_, _> = signals_from_vehicle_data(&data).into_iter().collect();
+        let s: std::collections::BTreeMap<_, _> =
+            signals_from_vehicle_data(&data).into_iter().collect();
         assert!(!s.contains_key(&Signal::Location));
         assert_eq!(s[&Signal::VehicleSpeed], Value::Int(31));
         assert!(is_active(&data));

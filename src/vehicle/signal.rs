@@ -143,7 +143,11 @@ pub enum Value {
     Int(i64),
     Float(f64),
     Text(String),
-    Location { latitude: f64, longitude: f64, heading: Option<f64> },
+    Location {
+        latitude: f64,
+        longitude: f64,
+        heading: Option<f64>,
+    },
 }
 
 impl Value {
@@ -189,7 +193,11 @@ mod tests {
     fn names_round_trip_and_are_unique() {
         let mut seen = std::collections::HashSet::new();
         for s in Signal::ALL {
-            assert!(seen.insert(s.as_str()), "duplicate signal name {}", s.as_str());
+            assert!(
+                seen.insert(s.as_str()),
+                "duplicate signal name {}",
+                s.as_str()
+            );
             assert_eq!(s.as_str().parse::<Signal>().unwrap(), *s);
         }
         assert!("NoSuchSignal".parse::<Signal>().is_err());

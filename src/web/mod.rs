@@ -118,7 +118,11 @@ fn status(state: &WebState) -> serde_json::Value {
         .map(|rec| {
             let entities: serde_json::Map<String, serde_json::Value> = CATALOG
                 .iter()
-                .filter_map(|e| e.state.and_then(|f| f(&rec.signals)).map(|s| (e.key.to_string(), json!(s))))
+                .filter_map(|e| {
+                    e.state
+                        .and_then(|f| f(&rec.signals))
+                        .map(|s| (e.key.to_string(), json!(s)))
+                })
                 .collect();
             json!({
                 "vin": rec.info.vin,
@@ -180,7 +184,13 @@ async fn status_page(State(state): State<WebState>) -> Html<String> {
         for e in CATALOG {
             if let Some(value) = v["entities"].get(e.key).and_then(|x| x.as_str()) {
                 let unit = e.unit.unwrap_or("");
-                let _ = write!(page, "<tr><td>{}</td><td>{} {}</td></tr>", escape(e.name), escape(value), escape(unit));
+                let _ = write!(
+                    page,
+                    "<tr><td>{}</td><td>{} {}</td></tr>",
+                    escape(e.name),
+                    escape(value),
+                    escape(unit)
+                );
             }
         }
         page.push_str("</table>");
@@ -212,19 +222,34 @@ mod tests {
     fn access_rules() {
         let remote: SocketAddr = "192.0.2.7:5000".parse().unwrap();
         let local: SocketAddr = "127.0.0.1:5000".parse().unwrap();
-        let open = Access { forward_auth_header: None, admin_token: None };
+        let open = Access {
+            forward_auth_header: None,
+            admin_token: None,
+        };
         assert!(open.allows(local, &HeaderMap::new()));
         assert!(!open.allows(remote, &HeaderMap::new()));
-        let proxied = Access { forward_auth_header: Some("x-remote-user".into()), admin_token: None };
-        assert!(!proxied.allows(local, &HeaderMap::new()), "with forward auth even loopback needs the header");
+        let proxied = Access {
+            forward_auth_header: Some("x-remote-user".into()),
+            admin_token: None,
+        };
+        assert!(
+            !proxied.allows(local, &HeaderMap::new()),
+            "with forward auth even loopback needs the header"
+        );
         assert!(proxied.allows(remote, &headers(&[("x-remote-user", "alice")])));
-        let token = Access { forward_auth_header: None, admin_token: Some(Secret::from("s3cret".to_string())) };
+        let token = Access {
+            forward_auth_header: None,
+            admin_token: Some(Secret::from("s3cret".to_string())),
+        };
         assert!(token.allows(remote, &headers(&[("authorization", "Bearer s3cret")])));
         assert!(!token.allows(remote, &headers(&[("authorization", "Bearer nope")])));
     }
 
     #[test]
     fn html_is_escaped() {
-        assert_eq!(escape("<b>\"x\" & y</b>"), "&lt;b&gt;&quot;x&quot; &amp; y&lt;/b&gt;");
+        assert_eq!(
+            escape("<b>\"x\" & y</b>"),
+            "&lt;b&gt;&quot;x&quot; &amp; y&lt;/b&gt;"
+        );
     }
 }

@@ -52,7 +52,10 @@ pub fn unique(prefix: &str) -> String {
 /// A random storage key (base64 of 32 bytes).
 pub fn random_key() -> Secret {
     let key: [u8; 32] = rand::random();
-    Secret::from(base64::Engine::encode(&base64::engine::general_purpose::STANDARD, key))
+    Secret::from(base64::Engine::encode(
+        &base64::engine::general_purpose::STANDARD,
+        key,
+    ))
 }
 
 /// A running simulator.
@@ -88,6 +91,7 @@ pub struct Setup {
 impl Setup {
     /// A configuration pointing at `sim`, with a fresh data directory, key and topic prefix.
     pub fn new(sim: &SimServer) -> Setup {
+        init_test_logging();
         ensure_broker();
         let dir = tempfile::tempdir().unwrap();
         let mut cfg = Config::defaults();
@@ -186,7 +190,8 @@ impl Msg {
     }
 
     pub fn json(&self) -> serde_json::Value {
-        serde_json::from_slice(&self.payload).unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.text()))
+        serde_json::from_slice(&self.payload)
+            .unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.text()))
     }
 }
 
@@ -214,7 +219,12 @@ impl Probe {
         for f in filters {
             client.subscribe(f.clone(), QoS::AtLeastOnce).await.unwrap();
         }
-        let (m, n, s, sa) = (messages.clone(), notify.clone(), stop.clone(), suback.clone());
+        let (m, n, s, sa) = (
+            messages.clone(),
+            notify.clone(),
+            stop.clone(),
+            suback.clone(),
+        );
         let wanted = filters.len();
         tokio::spawn(async move {
             let mut acks = 0;
@@ -225,7 +235,14 @@ impl Probe {
                 };
                 match event {
                     Ok(Event::Incoming(Packet::Publish(p))) => {
-                        m.lock().unwrap().entry(p.topic.clone()).or_default().push(Msg { payload: p.payload.to_vec(), retained: p.retain });
+                        m.lock()
+                            .unwrap()
+                            .entry(p.topic.clone())
+                            .or_default()
+                            .push(Msg {
+                                payload: p.payload.to_vec(),
+                                retained: p.retain,
+                            });
                         n.notify_waiters();
                     }
                     Ok(Event::Incoming(Packet::SubAck(_))) => {
@@ -239,18 +256,34 @@ impl Probe {
                 }
             }
         });
-        tokio::time::timeout(TIMEOUT, suback.notified()).await.expect("probe subscribed");
-        Probe { client, messages, notify, stop }
+        tokio::time::timeout(TIMEOUT, suback.notified())
+            .await
+            .expect("probe subscribed");
+        Probe {
+            client,
+            messages,
+            notify,
+            stop,
+        }
     }
 
     /// The latest message on `topic`, if any.
     pub fn last(&self, topic: &str) -> Option<Msg> {
-        self.messages.lock().unwrap().get(topic).and_then(|v| v.last().cloned())
+        self.messages
+            .lock()
+            .unwrap()
+            .get(topic)
+            .and_then(|v| v.last().cloned())
     }
 
     /// Every message on `topic` so far.
     pub fn all(&self, topic: &str) -> Vec<Msg> {
-        self.messages.lock().unwrap().get(topic).cloned().unwrap_or_default()
+        self.messages
+            .lock()
+            .unwrap()
+            .get(topic)
+            .cloned()
+            .unwrap_or_default()
     }
 
     pub fn topics(&self) -> Vec<String> {
@@ -268,7 +301,10 @@ impl Probe {
                 }
             }
             if tokio::time::timeout_at(deadline, notified).await.is_err() {
-                panic!("timed out waiting on {topic}; last: {:?}", self.last(topic).map(|m| m.text()));
+                panic!(
+                    "timed out waiting on {topic}; last: {:?}",
+                    self.last(topic).map(|m| m.text())
+                );
             }
         }
     }
@@ -288,13 +324,19 @@ impl Probe {
                 return all;
             }
             if tokio::time::timeout_at(deadline, notified).await.is_err() {
-                panic!("timed out waiting for message #{n} on {topic}; have {}", all.len());
+                panic!(
+                    "timed out waiting for message #{n} on {topic}; have {}",
+                    all.len()
+                );
             }
         }
     }
 
     pub async fn publish(&self, topic: &str, payload: &str) {
-        self.client.publish(topic, QoS::AtLeastOnce, false, payload.as_bytes().to_vec()).await.unwrap();
+        self.client
+            .publish(topic, QoS::AtLeastOnce, false, payload.as_bytes().to_vec())
+            .await
+            .unwrap();
     }
 }
 
@@ -332,4 +374,16 @@ pub fn snapshot_dir(dir: &Path) -> Vec<(PathBuf, Vec<u8>)> {
 /// Wall-clock now, for messages.
 pub fn now() -> SystemTime {
     SystemTime::now()
+}
+
+/// Debug aid: `TESLASYNC_TEST_LOG=debug cargo test ...` prints the daemon's logs.
+pub fn init_test_logging() {
+    if let Ok(level) = std::env::var("TESLASYNC_TEST_LOG") {
+        let _ = tracing_subscriber::fmt()
+            .with_env_filter(tracing_subscriber::EnvFilter::new(format!(
+                "teslasync={level}"
+            )))
+            .with_test_writer()
+            .try_init();
+    }
 }

@@ -117,7 +117,9 @@ impl Tokens {
             None => None,
         };
         let status = match &current {
-            Some(t) => AuthStatus::SignedIn { expires_at: t.expires_at },
+            Some(t) => AuthStatus::SignedIn {
+                expires_at: t.expires_at,
+            },
             None => AuthStatus::SignedOut,
         };
         Ok(Tokens {
@@ -137,7 +139,10 @@ impl Tokens {
             refresh_token: refresh_token.expose().to_string(),
             expires_at: 0,
         };
-        store.put_secret(TOKENS_RECORD, &serde_json::to_vec(&record).expect("serializable"))?;
+        store.put_secret(
+            TOKENS_RECORD,
+            &serde_json::to_vec(&record).expect("serializable"),
+        )?;
         store.flush()?;
         Ok(())
     }
@@ -146,7 +151,9 @@ impl Tokens {
     pub fn stored_status(store: &Store) -> Result<AuthStatus, AuthError> {
         Ok(match store.get_secret(TOKENS_RECORD)? {
             Some(bytes) => match serde_json::from_slice::<StoredTokens>(&bytes) {
-                Ok(t) => AuthStatus::SignedIn { expires_at: t.expires_at },
+                Ok(t) => AuthStatus::SignedIn {
+                    expires_at: t.expires_at,
+                },
                 Err(_) => AuthStatus::ReauthRequired {
                     reason: "stored tokens are unreadable".into(),
                 },
@@ -225,12 +232,17 @@ impl Tokens {
             let err = serde_json::from_slice::<OAuthError>(&body).ok();
             let message = err
                 .as_ref()
-                .map(|e| format!("{} {}", e.error, e.error_description).trim().to_string())
+                .map(|e| {
+                    format!("{} {}", e.error, e.error_description)
+                        .trim()
+                        .to_string()
+                })
                 .unwrap_or_else(|| format!("HTTP {}", status.as_u16()));
             // Tesla does not use one fixed status for a dead refresh token; the error code decides.
-            if err.as_ref().is_some_and(|e| {
-                matches!(e.error.as_str(), "login_required" | "invalid_grant")
-            }) {
+            if err
+                .as_ref()
+                .is_some_and(|e| matches!(e.error.as_str(), "login_required" | "invalid_grant"))
+            {
                 warn!(%message, "Tesla rejected the refresh token; sign-in required");
                 self.status.send_replace(AuthStatus::ReauthRequired {
                     reason: message.clone(),
@@ -242,10 +254,11 @@ impl Tokens {
                 message,
             });
         }
-        let parsed: TokenResponse = serde_json::from_slice(&body).map_err(|_| AuthError::Endpoint {
-            status: status.as_u16(),
-            message: "the token response was not the JSON Tesla documents".into(),
-        })?;
+        let parsed: TokenResponse =
+            serde_json::from_slice(&body).map_err(|_| AuthError::Endpoint {
+                status: status.as_u16(),
+                message: "the token response was not the JSON Tesla documents".into(),
+            })?;
         let new = StoredTokens {
             access_token: parsed.access_token,
             // Tesla always rotates; should a reply omit it, the old one is the only one we have.
@@ -260,7 +273,10 @@ impl Tokens {
             &serde_json::to_vec(&new).expect("serializable"),
         )?;
         self.store.flush_async().await?;
-        info!(expires_at = new.expires_at, "refreshed the Tesla access token");
+        info!(
+            expires_at = new.expires_at,
+            "refreshed the Tesla access token"
+        );
         self.status.send_replace(AuthStatus::SignedIn {
             expires_at: new.expires_at,
         });

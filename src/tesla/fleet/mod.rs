@@ -191,7 +191,12 @@ impl FleetClient {
     }
 
     /// `POST /api/1/vehicles/{vin}/command/{name}` with a JSON body.
-    pub async fn command(&self, vin: &str, name: &str, body: Json) -> Result<CommandReply, FleetError> {
+    pub async fn command(
+        &self,
+        vin: &str,
+        name: &str,
+        body: Json,
+    ) -> Result<CommandReply, FleetError> {
         self.call(
             Method::POST,
             &format!("api/1/vehicles/{vin}/command/{name}"),
@@ -277,15 +282,19 @@ fn error_from(
     let message = serde_json::from_slice::<Json>(body)
         .ok()
         .and_then(|j| j.get("error").and_then(Json::as_str).map(str::to_string))
-        .unwrap_or_else(|| String::from_utf8_lossy(body).trim().chars().take(200).collect());
+        .unwrap_or_else(|| {
+            String::from_utf8_lossy(body)
+                .trim()
+                .chars()
+                .take(200)
+                .collect()
+        });
     match status.as_u16() {
         408 => FleetError::Unavailable,
         429 => FleetError::RateLimited {
             retry_after: retry_after(headers, &message),
         },
-        404 => FleetError::UnknownVehicle(
-            path.split('/').nth(3).unwrap_or_default().to_string(),
-        ),
+        404 => FleetError::UnknownVehicle(path.split('/').nth(3).unwrap_or_default().to_string()),
         403 if message.contains("Vehicle Command Protocol required") => FleetError::SigningRequired,
         s if s >= 500 => FleetError::Server { status: s, message },
         s => FleetError::Refused { status: s, message },
@@ -313,20 +322,41 @@ mod tests {
     #[test]
     fn retry_after_prefers_the_header_then_the_body() {
         let mut h = HeaderMap::new();
-        assert_eq!(retry_after(&h, "Retry in 51 seconds"), Duration::from_secs(51));
+        assert_eq!(
+            retry_after(&h, "Retry in 51 seconds"),
+            Duration::from_secs(51)
+        );
         assert_eq!(retry_after(&h, "nonsense"), Duration::from_secs(300));
         h.insert(RETRY_AFTER, HeaderValue::from_static("7"));
-        assert_eq!(retry_after(&h, "Retry in 51 seconds"), Duration::from_secs(7));
+        assert_eq!(
+            retry_after(&h, "Retry in 51 seconds"),
+            Duration::from_secs(7)
+        );
     }
 
     #[test]
     fn tesla_error_bodies_map_to_typed_errors() {
         let h = HeaderMap::new();
-        let e = error_from(StatusCode::REQUEST_TIMEOUT, &h, br#"{"response":null,"error":"vehicle unavailable: vehicle is offline or asleep"}"#, "api/1/vehicles/X/vehicle_data");
+        let e = error_from(
+            StatusCode::REQUEST_TIMEOUT,
+            &h,
+            br#"{"response":null,"error":"vehicle unavailable: vehicle is offline or asleep"}"#,
+            "api/1/vehicles/X/vehicle_data",
+        );
         assert!(matches!(e, FleetError::Unavailable));
-        let e = error_from(StatusCode::FORBIDDEN, &h, br#"{"response":null,"error":"Tesla Vehicle Command Protocol required, please refer"}"#, "p");
+        let e = error_from(
+            StatusCode::FORBIDDEN,
+            &h,
+            br#"{"response":null,"error":"Tesla Vehicle Command Protocol required, please refer"}"#,
+            "p",
+        );
         assert!(matches!(e, FleetError::SigningRequired));
-        let e = error_from(StatusCode::NOT_FOUND, &h, br#"{"error":"not_found"}"#, "api/1/vehicles/5YJ/vehicle_data");
+        let e = error_from(
+            StatusCode::NOT_FOUND,
+            &h,
+            br#"{"error":"not_found"}"#,
+            "api/1/vehicles/5YJ/vehicle_data",
+        );
         assert_eq!(e.to_string(), "vehicle 5YJ is not on this Tesla account");
         let e = error_from(StatusCode::BAD_GATEWAY, &h, b"<html>oops</html>", "p");
         assert!(e.is_temporary(), "{e}");
@@ -334,7 +364,12 @@ mod tests {
 
     #[test]
     fn usage_prices_match_tesla() {
-        let u = Usage { data: 500, commands: 1000, wakes: 50, free: 9 };
+        let u = Usage {
+            data: 500,
+            commands: 1000,
+            wakes: 50,
+            free: 9,
+        };
         assert!((u.usd() - 3.0).abs() < 1e-9);
     }
 }
