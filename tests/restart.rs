@@ -47,7 +47,7 @@ async fn the_last_will_marks_the_bridge_offline_when_the_process_is_killed() {
     let setup = Setup::new(&sim);
     setup.sign_in(&sim);
     let status = format!("{}/status", setup.base());
-    let probe = Probe::start(&[status.clone()]).await;
+    let probe = Probe::start(std::slice::from_ref(&status)).await;
 
     let cfg = &setup.cfg;
     let key = cfg

@@ -1,0 +1,411 @@
+//! End to end, as Home Assistant sees it: the daemon against the simulated Tesla and a real Mosquitto,
+//! with a probe subscribed to the discovery prefix and the base topic.
+
+mod common;
+
+use std::collections::HashSet;
+use std::time::Duration;
+
+use common::*;
+use serde_json::json;
+use teslasync::clock::Clock;
+use teslasync::config::DiscoveryMode;
+use teslasync::ha::catalog::CATALOG;
+use teslasync::sim::SimConfig;
+
+const MODEL_Y: &str = "7SAYGDEE1NA000001";
+const MODEL_S: &str = "5YJSA1E2XJF000002";
+
+struct World {
+    sim: SimServer,
+    setup: Setup,
+    probe: Probe,
+    running: Running,
+}
+
+impl World {
+    async fn start(mode: DiscoveryMode, sim_cfg: SimConfig) -> World {
+        let sim = SimServer::start(sim_cfg).await;
+        let mut setup = Setup::new(&sim);
+        setup.cfg.mqtt.discovery = mode;
+        setup.sign_in(&sim);
+        let probe = Probe::start(&[
+            format!("{}/#", setup.base()),
+            format!("{}/#", setup.prefix()),
+        ])
+        .await;
+        let running = Running::start(&setup.cfg, Clock::system()).await;
+        World {
+            sim,
+            setup,
+            probe,
+            running,
+        }
+    }
+
+    fn topic(&self, vin: &str, rest: &str) -> String {
+        format!("{}/{vin}/{rest}", self.setup.base())
+    }
+
+    /// Waits for a command result with the given command name after `seen` earlier results.
+    async fn result(&self, vin: &str, nth: usize) -> serde_json::Value {
+        let all = self
+            .probe
+            .wait_count(&self.topic(vin, "command/result"), nth)
+            .await;
+        all[nth - 1].json()
+    }
+}
+
+fn approx(state: &str, expected: f64, tolerance: f64) -> bool {
+    state
+        .parse::<f64>()
+        .is_ok_and(|v| (v - expected).abs() <= tolerance)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn discovery_and_states_match_the_simulated_cars() {
+    let w = World::start(DiscoveryMode::Device, SimConfig::default()).await;
+    let mut unique_ids = HashSet::new();
+    for vin in [MODEL_Y, MODEL_S] {
+        let car = w.sim.sim.vehicle_json(vin).unwrap();
+        let topic = format!("{}/device/teslasync_{vin}/config", w.setup.prefix());
+        let config = w
+            .probe
+            .wait(&topic, |m| m.json()["device"]["sw_version"].is_string())
+            .await
+            .json();
+        assert_eq!(
+            config["device"]["identifiers"],
+            json!([format!("teslasync_{vin}")])
+        );
+        assert_eq!(config["device"]["name"], car["display_name"]);
+        assert_eq!(config["device"]["manufacturer"], "Tesla");
+        assert_eq!(config["device"]["serial_number"], vin);
+        assert_eq!(
+            config["device"]["model"],
+            if vin == MODEL_Y { "Model Y" } else { "Model S" }
+        );
+        assert_eq!(config["origin"]["name"], "TeslaSync");
+        assert_eq!(config["availability_mode"], "all");
+        assert_eq!(
+            config["availability"],
+            json!([{"topic": format!("{}/status", w.setup.base())}, {"topic": w.topic(vin, "availability")}])
+        );
+        let components = config["components"].as_object().unwrap();
+        assert_eq!(components.len(), CATALOG.len());
+        for (key, c) in components {
+            let uid = c["unique_id"].as_str().unwrap();
+            assert_eq!(uid, format!("teslasync_{vin}_{key}"));
+            assert!(
+                unique_ids.insert(uid.to_string()),
+                "duplicate unique_id {uid}"
+            );
+            if let Some(t) = c.get("state_topic") {
+                assert_eq!(t, &json!(w.topic(vin, key)));
+            }
+            if let Some(t) = c.get("command_topic") {
+                assert_eq!(t, &json!(w.topic(vin, &format!("{key}/set"))));
+            }
+        }
+        assert_eq!(components["vehicle_state_locked"]["platform"], "lock");
+        assert_eq!(
+            components["charge_state_charge_limit_soc"]["platform"],
+            "number"
+        );
+
+        // States as plain retained text, equal to the simulated car.
+        w.probe
+            .wait_text(&w.topic(vin, "availability"), "online")
+            .await;
+        let battery = car["battery_level"].as_f64().unwrap();
+        w.probe
+            .wait(&w.topic(vin, "charge_state_battery_level"), |m| {
+                approx(&m.text(), battery, 0.5)
+            })
+            .await;
+        let locked = if car["locked"].as_bool().unwrap() {
+            "locked"
+        } else {
+            "unlocked"
+        };
+        w.probe
+            .wait_text(&w.topic(vin, "vehicle_state_locked"), locked)
+            .await;
+        let inside = car["inside_temp"].as_f64().unwrap();
+        w.probe
+            .wait(&w.topic(vin, "climate_state_inside_temp"), |m| {
+                approx(&m.text(), inside, 0.05)
+            })
+            .await;
+        let odometer = car["odometer"].as_f64().unwrap();
+        w.probe
+            .wait(&w.topic(vin, "vehicle_state_odometer"), |m| {
+                approx(&m.text(), odometer, 0.01)
+            })
+            .await;
+        w.probe
+            .wait_text(&w.topic(vin, "charge_state_charging_state"), "disconnected")
+            .await;
+        w.probe.wait_text(&w.topic(vin, "state"), "ON").await;
+        let location = w
+            .probe
+            .wait(&w.topic(vin, "location/attributes"), |_| true)
+            .await
+            .json();
+        assert!(
+            (location["latitude"].as_f64().unwrap() - car["latitude"].as_f64().unwrap()).abs()
+                < 1e-6
+        );
+        assert!(
+            (location["longitude"].as_f64().unwrap() - car["longitude"].as_f64().unwrap()).abs()
+                < 1e-6
+        );
+        // Retained: a subscriber that arrives later (Home Assistant restarting) gets config and states.
+        let late = Probe::start(&[topic.clone(), w.topic(vin, "charge_state_battery_level")]).await;
+        assert!(late.wait(&topic, |_| true).await.retained);
+        assert!(
+            late.wait(&w.topic(vin, "charge_state_battery_level"), |_| true)
+                .await
+                .retained
+        );
+    }
+    w.probe
+        .wait_text(&format!("{}/status", w.setup.base()), "online")
+        .await;
+    w.running.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_lock_command_changes_the_car_and_the_state_follows() {
+    let w = World::start(DiscoveryMode::Device, SimConfig::default()).await;
+    let lock = w.topic(MODEL_S, "vehicle_state_locked");
+    w.probe.wait_text(&lock, "locked").await;
+
+    w.probe.publish(&format!("{lock}/set"), "UNLOCK").await;
+    let result = w.result(MODEL_S, 1).await;
+    assert_eq!(result["ok"], true, "{result}");
+    assert_eq!(result["command"], "door_unlock");
+    assert!(result["duration_ms"].is_u64());
+    assert_eq!(w.sim.sim.vehicle_json(MODEL_S).unwrap()["locked"], false);
+    w.probe.wait_text(&lock, "unlocked").await;
+
+    // The same through the JSON command topic, with a correlation id.
+    w.probe
+        .publish(
+            &w.topic(MODEL_S, "command"),
+            r#"{"command": "door_lock", "id": "42"}"#,
+        )
+        .await;
+    let result = w.result(MODEL_S, 2).await;
+    assert_eq!(result["id"], "42");
+    assert_eq!(result["ok"], true, "{result}");
+    assert_eq!(w.sim.sim.vehicle_json(MODEL_S).unwrap()["locked"], true);
+    w.probe.wait_text(&lock, "locked").await;
+
+    // A number and a select.
+    w.probe
+        .publish(&w.topic(MODEL_S, "charge_state_charge_limit_soc/set"), "70")
+        .await;
+    assert_eq!(w.result(MODEL_S, 3).await["ok"], true);
+    assert_eq!(
+        w.sim.sim.vehicle_json(MODEL_S).unwrap()["charge_limit_soc"],
+        70
+    );
+    w.probe
+        .wait_text(&w.topic(MODEL_S, "charge_state_charge_limit_soc"), "70")
+        .await;
+
+    // The Model Y only accepts signed commands: refused locally, nothing billed.
+    w.probe
+        .publish(&w.topic(MODEL_Y, "vehicle_state_locked/set"), "UNLOCK")
+        .await;
+    let result = w.result(MODEL_Y, 1).await;
+    assert_eq!(result["ok"], false);
+    assert!(
+        result["reason"].as_str().unwrap().contains("signed"),
+        "{result}"
+    );
+    assert_eq!(w.sim.sim.billing().by_vin[MODEL_Y].commands, 0);
+    assert_eq!(w.sim.sim.vehicle_json(MODEL_Y).unwrap()["locked"], true);
+    w.running.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_input_gets_an_event_and_loses_nothing() {
+    let w = World::start(DiscoveryMode::Device, SimConfig::default()).await;
+    w.probe
+        .wait_text(&w.topic(MODEL_S, "vehicle_state_sentry_mode"), "OFF")
+        .await;
+    let events = w.topic(MODEL_S, "event");
+
+    w.probe
+        .publish(&w.topic(MODEL_S, "vehicle_state_sentry_mode/set"), "maybe")
+        .await;
+    let event = w.probe.wait_count(&events, 1).await[0].json();
+    assert_eq!(event["kind"], "bad_payload");
+    assert!(
+        event["message"]
+            .as_str()
+            .unwrap()
+            .contains("expected ON or OFF"),
+        "{event}"
+    );
+    assert!(event["at"].is_string());
+    assert_eq!(w.result(MODEL_S, 1).await["ok"], false);
+
+    w.probe
+        .publish(&w.topic(MODEL_S, "command"), "{not json")
+        .await;
+    assert_eq!(
+        w.probe.wait_count(&events, 2).await[1].json()["kind"],
+        "bad_payload"
+    );
+    assert_eq!(w.result(MODEL_S, 2).await["ok"], false);
+
+    w.probe
+        .publish(&w.topic(MODEL_S, "command"), r#"{"command": "door_lok"}"#)
+        .await;
+    let result = w.result(MODEL_S, 3).await;
+    assert!(
+        result["reason"]
+            .as_str()
+            .unwrap()
+            .contains("did you mean \"door_lock\""),
+        "{result}"
+    );
+
+    w.probe
+        .publish(
+            &w.topic(MODEL_S, "command"),
+            r#"{"command": "set_charge_limit", "params": {"percent": 150}}"#,
+        )
+        .await;
+    let result = w.result(MODEL_S, 4).await;
+    assert!(
+        result["reason"]
+            .as_str()
+            .unwrap()
+            .contains("between 50 and 100"),
+        "{result}"
+    );
+
+    w.probe
+        .publish(
+            &format!("{}/5YJ3E1EA0PF999999/command", w.setup.base()),
+            r#"{"command": "honk_horn"}"#,
+        )
+        .await;
+    let event = w
+        .probe
+        .wait_count(&format!("{}/event", w.setup.base()), 1)
+        .await[0]
+        .json();
+    assert_eq!(event["kind"], "unknown_vehicle");
+    assert!(
+        event["message"].as_str().unwrap().contains(MODEL_S),
+        "lists the known cars: {event}"
+    );
+
+    // Nothing was sent to Tesla for any of that, and the daemon still works.
+    assert_eq!(w.sim.sim.billing().commands, 0);
+    w.probe
+        .publish(&w.topic(MODEL_S, "vehicle_state_sentry_mode/set"), "ON")
+        .await;
+    assert_eq!(w.result(MODEL_S, 5).await["ok"], true);
+    assert_eq!(
+        w.sim.sim.vehicle_json(MODEL_S).unwrap()["sentry_mode"],
+        true
+    );
+    w.probe
+        .wait_text(&w.topic(MODEL_S, "vehicle_state_sentry_mode"), "ON")
+        .await;
+    w.running.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_sleeping_car_is_woken_once_for_a_command() {
+    let w = World::start(
+        DiscoveryMode::Device,
+        SimConfig {
+            wake_delay: Duration::from_millis(500),
+            ..SimConfig::default()
+        },
+    )
+    .await;
+    w.probe.wait_text(&w.topic(MODEL_S, "state"), "ON").await;
+    w.sim.sim.act(MODEL_S, "sleep").unwrap();
+
+    w.probe
+        .publish(&w.topic(MODEL_S, "flash_lights/set"), "PRESS")
+        .await;
+    let result = w.result(MODEL_S, 1).await;
+    assert_eq!(result["ok"], true, "{result}");
+    let billing = w.sim.sim.billing().by_vin[MODEL_S].clone();
+    assert_eq!(billing.wakes, 1, "{billing:?}");
+    assert_eq!(billing.commands, 1, "{billing:?}");
+    assert_eq!(
+        billing.commands_while_asleep, 0,
+        "the command waited for the car: {billing:?}"
+    );
+    w.running.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn home_assistant_coming_online_gets_discovery_again() {
+    let w = World::start(DiscoveryMode::Device, SimConfig::default()).await;
+    let topic = format!("{}/device/teslasync_{MODEL_S}/config", w.setup.prefix());
+    let limit = w.topic(MODEL_S, "charge_state_charge_limit_soc");
+    // Settled: the config carries the firmware version, which arrives with the first data poll.
+    w.probe
+        .wait(&topic, |m| m.json()["device"]["sw_version"].is_string())
+        .await;
+    w.probe.wait_text(&limit, "80").await;
+    let configs_before = w.probe.all(&topic).len();
+    let limits_before = w.probe.all(&limit).len();
+    w.probe
+        .publish(&format!("{}/status", w.setup.prefix()), "online")
+        .await;
+    let configs = w.probe.wait_count(&topic, configs_before + 1).await;
+    assert_eq!(
+        configs[configs_before - 1].json(),
+        configs[configs_before].json(),
+        "the same config, sent again"
+    );
+    let limits = w.probe.wait_count(&limit, limits_before + 1).await;
+    assert_eq!(limits.last().unwrap().text(), "80");
+    w.running.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn component_mode_publishes_one_config_per_entity() {
+    let w = World::start(DiscoveryMode::Component, SimConfig::default()).await;
+    let topic = format!(
+        "{}/sensor/teslasync_{MODEL_S}/charge_state_battery_level/config",
+        w.setup.prefix()
+    );
+    let config = w.probe.wait(&topic, |m| !m.payload.is_empty()).await.json();
+    assert_eq!(
+        config["unique_id"],
+        format!("teslasync_{MODEL_S}_charge_state_battery_level")
+    );
+    assert_eq!(
+        config["device"]["identifiers"],
+        json!([format!("teslasync_{MODEL_S}")])
+    );
+    assert_eq!(
+        config["state_topic"],
+        w.topic(MODEL_S, "charge_state_battery_level")
+    );
+    let lock = format!(
+        "{}/lock/teslasync_{MODEL_S}/vehicle_state_locked/config",
+        w.setup.prefix()
+    );
+    w.probe.wait(&lock, |m| !m.payload.is_empty()).await;
+    let device_topic = format!("{}/device/teslasync_{MODEL_S}/config", w.setup.prefix());
+    assert!(
+        w.probe.last(&device_topic).is_none(),
+        "no device config in component mode"
+    );
+    w.running.stop().await;
+}
