@@ -15,7 +15,8 @@
 //! - [`clock`]: wall-clock time that tests can drive.
 //! - [`config`]: configuration contract (TOML + environment), validated once at start-up.
 //! - [`secret`]: a string that never prints itself.
-//! - [`store`]: sled on disk; secrets sealed with AES-256-GCM.
+//! - [`keys`]: the P-256 command-signing key (PEM, 0600, in the data directory).
+//! - [`store`]: sled on disk; every record sealed with AES-256-GCM.
 //! - [`tesla`]: everything that speaks to Tesla: OAuth tokens, the Fleet API, the command protocol.
 //! - [`vehicle`]: signals, the hub that remembers them, the poller and the command executor.
 //! - [`ha`]: Home Assistant: the entity catalog, discovery payloads and the MQTT bridge.
@@ -29,6 +30,7 @@ pub mod config;
 pub mod daemon;
 pub mod demo;
 pub mod ha;
+pub mod keys;
 pub mod secret;
 pub mod sim;
 pub mod store;

@@ -94,8 +94,9 @@ fn load_config(path: Option<&std::path::Path>) -> Result<Config, i32> {
 }
 
 fn init_logging(level: &str) {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(format!("teslasync={level},warn")));
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| {
+        tracing_subscriber::EnvFilter::new(format!("teslasync={level},rumqttd=off,warn"))
+    });
     let _ = tracing_subscriber::fmt().with_env_filter(filter).try_init();
 }
 
