@@ -154,3 +154,83 @@ async fn a_wrong_encryption_key_stops_start_up_and_changes_nothing_on_disk() {
     assert!(err.to_string().contains("openssl rand -base64 32"), "{err}");
     assert_eq!(snapshot_dir(&setup.cfg.storage.path), before);
 }
+
+/// A token manager and Fleet client wired straight to the simulator (no daemon), for token races.
+async fn client(sim: &SimServer, setup: &Setup) -> teslasync::tesla::fleet::FleetClient {
+    use std::sync::Arc;
+    use teslasync::tesla::auth::{AuthSettings, Tokens};
+    let store = teslasync::daemon::open_store(&setup.cfg).unwrap();
+    let http = reqwest::Client::new();
+    let tokens = Tokens::load(
+        store,
+        http.clone(),
+        AuthSettings {
+            auth_base_url: sim.url.clone(),
+            client_id: setup.cfg.tesla.client_id.clone(),
+            client_secret: setup.cfg.tesla.client_secret.clone(),
+        },
+        sim.sim.clock(),
+    )
+    .unwrap();
+    teslasync::tesla::fleet::FleetClient::new(http, sim.url.clone(), Arc::new(tokens))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_requests_share_one_refresh() {
+    let sim = SimServer::start(SimConfig::default()).await;
+    let setup = Setup::new(&sim);
+    setup.sign_in(&sim);
+    let fleet = client(&sim, &setup).await;
+    let calls: Vec<_> = (0..10)
+        .map(|_| {
+            let fleet = fleet.clone();
+            tokio::spawn(async move { fleet.vehicles().await })
+        })
+        .collect();
+    for call in calls {
+        assert_eq!(call.await.unwrap().unwrap().len(), 2);
+    }
+    assert_eq!(
+        sim.sim.billing().token_refreshes,
+        1,
+        "ten concurrent callers, one refresh"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_401_refreshes_once_and_retries() {
+    let sim = SimServer::start(SimConfig::default()).await;
+    let setup = Setup::new(&sim);
+    setup.sign_in(&sim);
+    let fleet = client(&sim, &setup).await;
+    fleet.vehicles().await.unwrap();
+    assert_eq!(sim.sim.billing().token_refreshes, 1);
+
+    sim.sim.inject_fault(teslasync::sim::Fault {
+        status: 401,
+        count: 1,
+        path_contains: Some("/api/1/vehicles".into()),
+        ..Default::default()
+    });
+    assert_eq!(
+        fleet.vehicles().await.unwrap().len(),
+        2,
+        "the retry after the refresh succeeded"
+    );
+    assert_eq!(
+        sim.sim.billing().token_refreshes,
+        2,
+        "exactly one refresh for the 401"
+    );
+
+    // A second 401 right after the retry is not chased with another refresh: no request loop.
+    sim.sim.inject_fault(teslasync::sim::Fault {
+        status: 401,
+        count: 2,
+        path_contains: Some("/api/1/vehicles".into()),
+        ..Default::default()
+    });
+    let err = fleet.vehicles().await.unwrap_err();
+    assert!(err.to_string().contains("401"), "{err}");
+    assert_eq!(sim.sim.billing().token_refreshes, 3);
+}
