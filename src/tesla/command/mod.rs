@@ -3,7 +3,9 @@
 
 pub mod crypto;
 pub mod error;
+pub mod jws;
 pub mod messages;
 pub mod metadata;
 pub mod session;
 pub mod signer;
+pub mod verifier;
