@@ -307,21 +307,32 @@ impl VehicleVerifier {
         client_key: &[u8],
         now: SystemTime,
     ) -> Handled {
-        let Ok(k) = self.key.shared_key(client_key) else {
-            return self.reject(reply_to, uuid, MessageFault::Decoding, None, now);
-        };
-        let (verdict, counter, keys) = if self.enrolled.contains(client_key) {
-            let state = self
-                .clients
-                .entry(client_key.to_vec())
-                .or_insert_with(|| ClientState {
-                    keys: SessionKeys::derive(k),
-                    counter: 0,
-                    window: 0,
-                });
-            (Verdict::Handshake, state.counter, state.keys.clone())
-        } else {
-            (Verdict::KeyNotPaired, 0, SessionKeys::derive(k))
+        let enrolled = self.enrolled.contains(client_key);
+        let known = self
+            .clients
+            .get(client_key)
+            .map(|state| (state.counter, state.keys.clone()));
+        let (verdict, counter, keys) = match known {
+            Some((counter, keys)) if enrolled => (Verdict::Handshake, counter, keys),
+            _ => {
+                let Ok(k) = self.key.shared_key(client_key) else {
+                    return self.reject(reply_to, uuid, MessageFault::Decoding, None, now);
+                };
+                let keys = SessionKeys::derive(k);
+                if enrolled {
+                    self.clients.insert(
+                        client_key.to_vec(),
+                        ClientState {
+                            keys: keys.clone(),
+                            counter: 0,
+                            window: 0,
+                        },
+                    );
+                    (Verdict::Handshake, 0, keys)
+                } else {
+                    (Verdict::KeyNotPaired, 0, keys)
+                }
+            }
         };
         let status = if verdict == Verdict::KeyNotPaired {
             SessionInfoStatus::KeyNotOnWhitelist
