@@ -1105,6 +1105,21 @@ mod tests {
     }
 
     #[test]
+    fn python_style_set_temps_without_level_decodes_too() {
+        assert_eq!(
+            decode(
+                Domain::Infotainment,
+                &hex::decode("120c720a350000ac413d0000ac41").unwrap()
+            )
+            .unwrap(),
+            Decoded::Command(Command::SetTemps {
+                driver_temp: 21.5,
+                passenger_temp: 21.5
+            })
+        );
+    }
+
+    #[test]
     fn floats_widen_to_their_decimal() {
         assert_eq!(widen(21.3), 21.3);
         assert_eq!(widen(-122.4194), -122.4194);

@@ -166,7 +166,7 @@ impl MessageFault {
     pub fn describe(self) -> &'static str {
         use MessageFault::*;
         match self {
-            None => "no fault",
+            None => "an error without a fault code",
             Busy => "the vehicle subsystem is busy",
             Timeout => "the vehicle subsystem did not answer in time",
             UnknownKeyId => "the vehicle does not know this public key",
@@ -208,7 +208,7 @@ impl MessageFault {
     pub fn remedy(self) -> &'static str {
         use MessageFault::*;
         match self {
-            None => "nothing",
+            None => "the command may have run; check the car before retrying",
             Busy | Timeout | Internal => "retry in a second",
             UnknownKeyId => {
                 "enroll the key: open https://tesla.com/_ak/<your app domain> in the Tesla app, \

@@ -84,7 +84,7 @@ impl MessageIds {
 }
 
 /// A handshake request, kept until its reply is accepted (the uuid is the challenge).
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct HandshakeRequest {
     bytes: Vec<u8>,
     domain: Domain,
@@ -108,7 +108,10 @@ impl HandshakeRequest {
 }
 
 /// A signed command, kept until its reply is opened.
-#[derive(Clone, Debug)]
+///
+/// `Debug` shows ids and counters but not the bytes, which carry PINs in plaintext for the
+/// commands that take one.
+#[derive(Clone)]
 pub struct SignedRequest {
     bytes: Vec<u8>,
     domain: Domain,
@@ -150,6 +153,29 @@ impl SignedRequest {
 
     pub fn flags(&self) -> u32 {
         self.flags
+    }
+}
+
+impl std::fmt::Debug for HandshakeRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("HandshakeRequest")
+            .field("domain", &self.domain)
+            .field("uuid", &hex::encode(self.uuid))
+            .field("len", &self.bytes.len())
+            .finish()
+    }
+}
+
+impl std::fmt::Debug for SignedRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SignedRequest")
+            .field("domain", &self.domain)
+            .field("uuid", &hex::encode(self.uuid))
+            .field("counter", &self.counter)
+            .field("expires_at", &self.expires_at)
+            .field("flags", &self.flags)
+            .field("len", &self.bytes.len())
+            .finish()
     }
 }
 

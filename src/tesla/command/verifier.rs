@@ -77,7 +77,8 @@ impl std::fmt::Debug for VerifiedCommand {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("VerifiedCommand")
             .field("domain", &self.domain)
-            .field("payload", &hex::encode(&self.payload))
+            // Not the payload itself: it carries PINs in plaintext for some commands.
+            .field("payload_len", &self.payload.len())
             .field("counter", &self.counter)
             .field("encrypt_response", &self.encrypt_response)
             .finish_non_exhaustive()
@@ -130,8 +131,12 @@ impl std::fmt::Debug for VehicleVerifier {
 
 impl VehicleVerifier {
     /// A domain that booted at `booted_at` (its clock reads 0 then) with a random epoch and no
-    /// enrolled keys.
+    /// enrolled keys. `key` is the domain's own key pair (each domain of a car has its own).
+    ///
+    /// # Panics
+    /// If `vin` is longer than 255 bytes (it must fit the metadata TLV; Tesla VINs have 17).
     pub fn new(domain: Domain, vin: &str, key: KeyPair, booted_at: SystemTime) -> Self {
+        assert!(vin.len() <= 255, "a VIN must fit in 255 bytes");
         VehicleVerifier {
             domain,
             vin: vin.to_string(),
@@ -520,7 +525,7 @@ impl VehicleVerifier {
         }
         .encode_to_vec();
         let meta = metadata::session_info(&self.vin, challenge)
-            .expect("the uuid is at most 16 bytes and the VIN comes from the simulator");
+            .expect("the uuid is at most 16 bytes and the VIN at most 255 (checked in new)");
         let tag = crypto::hmac_sha256(&keys.info, &[&meta, &info]);
         (info, tag)
     }
@@ -574,6 +579,7 @@ mod tests {
     use super::*;
     use crate::tesla::command::error::ProtocolError;
     use crate::tesla::command::signer::{MessageIds, SignOptions, Signer};
+    use crate::vehicle::command::Command;
     use std::sync::Arc;
     use std::time::{Duration, UNIX_EPOCH};
 
@@ -892,6 +898,20 @@ mod tests {
             let err = answer(Outcome::Fault(MessageFault::Busy), 2).unwrap_err();
             assert!(err.is_temporary() && !err.needs_resync(), "{err}");
             answer(Outcome::Payload(Vec::new()), 3).unwrap();
+        }
+    }
+
+    #[test]
+    fn pins_stay_out_of_debug_output() {
+        let mut p = pair(Domain::Infotainment);
+        let cmd =
+            Command::parse("speed_limit_activate", &serde_json::json!({"pin": "9753"})).unwrap();
+        let (_, payload) = crate::tesla::command::actions::encode(&cmd).unwrap();
+        let req = p.signer.sign(&payload, opts(), t(1)).unwrap();
+        let handled = p.car.handle(req.bytes(), t(1));
+        let text = format!("{req:?} {handled:?} {:?}", p.signer);
+        for needle in ["9753", &hex::encode("9753"), "57, 55, 53, 51"] {
+            assert!(!text.contains(needle), "{text}");
         }
     }
 
