@@ -321,23 +321,23 @@ impl Signer {
             .authenticate_session_info(&request.uuid, request.sent_at, &msg, info_bytes, now)
             .and_then(|(info, keys)| match &mut self.session {
                 Some(s) if s.vehicle_public_key() == info.public_key.as_slice() => {
-                    s.update(&info, now)
+                    s.update(&info, now).map_err(InfoError::Rejected)
                 }
                 _ => {
                     self.session = Some(Session::establish(self.domain, keys, &info, now));
                     Ok(())
                 }
             });
-        result.map_err(|reason| {
-            if reason == KEY_NOT_PAIRED {
-                return ProtocolError::KeyNotPaired {
-                    domain: self.domain,
-                };
-            }
-            self.session = None;
-            ProtocolError::SessionInfoRejected {
+        result.map_err(|e| match e {
+            InfoError::KeyNotPaired => ProtocolError::KeyNotPaired {
                 domain: self.domain,
-                reason,
+            },
+            InfoError::Rejected(reason) => {
+                self.session = None;
+                ProtocolError::SessionInfoRejected {
+                    domain: self.domain,
+                    reason,
+                }
             }
         })
     }
@@ -445,12 +445,13 @@ impl Signer {
             let applied = self
                 .authenticate_session_info(&request.uuid, request.sent_at, &msg, info_bytes, now)
                 .and_then(|(info, _)| match &mut self.session {
-                    Some(s) => s.update(&info, now),
-                    None => Err("there is no session to update".into()),
+                    Some(s) => s.update(&info, now).map_err(InfoError::Rejected),
+                    None => Err(InfoError::Rejected("there is no session to update".into())),
                 });
             match applied {
                 Ok(()) => session_refreshed = true,
-                Err(reason) => {
+                Err(InfoError::KeyNotPaired) => return Err(ProtocolError::KeyNotPaired { domain }),
+                Err(InfoError::Rejected(reason)) => {
                     self.session = None;
                     info_problem = Some(reason);
                 }
@@ -459,7 +460,7 @@ impl Signer {
 
         let status = msg.signed_message_status.clone().unwrap_or_default();
         let fault = MessageFault::from_wire(status.signed_message_fault);
-        if fault == MessageFault::UnknownKeyId || info_problem.as_deref() == Some(KEY_NOT_PAIRED) {
+        if fault == MessageFault::UnknownKeyId {
             return Err(ProtocolError::KeyNotPaired { domain });
         }
         if fault != MessageFault::None {
@@ -574,53 +575,64 @@ impl Signer {
         msg: &RoutableMessage,
         info_bytes: &[u8],
         now: SystemTime,
-    ) -> Result<(SessionInfo, SessionKeys), String> {
+    ) -> Result<(SessionInfo, SessionKeys), InfoError> {
         let info = SessionInfo::decode(info_bytes)
-            .map_err(|e| format!("session info does not decode: {e}"))?;
+            .map_err(|e| rejected(format!("session info does not decode: {e}")))?;
         if info.status == SessionInfoStatus::KeyNotOnWhitelist as i32 {
             // Terminal and changes no state, so it is honoured even without a valid tag (such
             // replies may come without the vehicle's key).
-            return Err(KEY_NOT_PAIRED.into());
+            return Err(InfoError::KeyNotPaired);
         }
         if now
             .duration_since(sent_at)
             .is_ok_and(|elapsed| elapsed > MAX_LATENCY)
         {
-            return Err(format!(
+            return Err(rejected(format!(
                 "it arrived more than {} s after the request",
                 MAX_LATENCY.as_secs()
-            ));
+            )));
         }
         let Some(SigType::SessionInfoTag(tag)) =
             msg.signature_data().and_then(|s| s.sig_type.as_ref())
         else {
-            return Err("it carries no session-info tag".into());
+            return Err(rejected("it carries no session-info tag"));
         };
         if info.epoch.len() != 16 {
-            return Err(format!("its epoch is {} bytes, not 16", info.epoch.len()));
+            return Err(rejected(format!(
+                "its epoch is {} bytes, not 16",
+                info.epoch.len()
+            )));
         }
         let keys = match &self.session {
             Some(s) if s.vehicle_public_key() == info.public_key.as_slice() => s.keys().clone(),
             _ => SessionKeys::derive(
                 self.key
                     .shared_key(&info.public_key)
-                    .map_err(|e| e.to_string())?,
+                    .map_err(|e| rejected(e.to_string()))?,
             ),
         };
         let meta = metadata::session_info(&self.vin, challenge)
             .expect("VIN length is validated when the signer is created");
         if !crypto::hmac_sha256_verify(&keys.info, &[&meta, info_bytes], &tag.tag) {
-            return Err(
-                "its tag does not verify (a different vehicle key, VIN or request, or a forged reply)"
-                    .into(),
-            );
+            return Err(rejected(
+                "its tag does not verify (a different vehicle key, VIN or request, or a forged reply)",
+            ));
         }
         Ok((info, keys))
     }
 }
 
-/// Internal marker for "session info says the key is not on the whitelist".
-const KEY_NOT_PAIRED: &str = "key not on whitelist";
+/// Why session info was not applied.
+enum InfoError {
+    /// `SESSION_INFO_STATUS_KEY_NOT_ON_WHITELIST`: terminal, reported as such.
+    KeyNotPaired,
+    /// Not authentic, stale or inconsistent: the session is dropped; the reason is reported.
+    Rejected(String),
+}
+
+fn rejected(reason: impl Into<String>) -> InfoError {
+    InfoError::Rejected(reason.into())
+}
 
 /// Reads the application-level result out of a reply payload (spec §2.3, §2.4).
 fn interpret_payload(domain: Domain, payload: &[u8]) -> Result<(), ProtocolError> {
