@@ -43,11 +43,13 @@ pub enum ActionError {
         "{command} is a plain REST call and is never signed; send it through the Fleet API client"
     )]
     RestOnly { command: &'static str },
-    #[error("the {domain} payload does not decode: {detail}")]
+    #[error(
+        "the {domain} payload does not decode as a command ({detail}); check the client's encoder"
+    )]
     Decode { domain: Domain, detail: String },
     #[error("the {domain} payload holds no action TeslaSync knows ({what}); the client is newer than this decoder")]
     Unsupported { domain: Domain, what: String },
-    #[error("the {domain} payload's {field} is out of range")]
+    #[error("the {domain} payload's {field} is out of range; check the client's encoder")]
     BadValue { domain: Domain, field: &'static str },
     #[error("the decoded command is not valid: {0}")]
     Invalid(#[from] CommandError),

@@ -27,8 +27,8 @@ pub enum KeyError {
     )]
     BadPrivateKey,
     #[error(
-        "the vehicle sent a public key that is not a valid P-256 point ({len} bytes); \
-         discard the session and handshake again"
+        "public key is not a 65-byte uncompressed P-256 point ({len} bytes); public keys are \
+         exchanged as 04 || X || Y"
     )]
     BadPublicKey { len: usize },
 }

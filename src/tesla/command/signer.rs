@@ -603,14 +603,13 @@ impl Signer {
                 info.epoch.len()
             )));
         }
-        let keys = match &self.session {
-            Some(s) if s.vehicle_public_key() == info.public_key.as_slice() => s.keys().clone(),
-            _ => SessionKeys::derive(
-                self.key
-                    .shared_key(&info.public_key)
-                    .map_err(|e| rejected(e.to_string()))?,
-            ),
-        };
+        let keys =
+            match &self.session {
+                Some(s) if s.vehicle_public_key() == info.public_key.as_slice() => s.keys().clone(),
+                _ => SessionKeys::derive(self.key.shared_key(&info.public_key).map_err(|_| {
+                    rejected("the vehicle's public key is not a valid P-256 point")
+                })?),
+            };
         let meta = metadata::session_info(&self.vin, challenge)
             .expect("VIN length is validated when the signer is created");
         if !crypto::hmac_sha256_verify(&keys.info, &[&meta, info_bytes], &tag.tag) {
