@@ -1,6 +1,6 @@
 //! `vehicle::command`: the one typed list of things TeslaSync can ask a car to do.
 //!
-//! The [`commands!`] table below is the single place where each command is defined: its variant
+//! The `commands!` table below is the single place where each command is defined: its variant
 //! and fields, its Fleet API name, the REST key, type and validation rule of every parameter, and
 //! its [`Route`] — REST only, or the signed-protocol domain plus the protobuf field the action
 //! occupies. From that table come the enum, [`NAMES`], [`Command::name`], [`Command::route`],

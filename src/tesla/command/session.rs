@@ -3,7 +3,7 @@
 //! rules for updating them from authenticated session info.
 //!
 //! Owns state and its update rules only. It does not authenticate session info (the signer does
-//! that before calling [`Session::update`]) and does not store anything: [`SessionSnapshot`] is a
+//! that before calling `Session::update`) and does not store anything: [`SessionSnapshot`] is a
 //! serde value the caller persists (sled in the daemon) after every signed command, so that a
 //! restart never reuses a counter.
 
