@@ -17,12 +17,14 @@ use tracing::{info, warn};
 use crate::clock::Clock;
 use crate::config::Config;
 use crate::ha::bridge::{self, BridgeSettings};
+use crate::keys::{self, CommandKey};
 use crate::store::{Store, StoreError, StoreKey};
 use crate::tesla::auth::{AuthError, AuthSettings, Tokens};
 use crate::tesla::fleet::{FleetClient, Usage};
-use crate::vehicle::executor::Executor;
+use crate::vehicle::executor::{Executor, Signing};
 use crate::vehicle::hub::Hub;
 use crate::vehicle::poller::{PollStatus, Poller};
+use crate::vehicle::sessions::Sessions;
 use crate::web::{self, WebState};
 
 /// Queued commands get this long to finish at shutdown.
@@ -138,6 +140,11 @@ impl Daemon {
             cfg.polling.clone(),
         );
         let poll_status = poller.status();
+        let signing = Signing {
+            sessions: command_sessions(&cfg, &store),
+            overrides: cfg.commands.clone(),
+            domain: cfg.tesla.domain.clone(),
+        };
         let (outcomes_tx, outcomes_rx) = mpsc::channel(64);
         let executor = Executor::new(
             fleet.clone(),
@@ -145,6 +152,7 @@ impl Daemon {
             clock.clone(),
             outcomes_tx,
             Some(poller.poke_handle()),
+            signing,
             shutdown.clone(),
         );
         let poller = if cfg.polling.enabled {
@@ -228,6 +236,24 @@ impl Daemon {
         self.store.flush_async().await?;
         info!("TeslaSync stopped");
         Ok(())
+    }
+}
+
+/// The command key (created on first start) and the session store over it. A key that cannot be
+/// read does not stop the daemon — data keeps flowing — but every signed command reports why.
+fn command_sessions(cfg: &Config, store: &Store) -> Result<Sessions, String> {
+    let path = keys::default_path(&cfg.storage.path);
+    match CommandKey::load_or_create(&path) {
+        Ok((key, created)) => {
+            if created {
+                info!(path = %path.display(), fingerprint = %key.fingerprint(), "created the command-signing key");
+            }
+            Ok(Sessions::new(store.clone(), Arc::new(key.protocol_key())))
+        }
+        Err(e) => {
+            warn!(error = %e, "signed commands are unavailable");
+            Err(e.to_string())
+        }
     }
 }
 

@@ -116,9 +116,10 @@ impl CommandKey {
         Ok(())
     }
 
-    /// The private scalar, for the signer only.
-    pub fn secret(&self) -> &SecretKey {
-        &self.secret
+    /// The key in the form the command protocol signs with.
+    pub fn protocol_key(&self) -> crate::tesla::command::KeyPair {
+        crate::tesla::command::KeyPair::from_bytes(&self.secret.to_bytes())
+            .expect("a valid P-256 scalar is a valid protocol key")
     }
 
     pub fn public_key(&self) -> PublicKey {

@@ -286,6 +286,20 @@ pub static KEYS: &[Key] = &[
         "Seconds to leave an idle car alone after that, long enough for it to fall asleep.",
     )
     .default("1260"),
+    // [commands]
+    Key::text(
+        "commands",
+        "signed_vins",
+        "Comma-separated VINs to always command with the signed vehicle command protocol \
+         (normally chosen per car from what Tesla reports).",
+    )
+    .example("7SAYGDEE1NA000001"),
+    Key::text(
+        "commands",
+        "rest_vins",
+        "Comma-separated VINs to always command over plain REST (pre-2021 Model S/X).",
+    )
+    .example("5YJSA1E2XJF000002"),
     // [telemetry]
     Key::flag("telemetry", "enabled", "Receive Fleet Telemetry streamed by the cars.")
         .default("false"),

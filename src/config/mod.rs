@@ -46,6 +46,7 @@ pub struct Config {
     pub storage: StorageConfig,
     pub http: HttpConfig,
     pub polling: PollingConfig,
+    pub commands: CommandsConfig,
     pub telemetry: TelemetryConfig,
     pub budget: BudgetConfig,
     pub log: LogConfig,
@@ -240,6 +241,35 @@ pub struct PollingConfig {
     pub sleep_window: Duration,
 }
 
+/// `[commands]`: how commands reach each car.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct CommandsConfig {
+    /// Always signed, whatever Tesla reports (upper case VINs).
+    pub signed_vins: Vec<String>,
+    /// Always REST (cars that cannot use the protocol).
+    pub rest_vins: Vec<String>,
+}
+
+/// A per-car override of the command transport.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TransportOverride {
+    Signed,
+    Rest,
+}
+
+impl CommandsConfig {
+    /// The configured transport for `vin`, if any.
+    pub fn transport_override(&self, vin: &str) -> Option<TransportOverride> {
+        if self.signed_vins.iter().any(|v| v == vin) {
+            Some(TransportOverride::Signed)
+        } else if self.rest_vins.iter().any(|v| v == vin) {
+            Some(TransportOverride::Rest)
+        } else {
+            None
+        }
+    }
+}
+
 /// `[telemetry]`: Fleet Telemetry (more keys later).
 #[derive(Debug, Clone, PartialEq)]
 pub struct TelemetryConfig {
@@ -430,6 +460,27 @@ fn resolve(raw: &RawConfig, problems: &mut Vec<ConfigProblem>) -> (Config, Vec<&
         sleep_window: r.req("polling.sleep_window_secs", seconds),
     };
 
+    let commands = CommandsConfig {
+        signed_vins: r
+            .get("commands.signed_vins", |v| vin_list(text(v)?))
+            .unwrap_or_default(),
+        rest_vins: r
+            .get("commands.rest_vins", |v| vin_list(text(v)?))
+            .unwrap_or_default(),
+    };
+    if let Some(vin) = commands
+        .signed_vins
+        .iter()
+        .find(|v| commands.rest_vins.contains(v))
+    {
+        r.problem(
+            "commands.rest_vins",
+            None,
+            &format!("lists {vin}, which commands.signed_vins lists too; name each car once"),
+            "commands.signed_vins",
+        );
+    }
+
     let telemetry = TelemetryConfig {
         enabled: r.req("telemetry.enabled", flag),
     };
@@ -452,6 +503,7 @@ fn resolve(raw: &RawConfig, problems: &mut Vec<ConfigProblem>) -> (Config, Vec<&
         storage,
         http,
         polling,
+        commands,
         telemetry,
         budget,
         log,
@@ -549,6 +601,23 @@ fn wrong_kind(v: &RawValue) -> String {
     // Stage one guarantees the kind matches the key's ValueType; reaching this is a bug in
     // the resolver (reading a key with the wrong accessor), caught by the defaults test.
     format!("has an unexpected kind of value {v:?} (this is a bug in TeslaSync)")
+}
+
+/// `"VIN1, VIN2"` → upper-case VINs, each checked.
+fn vin_list(s: &str) -> Result<Vec<String>, String> {
+    s.split(',')
+        .map(|v| v.trim().to_ascii_uppercase())
+        .filter(|v| !v.is_empty())
+        .map(|v| {
+            if crate::vehicle::is_vin(&v) {
+                Ok(v)
+            } else {
+                Err(format!(
+                    "{v:?} is not a VIN (17 letters and digits, no I, O or Q)"
+                ))
+            }
+        })
+        .collect()
 }
 
 fn text(v: &RawValue) -> Result<&str, String> {

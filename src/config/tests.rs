@@ -737,3 +737,32 @@ fn example_file_lists_exactly_the_keys_of_the_table() {
         [Some("storage.encryption_key"), Some("http.admin_token")]
     );
 }
+
+#[test]
+fn per_car_transport_overrides_are_vins_named_once() {
+    let c = load(
+        "[commands]\nsigned_vins = \"7saygdee1na000001, \"\nrest_vins = \"5YJSA1E2XJF000002\"\n",
+        &[],
+    )
+    .unwrap();
+    assert_eq!(
+        c.commands.transport_override("7SAYGDEE1NA000001"),
+        Some(TransportOverride::Signed)
+    );
+    assert_eq!(
+        c.commands.transport_override("5YJSA1E2XJF000002"),
+        Some(TransportOverride::Rest)
+    );
+    assert_eq!(c.commands.transport_override("5YJ3E1EA0PF000003"), None);
+
+    let p = problems(load("[commands]\nsigned_vins = \"not-a-vin\"\n", &[]));
+    assert!(
+        p[0].contains("commands.signed_vins") && p[0].contains("not a VIN"),
+        "{p:?}"
+    );
+    let p = problems(load(
+        "[commands]\nsigned_vins = \"5YJSA1E2XJF000002\"\nrest_vins = \"5YJSA1E2XJF000002\"\n",
+        &[],
+    ));
+    assert!(p[0].contains("name each car once"), "{p:?}");
+}

@@ -1,10 +1,15 @@
 //! `vehicle::executor`: sends commands to cars, one queue per car.
 //!
-//! For each command: decide the transport (a car that requires signed commands is never sent a REST
-//! command it would reject — that request would be billed for nothing), wake the car if it needs to be
-//! online (re-reading its *live* state from the free vehicle endpoint, never a cached one), send it,
-//! and report a [`CommandOutcome`] for `<base>/<VIN>/command/result`. Commands to one car run in
-//! order; different cars do not wait for each other.
+//! For each command: decide the transport — the signed vehicle command protocol when Tesla says the
+//! car requires it (or `commands.signed_vins` says so), REST otherwise — wake the car if it needs to
+//! be online (re-reading its *live* state from the free vehicle endpoint, never a cached one), send
+//! it, and report a [`CommandOutcome`] for `<base>/<VIN>/command/result`. Commands to one car run in
+//! order (which the protocol needs too: one counter per domain); different cars do not wait for each
+//! other.
+//!
+//! Signed commands reuse the session stored for the car's domain, so a command costs exactly one
+//! `signed_command` request; a handshake happens only when there is no session or the car asks for
+//! a resync, and then the command is retried once.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -17,9 +22,12 @@ use tokio_util::task::TaskTracker;
 use tracing::{info, info_span, warn, Instrument};
 
 use crate::clock::Clock;
+use crate::config::{CommandsConfig, TransportOverride};
+use crate::tesla::command::{actions, Domain, ProtocolError, SignOptions, Signer};
 use crate::tesla::fleet::{FleetClient, FleetError};
 use crate::vehicle::command::Command;
 use crate::vehicle::hub::Hub;
+use crate::vehicle::sessions::Sessions;
 use crate::vehicle::signal::{Signal, Update, Value};
 
 /// How long to wait for a car to come online after a wake before giving up.
@@ -47,6 +55,16 @@ pub struct CommandOutcome {
     pub duration_ms: u64,
 }
 
+/// What signed commands need.
+#[derive(Clone)]
+pub struct Signing {
+    /// The sessions over the command key, or why there is no key (signed commands then fail with it).
+    pub sessions: Result<Sessions, String>,
+    pub overrides: CommandsConfig,
+    /// `tesla.domain`, for the pairing link in "key not paired" answers.
+    pub domain: Option<String>,
+}
+
 /// Submits commands; cheap to clone.
 #[derive(Clone)]
 pub struct Executor {
@@ -63,6 +81,7 @@ struct Inner {
     shutdown: CancellationToken,
     /// Starts an early poll after a wake so fresh values follow.
     poke_poller: Option<Arc<Notify>>,
+    signing: Signing,
 }
 
 impl Executor {
@@ -72,6 +91,7 @@ impl Executor {
         clock: Clock,
         outcomes: mpsc::Sender<CommandOutcome>,
         poke_poller: Option<Arc<Notify>>,
+        signing: Signing,
         shutdown: CancellationToken,
     ) -> Self {
         Executor {
@@ -84,6 +104,7 @@ impl Executor {
                 tracker: TaskTracker::new(),
                 shutdown,
                 poke_poller,
+                signing,
             }),
         }
     }
@@ -125,10 +146,12 @@ impl Executor {
 }
 
 async fn worker(inner: Arc<Inner>, vin: String, mut rx: mpsc::Receiver<Job>) {
+    // One signer per domain, owned by this car's queue: commands to a domain never race a counter.
+    let mut signers: HashMap<Domain, Signer> = HashMap::new();
     while let Some(job) = rx.recv().await {
         let started = Instant::now();
         let name = job.command.name();
-        let result = execute(&inner, &vin, &job.command).await;
+        let result = execute(&inner, &mut signers, &vin, &job.command).await;
         let (ok, reason) = match result {
             Ok(reason) => (true, reason),
             Err(reason) => (false, reason),
@@ -153,7 +176,12 @@ async fn worker(inner: Arc<Inner>, vin: String, mut rx: mpsc::Receiver<Job>) {
 }
 
 /// Runs one command; `Ok(reason)` on success (reason may say "already_set"), `Err(reason)` otherwise.
-async fn execute(inner: &Inner, vin: &str, command: &Command) -> Result<String, String> {
+async fn execute(
+    inner: &Inner,
+    signers: &mut HashMap<Domain, Signer>,
+    vin: &str,
+    command: &Command,
+) -> Result<String, String> {
     let record = inner
         .hub
         .get(vin)
@@ -162,32 +190,23 @@ async fn execute(inner: &Inner, vin: &str, command: &Command) -> Result<String, 
         wake(inner, vin).await?;
         return Ok(String::new());
     }
-    if record.info.signing_required {
-        return Err("this car only accepts signed commands (Tesla Vehicle Command Protocol), which this TeslaSync version cannot send yet; nothing was sent".into());
-    }
+    let signed = match inner.signing.overrides.transport_override(vin) {
+        Some(TransportOverride::Signed) => true,
+        Some(TransportOverride::Rest) => false,
+        None => record.info.signing_required,
+    };
     if command.needs_online() {
         let live = inner.fleet.vehicle(vin).await.map_err(|e| e.to_string())?;
         if live.state.as_deref() != Some("online") {
             wake(inner, vin).await?;
         }
     }
-    let reply = match inner
-        .fleet
-        .command(vin, command.name(), command.rest_body())
-        .await
-    {
-        // Asleep after all (it dozed off between the check and the command): wake once and retry.
-        Err(FleetError::Unavailable) => {
-            wake(inner, vin).await?;
-            inner
-                .fleet
-                .command(vin, command.name(), command.rest_body())
-                .await
-        }
-        other => other,
-    }
-    .map_err(|e| e.to_string())?;
-    if reply.result || BENIGN_REASONS.contains(&reply.reason.as_str()) {
+    let result = if signed {
+        execute_signed(inner, signers, vin, command).await
+    } else {
+        execute_rest(inner, vin, command).await
+    };
+    if result.is_ok() {
         let effects = expected_effects(command);
         if !effects.is_empty() {
             inner.hub.apply(Update {
@@ -196,13 +215,123 @@ async fn execute(inner: &Inner, vin: &str, command: &Command) -> Result<String, 
                 signals: effects,
             });
         }
+    }
+    result
+}
+
+/// A REST command: `POST /api/1/vehicles/{vin}/command/{name}`.
+async fn execute_rest(inner: &Inner, vin: &str, command: &Command) -> Result<String, String> {
+    let send = || {
+        inner
+            .fleet
+            .command(vin, command.name(), command.rest_body())
+    };
+    let reply = match send().await {
+        // Asleep after all (it dozed off between the check and the command): wake once and retry.
+        Err(FleetError::Unavailable) => {
+            wake(inner, vin).await?;
+            send().await
+        }
+        other => other,
+    }
+    .map_err(|e| e.to_string())?;
+    if reply.result || BENIGN_REASONS.contains(&reply.reason.as_str()) {
         Ok(reply.reason)
+    } else if reply.reason.is_empty() {
+        Err("the car refused the command".into())
     } else {
-        Err(if reply.reason.is_empty() {
-            "the car refused the command".into()
-        } else {
-            reply.reason
-        })
+        Err(reply.reason)
+    }
+}
+
+/// A signed command over `signed_command`, retried once after a resync, a temporary fault or a wake.
+async fn execute_signed(
+    inner: &Inner,
+    signers: &mut HashMap<Domain, Signer>,
+    vin: &str,
+    command: &Command,
+) -> Result<String, String> {
+    let sessions = inner.signing.sessions.as_ref().map_err(Clone::clone)?;
+    let (domain, payload) = actions::encode(command).map_err(|e| e.to_string())?;
+    if !signers.contains_key(&domain) {
+        signers.insert(domain, sessions.signer(vin, domain)?);
+    }
+    let signer = signers.get_mut(&domain).expect("inserted above");
+    let mut retried = false;
+    loop {
+        if !signer.has_session() {
+            handshake(inner, sessions, signer, vin).await?;
+        }
+        let request = signer
+            .sign(&payload, SignOptions::default(), inner.clock.now())
+            .map_err(|e| e.to_string())?;
+        // Durable before sending: a restart must never reuse this counter.
+        sessions.save(signer).await.map_err(|e| e.to_string())?;
+        let reply = match inner.fleet.signed_command(vin, request.bytes()).await {
+            Ok(reply) => reply,
+            Err(FleetError::Unavailable) if !retried => {
+                retried = true;
+                wake(inner, vin).await?;
+                continue;
+            }
+            Err(e) => return Err(e.to_string()),
+        };
+        let opened = signer.open_reply(&request, &reply, inner.clock.now());
+        // A reply may carry fresh session info even when it reports a failure: keep it.
+        sessions.save(signer).await.map_err(|e| e.to_string())?;
+        match opened {
+            Ok(_) => return Ok(String::new()),
+            Err(ProtocolError::Refused { reason, .. }) => {
+                return if BENIGN_REASONS.contains(&reason.as_str()) {
+                    Ok(reason)
+                } else {
+                    Err(reason)
+                };
+            }
+            Err(e) if e.is_key_not_paired() => {
+                return Err(not_paired(inner.signing.domain.as_deref()))
+            }
+            Err(e) if !retried && e.needs_resync() => {
+                retried = true;
+                signer.forget_session();
+            }
+            Err(e) if !retried && e.is_temporary() && !e.may_have_succeeded() => retried = true,
+            Err(e) => return Err(e.to_string()),
+        }
+    }
+}
+
+/// Establishes a session with one domain of the car (one billed `signed_command`).
+async fn handshake(
+    inner: &Inner,
+    sessions: &Sessions,
+    signer: &mut Signer,
+    vin: &str,
+) -> Result<(), String> {
+    info!(
+        domain = signer.domain().as_str(),
+        "starting a command session"
+    );
+    let request = signer.handshake_request(inner.clock.now());
+    let reply = inner
+        .fleet
+        .signed_command(vin, request.bytes())
+        .await
+        .map_err(|e| e.to_string())?;
+    match signer.accept_handshake(&request, &reply, inner.clock.now()) {
+        Ok(()) => sessions.save(signer).await.map_err(|e| e.to_string()),
+        Err(e) if e.is_key_not_paired() => Err(not_paired(inner.signing.domain.as_deref())),
+        Err(e) => Err(e.to_string()),
+    }
+}
+
+/// What to tell a user whose car does not know TeslaSync's key.
+fn not_paired(domain: Option<&str>) -> String {
+    match domain {
+        Some(domain) => format!(
+            "the car does not know TeslaSync's key yet: open https://tesla.com/_ak/{domain} on the phone with the Tesla app and approve the key, then try again"
+        ),
+        None => "the car does not know TeslaSync's key yet: set [tesla] domain (where your public key is hosted), then open https://tesla.com/_ak/<domain> on the phone with the Tesla app and approve the key".into(),
     }
 }
 

@@ -3,12 +3,14 @@
 //! - [`signal`]: the `(Signal, Value)` vocabulary every source speaks.
 //! - [`hub`]: the last value of every signal per car, persisted, with change notification.
 //! - [`poller`]: sleep-aware polling of the Fleet API.
-//! - [`command`]: the typed `Command` enum; [`executor`]: one queue per car that sends them.
+//! - [`command`]: the typed `Command` enum; [`executor`]: one queue per car that sends them;
+//!   [`sessions`]: the signed-command sessions it keeps in the store.
 
 pub mod command;
 pub mod executor;
 pub mod hub;
 pub mod poller;
+pub mod sessions;
 pub mod signal;
 
 use serde::{Deserialize, Serialize};

@@ -19,6 +19,8 @@ use url::Url;
 use crate::secret::Secret;
 use crate::tesla::auth::{AuthError, Tokens};
 
+mod signed;
+
 /// Tesla's published prices per request, in US dollars.
 pub const PRICE_DATA: f64 = 0.002;
 pub const PRICE_COMMAND: f64 = 0.001;
@@ -74,6 +76,8 @@ pub enum FleetError {
     UnknownVehicle(String),
     #[error("this car only accepts signed commands (Tesla Vehicle Command Protocol)")]
     SigningRequired,
+    #[error("this car does not support signed commands; it takes plain REST commands (set commands.rest_vins if TeslaSync chose wrong)")]
+    ProtocolUnsupported,
     #[error("Tesla refused the request (HTTP {status}): {message}")]
     Refused { status: u16, message: String },
     #[error("Tesla had a temporary problem (HTTP {status}): {message}")]
