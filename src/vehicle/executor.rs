@@ -253,10 +253,10 @@ async fn execute_signed(
 ) -> Result<String, String> {
     let sessions = inner.signing.sessions.as_ref().map_err(Clone::clone)?;
     let (domain, payload) = actions::encode(command).map_err(|e| e.to_string())?;
-    if !signers.contains_key(&domain) {
-        signers.insert(domain, sessions.signer(vin, domain)?);
-    }
-    let signer = signers.get_mut(&domain).expect("inserted above");
+    let signer = match signers.entry(domain) {
+        std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
+        std::collections::hash_map::Entry::Vacant(e) => e.insert(sessions.signer(vin, domain)?),
+    };
     let mut retried = false;
     loop {
         if !signer.has_session() {
