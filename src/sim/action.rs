@@ -73,7 +73,7 @@ pub enum Action {
 /// Percent open for a vented sunroof (the Model S vent position).
 const SUN_ROOF_VENT_PERCENT: u8 = 15;
 /// Not seen in Tesla's responses (simulator's own words, for cars without the equipment).
-const NOT_SUPPORTED: &str = "not_supported";
+pub const NOT_SUPPORTED: &str = "not_supported";
 /// Not seen in Tesla's responses (simulator's own words): the port door cannot close over a cable.
 const CABLE_CONNECTED: &str = "cable_connected";
 

@@ -23,7 +23,7 @@ use super::billing::{self, Category};
 use super::car::Car;
 use super::commands::{self, Params};
 use super::render::{self, Endpoint, DEFAULT_ENDPOINTS};
-use super::{faults, reply, Sim, World};
+use super::{faults, reply, signed, Sim, World};
 
 /// Tesla's answer to a REST command for a car that only takes signed commands.
 pub const PROTOCOL_REQUIRED: &str = "Tesla Vehicle Command Protocol required, please refer to the documentation here: https://developer.tesla.com/docs/fleet-api#2023-10-09-rest-api-vehicle-commands-endpoint-deprecation-warning";
@@ -49,9 +49,6 @@ pub enum FleetError {
     /// `signed_command` to a car that does not speak the protocol.
     #[error("vehicle does not support signed commands")]
     ProtocolUnsupported,
-    /// STUB: `signed_command` verification is not written yet.
-    #[error("signed_command is not implemented by the simulator yet")]
-    SignedNotImplemented,
 }
 
 impl FleetError {
@@ -62,7 +59,6 @@ impl FleetError {
             FleetError::ProtocolRequired => StatusCode::FORBIDDEN,
             FleetError::Unavailable => StatusCode::REQUEST_TIMEOUT,
             FleetError::ProtocolUnsupported => StatusCode::UNPROCESSABLE_ENTITY,
-            FleetError::SignedNotImplemented => StatusCode::NOT_IMPLEMENTED,
         }
     }
 }
@@ -354,17 +350,16 @@ async fn command(
     Ok(reply::command_result(result))
 }
 
-/// `POST /api/1/vehicles/{vin}/signed_command`.
-///
-/// STUB: signature verification is not written yet. Until it is, cars that do not speak the protocol
-/// answer 422 like Tesla does, and all others answer 501. The verified action is meant to go through
-/// [`Car::apply`], the same function REST commands use.
-async fn signed_command(State(sim): State<Sim>, Path(tag): Path<String>) -> FleetError {
+/// `POST /api/1/vehicles/{vin}/signed_command` with `{"routable_message": "<base64>"}`: 200
+/// `{"response": "<base64>"}` with the car's RoutableMessage (which may carry a protocol fault), 400
+/// for a malformed body, 404, 422 for a car without the protocol, 408 for a car not online. What
+/// the car does with the message is `sim::signed`'s.
+async fn signed_command(
+    State(sim): State<Sim>,
+    Path(tag): Path<String>,
+    body: Bytes,
+) -> FleetResult {
     let now = sim.clock.now();
-    let mut world = sim.world();
-    match settled(&mut world, &tag, now) {
-        Err(e) => e,
-        Ok(car) if car.spec.command_signing == "off" => FleetError::ProtocolUnsupported,
-        Ok(_) => FleetError::SignedNotImplemented,
-    }
+    let reply = signed::deliver(&mut sim.world(), &tag, &body, now)?;
+    Ok(signed::response_body(&reply))
 }

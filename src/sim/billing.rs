@@ -81,6 +81,22 @@ pub struct VinBilling {
     pub data_while_asleep: u64,
     /// Commands that found the car asleep, waking or offline (answered 408, still billed).
     pub commands_while_asleep: u64,
+    /// `signed_command` handshakes (session-info requests), from paired and unpaired keys alike.
+    #[serde(default)]
+    pub handshakes: u64,
+    /// Signed commands (and pings, status requests) the car verified and carried out.
+    #[serde(default)]
+    pub signed_commands: u64,
+    /// Signed commands the car verified but refused on its own terms (`already_set`, ...).
+    #[serde(default)]
+    pub signed_refused: u64,
+    /// Signed requests answered with a protocol fault (bad tag, replayed counter, wrong epoch,
+    /// expired, unknown key, undecodable).
+    #[serde(default)]
+    pub signed_rejected: u64,
+    /// Per domain (`vcsec`, `infotainment`), the counter of the last command the verifier accepted.
+    #[serde(default)]
+    pub signed_last_counter: BTreeMap<String, u32>,
 }
 
 /// What `GET /sim/billing` reports: billable requests by category and what they cost.

@@ -171,10 +171,12 @@ pub enum Control {
     Park,
     PlugIn,
     Unplug,
+    /// The car's computers restart: signed-command sessions get a new epoch (`sim::signed`).
+    Reboot,
 }
 
 /// Control action names, in the order error messages list them.
-pub const CONTROLS: [(&str, Control); 7] = [
+pub const CONTROLS: [(&str, Control); 8] = [
     ("sleep", Control::Sleep),
     ("wake", Control::Wake),
     ("drive", Control::Drive),
@@ -182,6 +184,7 @@ pub const CONTROLS: [(&str, Control); 7] = [
     ("plug_in", Control::PlugIn),
     ("unplug", Control::Unplug),
     ("offline", Control::Offline),
+    ("reboot", Control::Reboot),
 ];
 
 impl Control {
@@ -561,6 +564,8 @@ impl Car {
                 self.charging = ChargingState::Disconnected;
                 self.charge_port_door_open = false;
             }
+            // The car comes back up awake; its verifiers' new epochs are `sim::signed`'s part.
+            Control::Reboot => self.touch(now),
         }
         Ok(())
     }

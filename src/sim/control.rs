@@ -10,18 +10,20 @@ use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::{delete, get, post};
 use axum::Router;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use super::{reply, Fault, Sim, SimError};
+use super::{reply, signed, Fault, Sim, SimError};
 
 pub fn routes() -> Router<Sim> {
     Router::new()
         .route("/sim/vehicles", get(list))
         .route("/sim/vehicles/{vin}", get(one))
         .route("/sim/vehicles/{vin}/{action}", post(act))
+        .route("/sim/vehicles/{vin}/keys", post(signed::pair_key))
+        .route("/sim/vehicles/{vin}/keys/{key}", delete(signed::unpair_key))
         .route("/sim/faults", post(inject_fault))
         .route("/sim/billing", get(billing))
         .route("/sim/clock/advance", post(advance))
@@ -32,7 +34,7 @@ impl IntoResponse for SimError {
     fn into_response(self) -> Response {
         let status = match &self {
             SimError::UnknownVin(_) => StatusCode::NOT_FOUND,
-            SimError::UnknownAction { .. } => StatusCode::BAD_REQUEST,
+            SimError::UnknownAction { .. } | SimError::InvalidKey(_) => StatusCode::BAD_REQUEST,
             SimError::Refused(_) | SimError::ClockNotManual => StatusCode::CONFLICT,
         };
         reply::json(status, &json!({ "error": self.to_string() }))

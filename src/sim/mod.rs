@@ -13,6 +13,7 @@
 //! - `auth`: refresh/access tokens and their rotation; `billing`: Tesla's pricing categories;
 //!   `faults`: injected failures; `reply`: response shapes.
 //! - `api`: the Tesla endpoints; `control`: `/sim/*`.
+//! - `signed`: the car's side of `signed_command` — per-domain verifiers, paired keys, counters.
 //!
 //! Must not depend on the daemon's modules: the simulator is the other side of the wire.
 
@@ -26,10 +27,14 @@ mod control;
 mod faults;
 mod render;
 mod reply;
+mod signed;
 
+#[cfg(test)]
+mod signed_tests;
 #[cfg(test)]
 mod tests;
 
+use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
@@ -41,6 +46,7 @@ use crate::clock::Clock;
 
 pub use billing::{Billing, VinBilling};
 pub use faults::Fault;
+pub use signed::SignedStats;
 
 use auth::TokenStore;
 use car::{Car, Control, Timing, CONTROLS};
@@ -100,6 +106,9 @@ pub enum SimError {
     Refused(String),
     #[error("the simulator runs on the system clock, which cannot be advanced (give SimConfig a Clock::manual)")]
     ClockNotManual,
+    /// A client public key the control API cannot use; the message says which form it takes.
+    #[error("public key: {0}")]
+    InvalidKey(String),
 }
 
 /// Everything the simulator knows, behind one lock.
@@ -111,6 +120,9 @@ pub(crate) struct World {
     pub faults: FaultQueue,
     /// Counter behind the `x-txid` header, so transaction ids are unique and reproducible.
     pub txid: u64,
+    /// Signed-command state by VIN, for the cars that speak the protocol. Beside the cars rather
+    /// than in them: verifiers hold keys and sessions, which a `Car` clone must not duplicate.
+    pub keyrings: BTreeMap<String, signed::Keyring>,
 }
 
 impl World {
@@ -149,8 +161,13 @@ pub struct Sim {
 impl Sim {
     pub fn new(cfg: SimConfig) -> Sim {
         let now = cfg.clock.now();
-        let cars = (0..cfg.vehicles)
+        let cars: Vec<Car> = (0..cfg.vehicles)
             .map(|i| Car::demo(i, cfg.initial_state, now))
+            .collect();
+        let keyrings = cars
+            .iter()
+            .filter(|c| c.spec.command_signing != "off")
+            .map(|c| (c.vin.clone(), signed::Keyring::new(&c.vin, now)))
             .collect();
         let world = World {
             cars,
@@ -162,6 +179,7 @@ impl Sim {
             billing: Billing::default(),
             faults: FaultQueue::default(),
             txid: 0,
+            keyrings,
         };
         Sim {
             clock: cfg.clock,
@@ -219,7 +237,10 @@ impl Sim {
         let mut world = self.world();
         let timing = world.timing;
         let car = world.car(vin, now)?;
-        Some(render::sim_view(car, now, &timing))
+        let mut view = render::sim_view(car, now, &timing);
+        let vin = car.vin.clone();
+        signed::annotate_view(&world, &vin, &mut view);
+        Some(view)
     }
 
     /// Performs a control action (same as `POST /sim/vehicles/{vin}/{action}`).
@@ -233,7 +254,14 @@ impl Sim {
         let car = world
             .car(vin, now)
             .ok_or_else(|| SimError::UnknownVin(vin.to_string()))?;
-        car.control(control, now)
+        car.control(control, now)?;
+        if control == Control::Reboot {
+            let vin = car.vin.clone();
+            if let Some(ring) = world.keyrings.get_mut(&vin) {
+                ring.reboot(now);
+            }
+        }
+        Ok(())
     }
 
     /// Billable requests so far (same as `GET /sim/billing`).
