@@ -31,8 +31,12 @@ fn bench(c: &mut Criterion) {
         let key = CommandKey::random();
         sim.pair_key(MODEL_Y, &key.public_key_bytes()).unwrap();
         tokio::spawn(sim.serve(listener, CancellationToken::new()));
-        let storage_key = Secret::from(base64::Engine::encode(&base64::engine::general_purpose::STANDARD, [1u8; 32]));
-        let store = Store::open(&dir.path().join("data"), StoreKey::Configured(storage_key)).unwrap();
+        let storage_key = Secret::from(base64::Engine::encode(
+            &base64::engine::general_purpose::STANDARD,
+            [1u8; 32],
+        ));
+        let store =
+            Store::open(&dir.path().join("data"), StoreKey::Configured(storage_key)).unwrap();
         Tokens::import_refresh_token(&store, &Secret::from(refresh)).unwrap();
         let http = reqwest::Client::new();
         let settings = AuthSettings {
@@ -50,24 +54,35 @@ fn bench(c: &mut Criterion) {
     rt.block_on(async {
         let hs = signer.handshake_request(std::time::SystemTime::now());
         let reply = fleet.signed_command(MODEL_Y, hs.bytes()).await.unwrap();
-        signer.accept_handshake(&hs, &reply, std::time::SystemTime::now()).unwrap();
+        signer
+            .accept_handshake(&hs, &reply, std::time::SystemTime::now())
+            .unwrap();
     });
 
-    c.bench_function("signed command round trip, cached session (loopback)", |b| {
-        b.iter(|| {
-            rt.block_on(async {
-                let now = std::time::SystemTime::now();
-                let request = signer.sign(&payload, SignOptions::default(), now).unwrap();
-                let reply = fleet.signed_command(MODEL_Y, request.bytes()).await.unwrap();
-                signer.open_reply(&request, &reply, now).unwrap();
+    c.bench_function(
+        "signed command round trip, cached session (loopback)",
+        |b| {
+            b.iter(|| {
+                rt.block_on(async {
+                    let now = std::time::SystemTime::now();
+                    let request = signer.sign(&payload, SignOptions::default(), now).unwrap();
+                    let reply = fleet
+                        .signed_command(MODEL_Y, request.bytes())
+                        .await
+                        .unwrap();
+                    signer.open_reply(&request, &reply, now).unwrap();
+                })
             })
-        })
-    });
+        },
+    );
 
     c.bench_function("REST command round trip (loopback)", |b| {
         b.iter(|| {
             rt.block_on(async {
-                let reply = fleet.command(MODEL_S, command.name(), command.rest_body()).await.unwrap();
+                let reply = fleet
+                    .command(MODEL_S, command.name(), command.rest_body())
+                    .await
+                    .unwrap();
                 assert!(reply.result);
             })
         })

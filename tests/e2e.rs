@@ -218,11 +218,23 @@ async fn a_lock_command_changes_the_car_and_the_state_follows() {
 
     // The Model Y only accepts signed commands, and its owner has not paired TeslaSync's key yet:
     // one handshake finds that out, and the answer says how to pair.
-    w.probe.publish(&w.topic(MODEL_Y, "vehicle_state_locked/set"), "UNLOCK").await;
+    w.probe
+        .publish(&w.topic(MODEL_Y, "vehicle_state_locked/set"), "UNLOCK")
+        .await;
     let result = w.result(MODEL_Y, 1).await;
     assert_eq!(result["ok"], false);
-    assert!(result["reason"].as_str().unwrap().contains("tesla.com/_ak/"), "{result}");
-    assert_eq!(w.sim.sim.billing().by_vin[MODEL_Y].commands, 1, "only the handshake was sent");
+    assert!(
+        result["reason"]
+            .as_str()
+            .unwrap()
+            .contains("tesla.com/_ak/"),
+        "{result}"
+    );
+    assert_eq!(
+        w.sim.sim.billing().by_vin[MODEL_Y].commands,
+        1,
+        "only the handshake was sent"
+    );
     assert_eq!(w.sim.sim.vehicle_json(MODEL_Y).unwrap()["locked"], true);
     w.running.stop().await;
 }

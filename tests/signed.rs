@@ -46,7 +46,11 @@ async fn access_token(sim: &SimServer) -> String {
 async fn post_signed(sim: &SimServer, token: &str, message: &[u8]) -> Vec<u8> {
     let b64 = base64::engine::general_purpose::STANDARD;
     let response = reqwest::Client::new()
-        .post(sim.url.join(&format!("api/1/vehicles/{MODEL_Y}/signed_command")).unwrap())
+        .post(
+            sim.url
+                .join(&format!("api/1/vehicles/{MODEL_Y}/signed_command"))
+                .unwrap(),
+        )
         .bearer_auth(token)
         .json(&serde_json::json!({ "routable_message": b64.encode(message) }))
         .send()
@@ -73,79 +77,135 @@ async fn a_signed_only_car_obeys_signed_commands_from_home_assistant() {
     pair(&sim, &setup);
     let probe = Probe::start(&[format!("{}/#", setup.base())]).await;
     let running = Running::start(&setup.cfg, Clock::system()).await;
-    probe.wait_text(&topic(&setup, "vehicle_state_locked"), "locked").await;
+    probe
+        .wait_text(&topic(&setup, "vehicle_state_locked"), "locked")
+        .await;
 
-    probe.publish(&topic(&setup, "vehicle_state_locked/set"), "UNLOCK").await;
+    probe
+        .publish(&topic(&setup, "vehicle_state_locked/set"), "UNLOCK")
+        .await;
     assert_eq!(result(&probe, &setup, 1).await["ok"], true);
     assert_eq!(sim.sim.vehicle_json(MODEL_Y).unwrap()["locked"], false);
-    probe.wait_text(&topic(&setup, "vehicle_state_locked"), "unlocked").await;
+    probe
+        .wait_text(&topic(&setup, "vehicle_state_locked"), "unlocked")
+        .await;
 
-    probe.publish(&topic(&setup, "vehicle_state_locked/set"), "LOCK").await;
+    probe
+        .publish(&topic(&setup, "vehicle_state_locked/set"), "LOCK")
+        .await;
     assert_eq!(result(&probe, &setup, 2).await["ok"], true);
     assert_eq!(sim.sim.vehicle_json(MODEL_Y).unwrap()["locked"], true);
 
-    probe.publish(&topic(&setup, "climate_state_is_climate_on/set"), "ON").await;
+    probe
+        .publish(&topic(&setup, "climate_state_is_climate_on/set"), "ON")
+        .await;
     assert_eq!(result(&probe, &setup, 3).await["ok"], true);
-    assert_eq!(sim.sim.vehicle_json(MODEL_Y).unwrap()["is_climate_on"], true);
-    probe.wait_text(&topic(&setup, "climate_state_is_climate_on"), "ON").await;
+    assert_eq!(
+        sim.sim.vehicle_json(MODEL_Y).unwrap()["is_climate_on"],
+        true
+    );
+    probe
+        .wait_text(&topic(&setup, "climate_state_is_climate_on"), "ON")
+        .await;
 
-    probe.publish(&topic(&setup, "charge_state_charge_limit_soc/set"), "65").await;
+    probe
+        .publish(&topic(&setup, "charge_state_charge_limit_soc/set"), "65")
+        .await;
     assert_eq!(result(&probe, &setup, 4).await["ok"], true);
-    assert_eq!(sim.sim.vehicle_json(MODEL_Y).unwrap()["charge_limit_soc"], 65);
+    assert_eq!(
+        sim.sim.vehicle_json(MODEL_Y).unwrap()["charge_limit_soc"],
+        65
+    );
 
-    probe.publish(&topic(&setup, "climate_state_seat_heater_left/set"), "high").await;
+    probe
+        .publish(&topic(&setup, "climate_state_seat_heater_left/set"), "high")
+        .await;
     assert_eq!(result(&probe, &setup, 5).await["ok"], true);
     let car = sim.sim.vehicle_json(MODEL_Y).unwrap();
-    assert_eq!(car["vehicle_data"]["climate_state"]["seat_heater_left"], 3, "{car}");
-    probe.wait_text(&topic(&setup, "climate_state_seat_heater_left"), "high").await;
+    assert_eq!(
+        car["vehicle_data"]["climate_state"]["seat_heater_left"], 3,
+        "{car}"
+    );
+    probe
+        .wait_text(&topic(&setup, "climate_state_seat_heater_left"), "high")
+        .await;
 
     // One handshake per domain, then one request per command: VCSEC (2 locks) + Infotainment (3).
-    let stats = sim.sim.signed_stats(MODEL_Y).unwrap();
+    let stats = sim.sim.signed_stats(MODEL_Y);
     assert_eq!(stats.handshakes, 2, "{stats:?}");
     assert_eq!(stats.accepted, 5, "{stats:?}");
     assert_eq!(stats.rejected, 0, "{stats:?}");
-    assert_eq!(sim.sim.billing().by_vin[MODEL_Y].commands, 7, "5 commands + 2 handshakes, nothing else");
+    assert_eq!(
+        sim.sim.billing().by_vin[MODEL_Y].commands,
+        7,
+        "5 commands + 2 handshakes, nothing else"
+    );
     running.stop().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn replayed_and_expired_messages_are_rejected_by_the_car() {
     let clock = manual_clock();
-    let sim = SimServer::start(SimConfig { clock: clock.clone(), ..SimConfig::default() }).await;
+    let sim = SimServer::start(SimConfig {
+        clock: clock.clone(),
+        ..SimConfig::default()
+    })
+    .await;
     let setup = Setup::new(&sim);
     setup.sign_in(&sim);
     let key = pair(&sim, &setup);
     let probe = Probe::start(&[format!("{}/#", setup.base())]).await;
     let running = Running::start(&setup.cfg, clock.clone()).await;
-    probe.wait_text(&topic(&setup, "vehicle_state_locked"), "locked").await;
+    probe
+        .wait_text(&topic(&setup, "vehicle_state_locked"), "locked")
+        .await;
 
-    probe.publish(&topic(&setup, "vehicle_state_locked/set"), "UNLOCK").await;
+    probe
+        .publish(&topic(&setup, "vehicle_state_locked/set"), "UNLOCK")
+        .await;
     assert_eq!(result(&probe, &setup, 1).await["ok"], true);
     let captured_unlock = sim.sim.last_signed_request(MODEL_Y).unwrap();
-    probe.publish(&topic(&setup, "vehicle_state_locked/set"), "LOCK").await;
+    probe
+        .publish(&topic(&setup, "vehicle_state_locked/set"), "LOCK")
+        .await;
     assert_eq!(result(&probe, &setup, 2).await["ok"], true);
     running.stop().await;
 
     // Replaying the captured unlock must not unlock the car.
     let token = access_token(&sim).await;
-    let before = sim.sim.signed_stats(MODEL_Y).unwrap();
+    let before = sim.sim.signed_stats(MODEL_Y);
     post_signed(&sim, &token, &captured_unlock).await;
-    assert_eq!(sim.sim.vehicle_json(MODEL_Y).unwrap()["locked"], true, "the replay changed nothing");
-    assert_eq!(sim.sim.signed_stats(MODEL_Y).unwrap().rejected, before.rejected + 1);
+    assert_eq!(
+        sim.sim.vehicle_json(MODEL_Y).unwrap()["locked"],
+        true,
+        "the replay changed nothing"
+    );
+    assert_eq!(sim.sim.signed_stats(MODEL_Y).rejected, before.rejected + 1);
 
     // A correctly signed message that arrives after its expiry is refused too.
-    let mut signer = Signer::new(Arc::new(key.protocol_key()), MODEL_Y, Domain::VehicleSecurity).unwrap();
+    let mut signer = Signer::new(
+        Arc::new(key.protocol_key()),
+        MODEL_Y,
+        Domain::VehicleSecurity,
+    )
+    .unwrap();
     let handshake = signer.handshake_request(clock.now());
     let reply = post_signed(&sim, &token, handshake.bytes()).await;
-    signer.accept_handshake(&handshake, &reply, clock.now()).unwrap();
+    signer
+        .accept_handshake(&handshake, &reply, clock.now())
+        .unwrap();
     let (_, payload) = actions::encode(&Command::DoorUnlock).unwrap();
-    let request = signer.sign(&payload, SignOptions::default(), clock.now()).unwrap();
+    let request = signer
+        .sign(&payload, SignOptions::default(), clock.now())
+        .unwrap();
     clock.advance(Duration::from_secs(120));
     let reply = post_signed(&sim, &token, request.bytes()).await;
-    let err = signer.open_reply(&request, &reply, clock.now()).unwrap_err();
+    let err = signer
+        .open_reply(&request, &reply, clock.now())
+        .unwrap_err();
     assert!(err.to_string().to_lowercase().contains("expire"), "{err}");
     assert_eq!(sim.sim.vehicle_json(MODEL_Y).unwrap()["locked"], true);
-    assert_eq!(sim.sim.signed_stats(MODEL_Y).unwrap().rejected, before.rejected + 2);
+    assert_eq!(sim.sim.signed_stats(MODEL_Y).rejected, before.rejected + 2);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -157,18 +217,30 @@ async fn a_restart_continues_the_session_with_a_higher_counter() {
     let probe = Probe::start(&[format!("{}/#", setup.base())]).await;
 
     let running = Running::start(&setup.cfg, Clock::system()).await;
-    probe.wait_text(&topic(&setup, "vehicle_state_locked"), "locked").await;
-    probe.publish(&topic(&setup, "vehicle_state_locked/set"), "UNLOCK").await;
+    probe
+        .wait_text(&topic(&setup, "vehicle_state_locked"), "locked")
+        .await;
+    probe
+        .publish(&topic(&setup, "vehicle_state_locked/set"), "UNLOCK")
+        .await;
     assert_eq!(result(&probe, &setup, 1).await["ok"], true);
-    let before = sim.sim.signed_stats(MODEL_Y).unwrap();
+    let before = sim.sim.signed_stats(MODEL_Y);
     running.stop().await;
 
     let running = Running::start(&setup.cfg, Clock::system()).await;
-    probe.publish(&topic(&setup, "vehicle_state_locked/set"), "LOCK").await;
+    probe
+        .publish(&topic(&setup, "vehicle_state_locked/set"), "LOCK")
+        .await;
     assert_eq!(result(&probe, &setup, 2).await["ok"], true);
-    let after = sim.sim.signed_stats(MODEL_Y).unwrap();
-    assert_eq!(after.handshakes, before.handshakes, "no extra handshake: the stored session was valid");
-    assert!(after.last_counter["vcsec"] > before.last_counter["vcsec"], "{before:?} → {after:?}");
+    let after = sim.sim.signed_stats(MODEL_Y);
+    assert_eq!(
+        after.handshakes, before.handshakes,
+        "no extra handshake: the stored session was valid"
+    );
+    assert!(
+        after.last_counter["vcsec"] > before.last_counter["vcsec"],
+        "{before:?} → {after:?}"
+    );
     assert_eq!(after.rejected, 0);
     running.stop().await;
 }
@@ -181,13 +253,20 @@ async fn an_unpaired_key_is_answered_with_how_to_pair_it() {
     setup.sign_in(&sim);
     let probe = Probe::start(&[format!("{}/#", setup.base())]).await;
     let running = Running::start(&setup.cfg, Clock::system()).await;
-    probe.wait_text(&topic(&setup, "vehicle_state_locked"), "locked").await;
+    probe
+        .wait_text(&topic(&setup, "vehicle_state_locked"), "locked")
+        .await;
 
-    probe.publish(&topic(&setup, "vehicle_state_locked/set"), "UNLOCK").await;
+    probe
+        .publish(&topic(&setup, "vehicle_state_locked/set"), "UNLOCK")
+        .await;
     let result = result(&probe, &setup, 1).await;
     assert_eq!(result["ok"], false);
     let reason = result["reason"].as_str().unwrap();
-    assert!(reason.contains("https://tesla.com/_ak/teslasync.example.com"), "{reason}");
+    assert!(
+        reason.contains("https://tesla.com/_ak/teslasync.example.com"),
+        "{reason}"
+    );
     assert_eq!(sim.sim.vehicle_json(MODEL_Y).unwrap()["locked"], true);
     running.stop().await;
 }
