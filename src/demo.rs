@@ -1,7 +1,8 @@
 //! `demo`: the daemon against the built-in simulated Tesla account, for a first look without Tesla
 //! credentials. Starts the simulator on a loopback port, uses the MQTT broker at `--mqtt` or starts an
-//! embedded one there when nothing answers, signs in with a refresh token from the simulator, and
-//! runs the daemon with a throw-away data directory and storage key.
+//! embedded one there when nothing answers, signs in with a refresh token from the simulator, pairs
+//! the command key with the simulated cars, and runs the daemon with a throw-away data directory and
+//! storage key.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -14,6 +15,7 @@ use url::Url;
 
 use crate::config::Config;
 use crate::daemon::{Daemon, DaemonError, StartOptions};
+use crate::keys::CommandKey;
 use crate::secret::Secret;
 use crate::sim::{Sim, SimConfig};
 use crate::tesla::auth::Tokens;
@@ -87,6 +89,16 @@ pub async fn run(
         &base64::engine::general_purpose::STANDARD,
         key,
     )));
+
+    // The demo plays the owner too: it pairs TeslaSync's key with the simulated cars, as one would by
+    // approving it in the Tesla app, so the signed-only Model Y obeys commands as well.
+    let key_path = crate::keys::default_path(&cfg.storage.path);
+    let (key, _) =
+        CommandKey::load_or_create(&key_path).map_err(|e| DemoError::Sim(e.to_string()))?;
+    for vin in sim.vins() {
+        // Cars without the protocol refuse pairing; they take REST commands.
+        let _ = sim.pair_key(&vin, &key.public_key_bytes());
+    }
 
     let store = crate::daemon::open_store(&cfg)?;
     Tokens::import_refresh_token(&store, &Secret::from(sim.issue_refresh_token()))
