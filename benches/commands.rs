@@ -16,6 +16,7 @@ use teslasync::tesla::auth::{AuthSettings, Tokens};
 use teslasync::tesla::command::{actions, SignOptions, Signer};
 use teslasync::tesla::fleet::FleetClient;
 use teslasync::vehicle::command::Command;
+use teslasync::vehicle::sessions::Sessions;
 
 const MODEL_Y: &str = "7SAYGDEE1NA000001";
 const MODEL_S: &str = "5YJSA1E2XJF000002";
@@ -23,7 +24,7 @@ const MODEL_S: &str = "5YJSA1E2XJF000002";
 fn bench(c: &mut Criterion) {
     let rt = tokio::runtime::Runtime::new().unwrap();
     let dir = tempfile::tempdir().unwrap();
-    let (fleet, key) = rt.block_on(async {
+    let (fleet, key, store) = rt.block_on(async {
         let sim = Sim::new(SimConfig::default());
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let url = url::Url::parse(&format!("http://{}", listener.local_addr().unwrap())).unwrap();
@@ -44,8 +45,8 @@ fn bench(c: &mut Criterion) {
             client_id: Some(SimConfig::default().client_id),
             client_secret: None,
         };
-        let tokens = Tokens::load(store, http.clone(), settings, Clock::system()).unwrap();
-        (FleetClient::new(http, url, Arc::new(tokens)), key)
+        let tokens = Tokens::load(store.clone(), http.clone(), settings, Clock::system()).unwrap();
+        (FleetClient::new(http, url, Arc::new(tokens)), key, store)
     });
 
     let command = Command::FlashLights;
@@ -66,6 +67,26 @@ fn bench(c: &mut Criterion) {
                 rt.block_on(async {
                     let now = std::time::SystemTime::now();
                     let request = signer.sign(&payload, SignOptions::default(), now).unwrap();
+                    let reply = fleet
+                        .signed_command(MODEL_Y, request.bytes())
+                        .await
+                        .unwrap();
+                    signer.open_reply(&request, &reply, now).unwrap();
+                })
+            })
+        },
+    );
+
+    // What the executor really does: the session is saved durably (sled flush) before each send.
+    let sessions = Sessions::new(store, Arc::new(key.protocol_key()));
+    c.bench_function(
+        "signed command as the executor sends it (+ durable session save)",
+        |b| {
+            b.iter(|| {
+                rt.block_on(async {
+                    let now = std::time::SystemTime::now();
+                    let request = signer.sign(&payload, SignOptions::default(), now).unwrap();
+                    sessions.save(&signer).await.unwrap();
                     let reply = fleet
                         .signed_command(MODEL_Y, request.bytes())
                         .await

@@ -270,3 +270,40 @@ async fn an_unpaired_key_is_answered_with_how_to_pair_it() {
     assert_eq!(sim.sim.vehicle_json(MODEL_Y).unwrap()["locked"], true);
     running.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_car_that_answers_422_gets_rest_commands_instead() {
+    const MODEL_S: &str = "5YJSA1E2XJF000002";
+    let sim = SimServer::start(SimConfig::default()).await;
+    let mut setup = Setup::new(&sim);
+    // A wrong override: the 2018 Model S cannot use the protocol.
+    setup.cfg.commands.signed_vins = vec![MODEL_S.into()];
+    setup.sign_in(&sim);
+    let probe = Probe::start(&[format!("{}/#", setup.base())]).await;
+    let running = Running::start(&setup.cfg, Clock::system()).await;
+    let lock = format!("{}/{MODEL_S}/vehicle_state_locked", setup.base());
+    probe.wait_text(&lock, "locked").await;
+
+    probe.publish(&format!("{lock}/set"), "UNLOCK").await;
+    let result = probe
+        .wait_count(&format!("{}/{MODEL_S}/command/result", setup.base()), 1)
+        .await[0]
+        .json();
+    assert_eq!(result["ok"], true, "{result}");
+    assert_eq!(sim.sim.vehicle_json(MODEL_S).unwrap()["locked"], false);
+    assert_eq!(
+        sim.sim.billing().by_vin[MODEL_S].commands,
+        2,
+        "one refused handshake (422), one REST command"
+    );
+
+    // Remembered: the next command goes straight to REST, no second handshake.
+    probe.publish(&format!("{lock}/set"), "LOCK").await;
+    let result = probe
+        .wait_count(&format!("{}/{MODEL_S}/command/result", setup.base()), 2)
+        .await[1]
+        .json();
+    assert_eq!(result["ok"], true, "{result}");
+    assert_eq!(sim.sim.billing().by_vin[MODEL_S].commands, 3);
+    running.stop().await;
+}

@@ -236,11 +236,7 @@ impl Store {
             }
         };
 
-        let db = sled::Config::new()
-            .path(&db_path)
-            .cache_capacity(CACHE_BYTES)
-            .open()
-            .map_err(|e| sled_error(path, e))?;
+        let db = open_db(&db_path, path)?;
         Ok(Store {
             db,
             sealer: Arc::new(sealer),
@@ -468,6 +464,32 @@ fn write_durably(dir: &Path, file: &Path, contents: &[u8]) -> io::Result<()> {
     #[cfg(not(unix))]
     let _ = dir;
     Ok(())
+}
+
+/// How long [`open_db`] waits for another handle to let go of the database.
+const LOCK_WAIT: std::time::Duration = std::time::Duration::from_secs(3);
+
+/// Opens sled, waiting briefly if the database is still locked. sled releases its file lock from a
+/// background thread after the last handle of the previous owner is dropped, so a restart in the
+/// same process (or a supervisor's quick restart) can otherwise race it. A lock that persists means
+/// another process really holds the store: [`StoreError::Locked`].
+fn open_db(db_path: &Path, path: &Path) -> Result<sled::Db, StoreError> {
+    let started = std::time::Instant::now();
+    let mut pause = std::time::Duration::from_millis(10);
+    loop {
+        match sled::Config::new()
+            .path(db_path)
+            .cache_capacity(CACHE_BYTES)
+            .open()
+            .map_err(|e| sled_error(path, e))
+        {
+            Err(StoreError::Locked { .. }) if started.elapsed() < LOCK_WAIT => {
+                std::thread::sleep(pause);
+                pause = (pause * 2).min(std::time::Duration::from_millis(200));
+            }
+            other => return other,
+        }
+    }
 }
 
 fn sled_error(path: &Path, e: sled::Error) -> StoreError {

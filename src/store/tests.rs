@@ -415,3 +415,19 @@ fn store_can_be_shared_across_tasks() {
     // Errors cross task boundaries and go into anyhow in main.rs.
     assert_send_sync::<StoreError>();
 }
+
+/// Close and reopen, again and again, as restarts do: the lock is released every time and nothing
+/// written before is lost. (The race `open_db` waits out shows up in a full daemon restart; the
+/// restart test in `tests/tokens.rs` covers it.)
+#[test]
+fn reopening_right_after_closing_waits_for_the_lock() {
+    let dir = tempfile::tempdir().unwrap();
+    for round in 0..20 {
+        let store =
+            Store::open(dir.path(), key(KEY_A)).unwrap_or_else(|e| panic!("round {round}: {e}"));
+        store.put_json("t", "k", &round).unwrap();
+        drop(store);
+    }
+    let store = Store::open(dir.path(), key(KEY_A)).unwrap();
+    assert_eq!(store.get_json::<i32>("t", "k").unwrap(), Some(19));
+}

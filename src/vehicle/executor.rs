@@ -145,13 +145,21 @@ impl Executor {
     }
 }
 
+/// What a car's queue remembers between commands.
+#[derive(Default)]
+struct Link {
+    /// One signer per domain, owned by this queue: commands to a domain never race a counter.
+    signers: HashMap<Domain, Signer>,
+    /// The car answered 422 to `signed_command`: it takes REST, so don't pay for a handshake again.
+    rest_only: bool,
+}
+
 async fn worker(inner: Arc<Inner>, vin: String, mut rx: mpsc::Receiver<Job>) {
-    // One signer per domain, owned by this car's queue: commands to a domain never race a counter.
-    let mut signers: HashMap<Domain, Signer> = HashMap::new();
+    let mut link = Link::default();
     while let Some(job) = rx.recv().await {
         let started = Instant::now();
         let name = job.command.name();
-        let result = execute(&inner, &mut signers, &vin, &job.command).await;
+        let result = execute(&inner, &mut link, &vin, &job.command).await;
         let (ok, reason) = match result {
             Ok(reason) => (true, reason),
             Err(reason) => (false, reason),
@@ -178,7 +186,7 @@ async fn worker(inner: Arc<Inner>, vin: String, mut rx: mpsc::Receiver<Job>) {
 /// Runs one command; `Ok(reason)` on success (reason may say "already_set"), `Err(reason)` otherwise.
 async fn execute(
     inner: &Inner,
-    signers: &mut HashMap<Domain, Signer>,
+    link: &mut Link,
     vin: &str,
     command: &Command,
 ) -> Result<String, String> {
@@ -201,8 +209,8 @@ async fn execute(
             wake(inner, vin).await?;
         }
     }
-    let result = if signed {
-        execute_signed(inner, signers, vin, command).await
+    let result = if signed && !link.rest_only {
+        execute_signed(inner, link, vin, command).await
     } else {
         execute_rest(inner, vin, command).await
     };
@@ -247,20 +255,32 @@ async fn execute_rest(inner: &Inner, vin: &str, command: &Command) -> Result<Str
 /// A signed command over `signed_command`, retried once after a resync, a temporary fault or a wake.
 async fn execute_signed(
     inner: &Inner,
-    signers: &mut HashMap<Domain, Signer>,
+    link: &mut Link,
     vin: &str,
     command: &Command,
 ) -> Result<String, String> {
     let sessions = inner.signing.sessions.as_ref().map_err(Clone::clone)?;
     let (domain, payload) = actions::encode(command).map_err(|e| e.to_string())?;
-    let signer = match signers.entry(domain) {
+    let signer = match link.signers.entry(domain) {
         std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
         std::collections::hash_map::Entry::Vacant(e) => e.insert(sessions.signer(vin, domain)?),
     };
     let mut retried = false;
     loop {
         if !signer.has_session() {
-            handshake(inner, sessions, signer, vin).await?;
+            match handshake(inner, sessions, signer, vin).await {
+                Ok(()) => {}
+                // 422: the car does not speak the protocol after all (e.g. a forced override on a
+                // pre-2021 Model S). Tesla's own proxy falls back to REST here; so do we.
+                Err(HandshakeError::Unsupported) => {
+                    warn!(
+                        "the car does not support signed commands; sending over REST from now on"
+                    );
+                    link.rest_only = true;
+                    return execute_rest(inner, vin, command).await;
+                }
+                Err(HandshakeError::Failed(reason)) => return Err(reason),
+            }
         }
         let request = signer
             .sign(&payload, SignOptions::default(), inner.clock.now())
@@ -301,27 +321,40 @@ async fn execute_signed(
     }
 }
 
+/// Why no session could be established.
+enum HandshakeError {
+    /// The car answered 422: it does not speak the protocol.
+    Unsupported,
+    /// Anything else, already worded for the user.
+    Failed(String),
+}
+
 /// Establishes a session with one domain of the car (one billed `signed_command`).
 async fn handshake(
     inner: &Inner,
     sessions: &Sessions,
     signer: &mut Signer,
     vin: &str,
-) -> Result<(), String> {
+) -> Result<(), HandshakeError> {
     info!(
         domain = signer.domain().as_str(),
         "starting a command session"
     );
     let request = signer.handshake_request(inner.clock.now());
-    let reply = inner
-        .fleet
-        .signed_command(vin, request.bytes())
-        .await
-        .map_err(|e| e.to_string())?;
+    let reply = match inner.fleet.signed_command(vin, request.bytes()).await {
+        Ok(reply) => reply,
+        Err(FleetError::ProtocolUnsupported) => return Err(HandshakeError::Unsupported),
+        Err(e) => return Err(HandshakeError::Failed(e.to_string())),
+    };
     match signer.accept_handshake(&request, &reply, inner.clock.now()) {
-        Ok(()) => sessions.save(signer).await.map_err(|e| e.to_string()),
-        Err(e) if e.is_key_not_paired() => Err(not_paired(inner.signing.domain.as_deref())),
-        Err(e) => Err(e.to_string()),
+        Ok(()) => sessions
+            .save(signer)
+            .await
+            .map_err(|e| HandshakeError::Failed(e.to_string())),
+        Err(e) if e.is_key_not_paired() => Err(HandshakeError::Failed(not_paired(
+            inner.signing.domain.as_deref(),
+        ))),
+        Err(e) => Err(HandshakeError::Failed(e.to_string())),
     }
 }
 
