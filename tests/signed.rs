@@ -23,25 +23,6 @@ fn pair(sim: &SimServer, setup: &Setup) -> CommandKey {
     key
 }
 
-/// An access token straight from the simulator, for requests a test sends itself.
-async fn access_token(sim: &SimServer) -> String {
-    let defaults = SimConfig::default();
-    let body: serde_json::Value = reqwest::Client::new()
-        .post(sim.url.join("oauth2/v3/token").unwrap())
-        .form(&[
-            ("grant_type", "refresh_token"),
-            ("client_id", defaults.client_id.as_str()),
-            ("refresh_token", sim.sim.issue_refresh_token().as_str()),
-        ])
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    body["access_token"].as_str().unwrap().to_string()
-}
-
 /// Posts raw RoutableMessage bytes to `signed_command`, as an attacker replaying traffic would.
 async fn post_signed(sim: &SimServer, token: &str, message: &[u8]) -> Vec<u8> {
     let b64 = base64::engine::general_purpose::STANDARD;
@@ -172,7 +153,7 @@ async fn replayed_and_expired_messages_are_rejected_by_the_car() {
     running.stop().await;
 
     // Replaying the captured unlock must not unlock the car.
-    let token = access_token(&sim).await;
+    let token = sim_access_token(&sim).await;
     let before = sim.sim.signed_stats(MODEL_Y);
     post_signed(&sim, &token, &captured_unlock).await;
     assert_eq!(

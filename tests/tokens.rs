@@ -9,21 +9,6 @@ use teslasync::sim::SimConfig;
 use teslasync::store::StoreError;
 use tokio_util::sync::CancellationToken;
 
-/// Refresh-token grant straight at the simulator, as another tool holding a stale copy would.
-async fn refresh_directly(sim: &SimServer, refresh_token: &str) -> reqwest::Response {
-    let defaults = SimConfig::default();
-    reqwest::Client::new()
-        .post(sim.url.join("oauth2/v3/token").unwrap())
-        .form(&[
-            ("grant_type", "refresh_token"),
-            ("client_id", defaults.client_id.as_str()),
-            ("refresh_token", refresh_token),
-        ])
-        .send()
-        .await
-        .unwrap()
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn rotated_refresh_token_is_persisted_and_survives_a_restart() {
     let sim = SimServer::start(SimConfig::default()).await;
@@ -53,7 +38,7 @@ async fn rotated_refresh_token_is_persisted_and_survives_a_restart() {
     running.stop().await;
 
     // The imported token was used once and is now dead at Tesla.
-    let reuse = refresh_directly(&sim, &original).await;
+    let reuse = refresh_at_sim(&sim, &original).await;
     assert_eq!(reuse.status().as_u16(), 401);
     let body: serde_json::Value = reuse.json().await.unwrap();
     assert_eq!(body["error"], "login_required");

@@ -387,3 +387,28 @@ pub fn init_test_logging() {
             .try_init();
     }
 }
+
+/// A refresh-token grant straight at the simulator, as another tool (or a test) would send it.
+pub async fn refresh_at_sim(sim: &SimServer, refresh_token: &str) -> reqwest::Response {
+    let defaults = SimConfig::default();
+    reqwest::Client::new()
+        .post(sim.url.join("oauth2/v3/token").unwrap())
+        .form(&[
+            ("grant_type", "refresh_token"),
+            ("client_id", defaults.client_id.as_str()),
+            ("refresh_token", refresh_token),
+        ])
+        .send()
+        .await
+        .unwrap()
+}
+
+/// A fresh access token from the simulator, for requests a test sends itself.
+pub async fn sim_access_token(sim: &SimServer) -> String {
+    let body: serde_json::Value = refresh_at_sim(sim, &sim.sim.issue_refresh_token())
+        .await
+        .json()
+        .await
+        .unwrap();
+    body["access_token"].as_str().unwrap().to_string()
+}
