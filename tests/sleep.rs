@@ -90,3 +90,65 @@ async fn an_idle_car_is_left_alone_until_it_falls_asleep() {
     }
     running.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_429_pauses_polling_for_its_retry_after_and_is_reported_once() {
+    let clock = manual_clock();
+    let sim = SimServer::start(SimConfig {
+        clock: clock.clone(),
+        initial_state: SimState::Asleep,
+        ..SimConfig::default()
+    })
+    .await;
+    let setup = Setup::new(&sim);
+    setup.sign_in(&sim);
+    let probe = Probe::start(&[format!("{}/event", setup.base())]).await;
+    let running = Running::start(&setup.cfg, clock.clone()).await;
+    let mut cycles = running.wait_cycles_after(0).await;
+
+    // The next two list requests are rate limited with Retry-After: 600 s.
+    sim.sim.inject_fault(teslasync::sim::Fault {
+        status: 429,
+        retry_after: Some(600),
+        count: 2,
+        path_contains: Some("/api/1/vehicles".into()),
+        ..Default::default()
+    });
+    clock.advance(Duration::from_secs(60));
+    cycles = running.wait_cycles_after(cycles).await;
+    let requests_at_429 = sim.sim.billing().free;
+    let event = probe
+        .wait_count(&format!("{}/event", setup.base()), 1)
+        .await[0]
+        .json();
+    assert_eq!(event["kind"], "rate_limited");
+
+    // The poller comes back exactly when Tesla said, not a list interval later.
+    let status = running.daemon().poll_status().borrow().clone();
+    assert_eq!(
+        status.next_cycle_at,
+        Some(status.last_cycle_at.unwrap() + Duration::from_secs(600))
+    );
+    clock.advance(Duration::from_secs(600));
+    cycles = running.wait_cycles_after(cycles).await;
+    assert_eq!(
+        sim.sim.billing().free,
+        requests_at_429 + 1,
+        "exactly one request, at the Retry-After"
+    );
+
+    // That one was limited again: the same problem is not announced twice.
+    clock.advance(Duration::from_secs(600));
+    running.wait_cycles_after(cycles).await;
+    assert_eq!(
+        running.daemon().poll_status().borrow().last_error,
+        None,
+        "recovered"
+    );
+    assert_eq!(
+        probe.all(&format!("{}/event", setup.base())).len(),
+        1,
+        "one event for one ongoing problem"
+    );
+    running.stop().await;
+}

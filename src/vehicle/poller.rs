@@ -41,6 +41,8 @@ pub struct PollStatus {
     /// Completed cycles (list read, due cars polled).
     pub cycles: u64,
     pub last_cycle_at: Option<SystemTime>,
+    /// When the next cycle is due (after `Retry-After`, this is when Tesla said to come back).
+    pub next_cycle_at: Option<SystemTime>,
     pub last_error: Option<String>,
 }
 
@@ -98,6 +100,7 @@ impl Poller {
             self.status.send_modify(|s| {
                 s.cycles += 1;
                 s.last_cycle_at = Some(now);
+                s.next_cycle_at = Some(next);
             });
             tokio::select! {
                 _ = shutdown.cancelled() => break,
@@ -198,9 +201,16 @@ impl Poller {
 
     /// Records a failed cycle and decides the pause: `Retry-After` when Tesla gives one.
     fn failed(&self, vin: Option<&str>, e: FleetError) -> Duration {
-        warn!(vin, error = %e, "poll failed");
+        let message = e.to_string();
+        let repeated = self.status.borrow().last_error.as_deref() == Some(message.as_str());
         self.status
-            .send_modify(|s| s.last_error = Some(e.to_string()));
+            .send_modify(|s| s.last_error = Some(message.clone()));
+        if repeated {
+            // Already said: the log and the event topic hear about a problem once, not every cycle.
+            debug!(vin, error = %e, "poll still failing");
+            return self.pause_after(&e);
+        }
+        warn!(vin, error = %e, "poll failed");
         let kind = match &e {
             FleetError::Auth(AuthError::ReauthRequired(_) | AuthError::NotSignedIn) => {
                 "reauth_required"
@@ -208,8 +218,13 @@ impl Poller {
             FleetError::RateLimited { .. } => "rate_limited",
             _ => "poll_failed",
         };
-        self.hub.problem(vin, kind, e.to_string());
-        match e {
+        self.hub.problem(vin, kind, message);
+        self.pause_after(&e)
+    }
+
+    /// How long to wait after a failed cycle: `Retry-After` when Tesla gives one.
+    fn pause_after(&self, e: &FleetError) -> Duration {
+        match *e {
             FleetError::RateLimited { retry_after } => retry_after.max(self.settings.list_interval),
             // Nothing will work until the user signs in again: do not hammer the token endpoint.
             FleetError::Auth(_) => self.settings.list_interval.max(Duration::from_secs(300)),

@@ -139,6 +139,7 @@ fn status(state: &WebState) -> serde_json::Value {
         "polling": {
             "cycles": poll.cycles,
             "last_cycle_at": poll.last_cycle_at.map(|t| humantime::format_rfc3339_seconds(t).to_string()),
+            "next_cycle_at": poll.next_cycle_at.map(|t| humantime::format_rfc3339_seconds(t).to_string()),
             "last_error": poll.last_error,
         },
         "fleet_api_usage": { "data": usage.data, "commands": usage.commands, "wakes": usage.wakes, "free": usage.free, "usd": usage.usd() },
