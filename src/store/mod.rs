@@ -161,6 +161,9 @@ pub enum StoreError {
     Corrupt { path: PathBuf },
 }
 
+/// How long [`Store::open`] waits for a lock that is being released.
+const LOCK_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
+
 /// The sealed key-value store. Cheap to clone: clones share one database (sled's `Db` is an
 /// `Arc`).
 #[derive(Clone)]
@@ -236,11 +239,24 @@ impl Store {
             }
         };
 
-        let db = sled::Config::new()
-            .path(&db_path)
-            .cache_capacity(CACHE_BYTES)
-            .open()
-            .map_err(|e| sled_error(path, e))?;
+        // sled releases its file lock only when its background I/O threads have let go of the file,
+        // a moment after the last handle is dropped; a store reopened right after being closed (a
+        // restart in the same process, the CLI after the daemon) waits for that instead of failing.
+        // Another process holding the store still fails, after LOCK_WAIT.
+        let started = std::time::Instant::now();
+        let db = loop {
+            let opened = sled::Config::new()
+                .path(&db_path)
+                .cache_capacity(CACHE_BYTES)
+                .open()
+                .map_err(|e| sled_error(path, e));
+            match opened {
+                Err(StoreError::Locked { .. }) if started.elapsed() < LOCK_WAIT => {
+                    std::thread::sleep(std::time::Duration::from_millis(20));
+                }
+                other => break other?,
+            }
+        };
         Ok(Store {
             db,
             sealer: Arc::new(sealer),

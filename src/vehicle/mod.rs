@@ -4,11 +4,13 @@
 //! - [`hub`]: the last value of every signal per car, persisted, with change notification.
 //! - [`poller`]: sleep-aware polling of the Fleet API.
 //! - [`command`]: the typed `Command` enum; [`executor`]: one queue per car that sends them.
+//! - [`setup`]: account set-up state mirrored on each car (sign-in needed, virtual-key checklist).
 
 pub mod command;
 pub mod executor;
 pub mod hub;
 pub mod poller;
+pub mod setup;
 pub mod signal;
 
 use serde::{Deserialize, Serialize};
