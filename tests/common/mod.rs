@@ -448,6 +448,8 @@ pub fn init_test_logging() {
 /// What a browser sees of one HTTP answer.
 #[derive(Debug, Clone)]
 pub struct Page {
+    /// The requested URL.
+    pub url: String,
     pub status: u16,
     pub headers: reqwest::header::HeaderMap,
     pub body: String,
@@ -496,6 +498,11 @@ impl Browser {
 
     async fn send(&self, req: reqwest::RequestBuilder) -> Page {
         let mut req = req;
+        let url = req
+            .try_clone()
+            .and_then(|r| r.build().ok())
+            .map(|r| r.url().to_string())
+            .unwrap_or_default();
         if let Some(c) = self.cookie.lock().unwrap().clone() {
             req = req.header("cookie", c);
         }
@@ -515,6 +522,7 @@ impl Browser {
         }
         let body = resp.text().await.unwrap();
         let page = Page {
+            url,
             status,
             headers,
             body,
