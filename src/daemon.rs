@@ -14,17 +14,21 @@ use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 use tracing::{info, warn};
 
+use crate::account::Account;
 use crate::clock::Clock;
-use crate::config::Config;
+use crate::config::{Config, Region};
 use crate::ha::bridge::{self, BridgeSettings};
-use crate::keys::{self, CommandKey};
+use crate::keys::{self, CommandKey, KeyError};
 use crate::store::{Store, StoreError, StoreKey};
+use crate::tesla::auth::partner::PartnerTokens;
 use crate::tesla::auth::{AuthError, AuthSettings, Tokens};
+use crate::tesla::fleet::partner::PartnerClient;
 use crate::tesla::fleet::{FleetClient, Usage};
 use crate::vehicle::executor::{Executor, Signing};
 use crate::vehicle::hub::Hub;
 use crate::vehicle::poller::{PollStatus, Poller};
 use crate::vehicle::sessions::Sessions;
+use crate::vehicle::setup::SetupWatch;
 use crate::web::{self, WebState};
 
 /// Queued commands get this long to finish at shutdown.
@@ -43,6 +47,8 @@ pub enum DaemonError {
     HttpBind { addr: String, error: String },
     #[error("could not build the HTTP client: {0}")]
     HttpClient(String),
+    #[error(transparent)]
+    Key(#[from] KeyError),
 }
 
 impl DaemonError {
@@ -52,6 +58,7 @@ impl DaemonError {
             DaemonError::NoEncryptionKey | DaemonError::HttpBind { .. } => 2,
             DaemonError::Store(StoreError::WrongKey { .. }) => 2,
             DaemonError::Auth(AuthError::MissingClientId) => 2,
+            DaemonError::Key(KeyError::Invalid { .. }) => 2,
             _ => 1,
         }
     }
@@ -78,6 +85,8 @@ pub struct Daemon {
     poller: JoinHandle<()>,
     bridge: JoinHandle<Result<(), bridge::BridgeError>>,
     web: JoinHandle<()>,
+    setup: JoinHandle<()>,
+    account: Arc<Account>,
 }
 
 /// Opens the store as configured. There is no plaintext mode: without a key, nothing starts.
@@ -104,17 +113,48 @@ impl Daemon {
             .user_agent(concat!("TeslaSync/", env!("CARGO_PKG_VERSION")))
             .build()
             .map_err(|e| DaemonError::HttpClient(e.to_string()))?;
+        // The command key is created on first start, so the public key can be served (and registered
+        // with Tesla) before anything else is set up.
+        let key_path = keys::default_path(&cfg.storage.path);
+        let (command_key, created) = CommandKey::load_or_create(&key_path)?;
+        if created {
+            info!(fingerprint = %command_key.fingerprint(), path = %key_path.display(), "created a new command key");
+        }
+        let auth_settings = AuthSettings {
+            auth_base_url: cfg.tesla.auth_base_url.clone(),
+            client_id: cfg.tesla.client_id.clone(),
+            client_secret: cfg.tesla.client_secret.clone(),
+        };
         let tokens = Arc::new(Tokens::load(
             store.clone(),
             http.clone(),
-            AuthSettings {
-                auth_base_url: cfg.tesla.auth_base_url.clone(),
-                client_id: cfg.tesla.client_id.clone(),
-                client_secret: cfg.tesla.client_secret.clone(),
-            },
+            auth_settings.clone(),
             clock.clone(),
         )?);
-        let fleet = FleetClient::new(http, cfg.tesla.fleet_api_base(), tokens);
+        let partner = PartnerClient::new(
+            http.clone(),
+            Arc::new(PartnerTokens::new(
+                http.clone(),
+                auth_settings,
+                clock.clone(),
+            )),
+        );
+        let fleet = FleetClient::new(http, cfg.tesla.fleet_api_base(), tokens.clone())
+            .follow_region(
+                cfg.tesla.api_base_url.clone(),
+                cfg.tesla.region == Region::Auto,
+                store.clone(),
+            );
+        let sessions = Sessions::new(store.clone(), Arc::new(command_key.protocol_key()));
+        let account = Arc::new(Account::new(
+            cfg.tesla.clone(),
+            tokens,
+            fleet.clone(),
+            partner,
+            Some(command_key),
+            key_path,
+            clock.clone(),
+        ));
         let hub = Arc::new(Hub::load(store.clone())?);
 
         let listener = match opts.http_listener {
@@ -141,10 +181,21 @@ impl Daemon {
         );
         let poll_status = poller.status();
         let signing = Signing {
-            sessions: command_sessions(&cfg, &store),
+            sessions,
             overrides: cfg.commands.clone(),
             domain: cfg.tesla.domain.clone(),
         };
+        let recheck = Arc::new(tokio::sync::Notify::new());
+        let setup = tokio::spawn(
+            SetupWatch {
+                fleet: fleet.clone(),
+                hub: hub.clone(),
+                clock: clock.clone(),
+                poke_poller: poller.poke_handle(),
+                recheck: recheck.clone(),
+            }
+            .run(shutdown.clone()),
+        );
         let (outcomes_tx, outcomes_rx) = mpsc::channel(64);
         let executor = Executor::new(
             fleet.clone(),
@@ -177,6 +228,8 @@ impl Daemon {
             fleet: fleet.clone(),
             poll: poll_status.clone(),
             access: web::Access::from_config(&cfg.http),
+            account: account.clone(),
+            recheck,
         };
         let web = tokio::spawn(web::serve(listener, web_state, shutdown.clone()));
         info!(web = %http_addr, broker = %cfg.mqtt.url, "TeslaSync is running");
@@ -192,6 +245,8 @@ impl Daemon {
             poller,
             bridge,
             web,
+            setup,
+            account,
         })
     }
 
@@ -208,6 +263,11 @@ impl Daemon {
         self.fleet.usage()
     }
 
+    /// The account set-up service (sign-in, partner registration, pairing).
+    pub fn account(&self) -> &Arc<Account> {
+        &self.account
+    }
+
     /// Where the web UI listens.
     pub fn http_addr(&self) -> std::net::SocketAddr {
         self.http_addr
@@ -217,6 +277,7 @@ impl Daemon {
     pub async fn wait(self) -> Result<(), DaemonError> {
         self.shutdown.cancelled().await;
         let _ = self.poller.await;
+        let _ = self.setup.await;
         if tokio::time::timeout(DRAIN_TIMEOUT, self.executor.drain())
             .await
             .is_err()
@@ -236,24 +297,6 @@ impl Daemon {
         self.store.flush_async().await?;
         info!("TeslaSync stopped");
         Ok(())
-    }
-}
-
-/// The command key (created on first start) and the session store over it. A key that cannot be
-/// read does not stop the daemon — data keeps flowing — but every signed command reports why.
-fn command_sessions(cfg: &Config, store: &Store) -> Result<Sessions, String> {
-    let path = keys::default_path(&cfg.storage.path);
-    match CommandKey::load_or_create(&path) {
-        Ok((key, created)) => {
-            if created {
-                info!(path = %path.display(), fingerprint = %key.fingerprint(), "created the command-signing key");
-            }
-            Ok(Sessions::new(store.clone(), Arc::new(key.protocol_key())))
-        }
-        Err(e) => {
-            warn!(error = %e, "signed commands are unavailable");
-            Err(e.to_string())
-        }
     }
 }
 

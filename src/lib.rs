@@ -12,6 +12,7 @@
 //! ```
 //!
 //! Module map:
+//! - [`account`]: Tesla account set-up (sign-in, partner registration, pairing) for the web UI and CLI.
 //! - [`clock`]: wall-clock time that tests can drive.
 //! - [`config`]: configuration contract (TOML + environment), validated once at start-up.
 //! - [`secret`]: a string that never prints itself.
@@ -25,6 +26,7 @@
 //! - [`daemon`]: wires the parts together and runs until cancelled; [`demo`] adds the simulator
 //!   and, when needed, an embedded MQTT broker.
 
+pub mod account;
 pub mod clock;
 pub mod config;
 pub mod daemon;

@@ -10,10 +10,20 @@ use clap::{Parser, Subcommand};
 use tokio_util::sync::CancellationToken;
 use url::Url;
 
-use teslasync::config::Config;
+use std::sync::Arc;
+
+use teslasync::account::Account;
+use teslasync::clock::Clock;
+use teslasync::config::{Config, Region};
+use teslasync::keys::{self, CommandKey, KeyError};
 use teslasync::secret::Secret;
 use teslasync::sim::{Sim, SimConfig};
-use teslasync::tesla::auth::{AuthStatus, Tokens};
+use teslasync::store::{Store, StoreKey};
+use teslasync::tesla::auth::oauth::{self, Callback, LOGIN_TTL};
+use teslasync::tesla::auth::partner::PartnerTokens;
+use teslasync::tesla::auth::{AuthSettings, AuthStatus, Tokens};
+use teslasync::tesla::fleet::partner::PartnerClient;
+use teslasync::tesla::fleet::FleetClient;
 
 #[derive(Parser)]
 #[command(
@@ -60,10 +70,51 @@ enum Cmd {
         #[arg(short, long, global = true)]
         config: Option<PathBuf>,
     },
+    /// The P-256 key TeslaSync signs commands with (its public half is what cars pair with).
+    Keys {
+        #[command(subcommand)]
+        command: KeysCmd,
+        #[arg(short, long, global = true)]
+        config: Option<PathBuf>,
+    },
+    /// Tesla partner account: register the domain that serves the public key, and verify it.
+    Partner {
+        #[command(subcommand)]
+        command: PartnerCmd,
+        #[arg(short, long, global = true)]
+        config: Option<PathBuf>,
+    },
     /// Check the configuration and connectivity; prints every problem in plain words.
     Check {
         #[arg(short, long)]
         config: Option<PathBuf>,
+    },
+}
+
+#[derive(Subcommand)]
+enum KeysCmd {
+    /// Create the key in the data directory (mode 0600).
+    Generate {
+        /// Replace an existing key (every car must then be paired again).
+        #[arg(long)]
+        force: bool,
+    },
+    /// Print the public key (PEM) and its fingerprint; never the private key.
+    Show,
+}
+
+#[derive(Subcommand)]
+enum PartnerCmd {
+    /// Register the application in every region the account needs (POST /api/1/partner_accounts).
+    Register {
+        /// The host serving /.well-known/appspecific/com.tesla.3p.public-key.pem (default: tesla.domain).
+        #[arg(long)]
+        domain: Option<String>,
+    },
+    /// Compare the public key Tesla recorded with the local one.
+    Verify {
+        #[arg(long)]
+        domain: Option<String>,
     },
 }
 
@@ -76,6 +127,15 @@ enum AuthCmd {
     },
     /// Show whether TeslaSync is signed in (never shows a token).
     Status,
+    /// Sign in with Tesla: prints the sign-in URL, then waits for Tesla's redirect (on http.listen) or
+    /// for the address of the page Tesla sent you to, pasted here.
+    Login {
+        /// Do not listen for the redirect; only read the pasted address.
+        #[arg(long)]
+        paste: bool,
+    },
+    /// Forget the stored tokens.
+    Logout,
 }
 
 fn main() -> ExitCode {
@@ -222,6 +282,17 @@ async fn dispatch(cmd: Cmd) -> i32 {
                         }
                     }
                 }
+                AuthCmd::Login { paste } => login(&cfg, store, paste).await,
+                AuthCmd::Logout => match Tokens::remove_stored(&store) {
+                    Ok(()) => {
+                        println!("Signed out: the Tesla tokens are deleted. (To withdraw the consent at Tesla too, remove the app under Third-party apps in your Tesla account.)");
+                        0
+                    }
+                    Err(e) => {
+                        eprintln!("teslasync: {e}");
+                        1
+                    }
+                },
                 AuthCmd::Status => match Tokens::stored_status(&store) {
                     Ok(AuthStatus::SignedOut) => {
                         println!("Not signed in. Import a refresh token with `teslasync auth import --refresh-token <TOKEN>`.");
@@ -250,8 +321,317 @@ async fn dispatch(cmd: Cmd) -> i32 {
                 },
             }
         }
+        Cmd::Keys { command, config } => {
+            let cfg = match load_config(config.as_deref()) {
+                Ok(c) => c,
+                Err(code) => return code,
+            };
+            keys_cmd(&cfg, command)
+        }
+        Cmd::Partner { command, config } => {
+            let cfg = match load_config(config.as_deref()) {
+                Ok(c) => c,
+                Err(code) => return code,
+            };
+            partner_cmd(&cfg, command).await
+        }
         Cmd::Check { config } => check(config).await,
     }
+}
+
+fn http_client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .timeout(Duration::from_secs(30))
+        .user_agent(concat!("TeslaSync/", env!("CARGO_PKG_VERSION")))
+        .build()
+        .expect("HTTP client")
+}
+
+/// The set-up service for a CLI command, on `store`.
+fn cli_account(cfg: &Config, store: Store) -> Account {
+    let http = http_client();
+    let settings = AuthSettings {
+        auth_base_url: cfg.tesla.auth_base_url.clone(),
+        client_id: cfg.tesla.client_id.clone(),
+        client_secret: cfg.tesla.client_secret.clone(),
+    };
+    let clock = Clock::system();
+    let tokens = match Tokens::load(store.clone(), http.clone(), settings.clone(), clock.clone()) {
+        Ok(t) => Arc::new(t),
+        Err(e) => {
+            eprintln!("teslasync: {e}");
+            std::process::exit(1);
+        }
+    };
+    let fleet = FleetClient::new(http.clone(), cfg.tesla.fleet_api_base(), tokens.clone())
+        .follow_region(
+            cfg.tesla.api_base_url.clone(),
+            cfg.tesla.region == Region::Auto,
+            store,
+        );
+    let partner = PartnerClient::new(
+        http.clone(),
+        Arc::new(PartnerTokens::new(http, settings, clock.clone())),
+    );
+    let key_path = keys::default_path(&cfg.storage.path);
+    let key = CommandKey::load(&key_path).ok();
+    Account::new(
+        cfg.tesla.clone(),
+        tokens,
+        fleet,
+        partner,
+        key,
+        key_path,
+        clock,
+    )
+}
+
+/// `teslasync auth login [--paste]`.
+async fn login(cfg: &Config, store: Store, paste: bool) -> i32 {
+    let account = cli_account(cfg, store);
+    let (url, state) = match account.start_login() {
+        Ok(x) => x,
+        Err(e) => {
+            eprintln!("teslasync: {e}");
+            return e.exit_code();
+        }
+    };
+    println!("Open this address in a browser and sign in with your Tesla account:\n\n  {url}\n");
+    let (tx, mut rx) = tokio::sync::mpsc::channel::<Callback>(4);
+    let stop = CancellationToken::new();
+    if !paste {
+        listen_for_callback(cfg, &account, tx.clone(), stop.clone()).await;
+    }
+    println!("If the browser ends on a page that does not load, copy that page's whole address and paste it here:");
+    let pasted = tx.clone();
+    tokio::spawn(async move {
+        use tokio::io::AsyncBufReadExt;
+        let mut lines = tokio::io::BufReader::new(tokio::io::stdin()).lines();
+        while let Ok(Some(line)) = lines.next_line().await {
+            if line.trim().is_empty() {
+                continue;
+            }
+            match oauth::callback_from_pasted(&line) {
+                Ok(cb) => {
+                    let _ = pasted.send(cb).await;
+                }
+                Err(e) => eprintln!("{e}"),
+            }
+        }
+    });
+    drop(tx);
+    let code = loop {
+        let cb = match tokio::time::timeout(LOGIN_TTL, rx.recv()).await {
+            Ok(Some(cb)) => cb,
+            Ok(None) => {
+                eprintln!("teslasync: no sign-in address was received");
+                break 1;
+            }
+            Err(_) => {
+                eprintln!(
+                    "teslasync: the sign-in was not completed within {} minutes; run `teslasync auth login` again",
+                    LOGIN_TTL.as_secs() / 60
+                );
+                break 1;
+            }
+        };
+        if cb.state != state {
+            eprintln!("That address belongs to another sign-in (its state does not match); paste the one from this sign-in.");
+            continue;
+        }
+        match account.finish_login(&cb).await {
+            Ok(report) => {
+                println!("{}", report.summary());
+                break 0;
+            }
+            Err(e) => {
+                eprintln!("teslasync: {e}");
+                break e.exit_code();
+            }
+        }
+    };
+    stop.cancel();
+    code
+}
+
+/// Serves the redirect URI's path on `http.listen` until `stop`, forwarding callbacks. Best effort: a
+/// busy port (the daemon, another program) just means the user pastes instead.
+async fn listen_for_callback(
+    cfg: &Config,
+    account: &Account,
+    tx: tokio::sync::mpsc::Sender<Callback>,
+    stop: CancellationToken,
+) {
+    let path = account
+        .redirect_uri()
+        .ok()
+        .and_then(|r| Url::parse(r).ok())
+        .map(|u| u.path().to_string())
+        .unwrap_or_else(|| "/api/v1/auth/callback".to_string());
+    let listener = match tokio::net::TcpListener::bind(cfg.http.listen).await {
+        Ok(l) => l,
+        Err(e) => {
+            println!(
+                "(Not listening for Tesla's redirect on {}: {e}.)",
+                cfg.http.listen
+            );
+            return;
+        }
+    };
+    let handler = move |axum::extract::RawQuery(q): axum::extract::RawQuery| {
+        let tx = tx.clone();
+        async move {
+            let pairs: Vec<(String, String)> =
+                url::form_urlencoded::parse(q.unwrap_or_default().as_bytes())
+                    .into_owned()
+                    .collect();
+            match oauth::callback_from_pairs(&pairs) {
+                Ok(cb) => {
+                    let _ = tx.send(cb).await;
+                    "TeslaSync received the sign-in; see the terminal. You can close this tab.\n"
+                        .to_string()
+                }
+                Err(e) => format!("{e}\n"),
+            }
+        }
+    };
+    let app = axum::Router::new().route(&path, axum::routing::get(handler));
+    println!(
+        "Waiting for Tesla to redirect to {} (listening on {}).",
+        account.redirect_uri().unwrap_or("?"),
+        cfg.http.listen
+    );
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, app)
+            .with_graceful_shutdown(stop.cancelled_owned())
+            .await;
+    });
+}
+
+/// `teslasync keys generate|show`.
+fn keys_cmd(cfg: &Config, command: KeysCmd) -> i32 {
+    let path = keys::default_path(&cfg.storage.path);
+    let key = match command {
+        KeysCmd::Generate { force } => match CommandKey::generate(&path, force) {
+            Ok(key) => {
+                println!("Created the command key {} (mode 0600).", path.display());
+                key
+            }
+            Err(e @ KeyError::Exists { .. }) => {
+                eprintln!("teslasync: {e}");
+                return 2;
+            }
+            Err(e) => {
+                eprintln!("teslasync: {e}");
+                return 1;
+            }
+        },
+        KeysCmd::Show => match CommandKey::load(&path) {
+            Ok(key) => key,
+            Err(KeyError::Read { .. }) if !path.exists() => {
+                eprintln!("teslasync: there is no command key at {} yet: run `teslasync keys generate` (the daemon also creates one on first start)", path.display());
+                return 1;
+            }
+            Err(e) => {
+                eprintln!("teslasync: {e}");
+                return 1;
+            }
+        },
+    };
+    println!(
+        "Fingerprint (SHA-256 of the public key): {}",
+        key.fingerprint()
+    );
+    print!("{}", key.public_key_pem());
+    match &cfg.tesla.domain {
+        Some(domain) => println!(
+            "Tesla fetches it from https://{domain}{} (TeslaSync serves it there).",
+            teslasync::tesla::fleet::partner::WELL_KNOWN_PATH
+        ),
+        None => println!(
+            "Set [tesla] domain to the host that serves it, then run `teslasync partner register`."
+        ),
+    }
+    0
+}
+
+/// A throw-away sealed store for commands that need no stored state (partner calls use the
+/// application's own token), so they also work while the daemon holds the real store.
+fn scratch_store() -> Result<(Store, PathBuf), String> {
+    let dir = std::env::temp_dir().join(format!(
+        "teslasync-cli-{}-{:x}",
+        std::process::id(),
+        rand::random::<u64>()
+    ));
+    Store::open(&dir, StoreKey::Ephemeral)
+        .map(|s| (s, dir))
+        .map_err(|e| e.to_string())
+}
+
+/// `teslasync partner register|verify`.
+async fn partner_cmd(cfg: &Config, command: PartnerCmd) -> i32 {
+    let (store, dir) = match scratch_store() {
+        Ok(x) => x,
+        Err(e) => {
+            eprintln!("teslasync: {e}");
+            return 1;
+        }
+    };
+    let account = cli_account(cfg, store);
+    let code = match command {
+        PartnerCmd::Register { domain } => {
+            let domain = match account.domain(domain.as_deref()) {
+                Ok(d) => d,
+                Err(e) => {
+                    eprintln!("teslasync: {e}");
+                    return e.exit_code();
+                }
+            };
+            if account.key().is_none() {
+                println!("Note: there is no local command key yet, so the registered key cannot be compared (run `teslasync keys generate`).");
+            }
+            let report = account.register_partner(&domain).await;
+            for r in &report.regions {
+                match (&r.error, r.matches_local) {
+                    (Some(e), _) => println!("{}: FAILED — {e}", r.region),
+                    (None, Some(false)) => println!("{}: registered, but Tesla recorded a different public key than the local one: {} must serve this installation's key", r.region, report.public_key_url),
+                    (None, _) => println!("{}: registered {}", r.region, report.domain),
+                }
+            }
+            i32::from(!report.ok)
+        }
+        PartnerCmd::Verify { domain } => {
+            let domain = match account.domain(domain.as_deref()) {
+                Ok(d) => d,
+                Err(e) => {
+                    eprintln!("teslasync: {e}");
+                    return e.exit_code();
+                }
+            };
+            let v = account.verify_partner(&domain).await;
+            for r in &v.regions {
+                let state = match (&r.error, &r.public_key, r.matches_local) {
+                    (Some(e), _, _) => format!("could not check — {e}"),
+                    (None, None, _) => "not registered".to_string(),
+                    (None, Some(_), Some(true)) => "registered with the local key".to_string(),
+                    (None, Some(_), _) => {
+                        "registered with a DIFFERENT key than the local one".to_string()
+                    }
+                };
+                println!("{}: {state}", r.region);
+            }
+            if v.matches_local {
+                println!("OK: Tesla has this installation's public key for {domain}.");
+                0
+            } else {
+                println!("Not OK: run `teslasync partner register --domain {domain}` once https://{domain}{} serves this installation's key.", teslasync::tesla::fleet::partner::WELL_KNOWN_PATH);
+                1
+            }
+        }
+    };
+    drop(account);
+    let _ = std::fs::remove_dir_all(dir);
+    code
 }
 
 /// `teslasync check`: configuration, then the broker and the Fleet API host.

@@ -151,10 +151,12 @@ pub static KEYS: &[Key] = &[
     Key::text(
         "tesla",
         "redirect_uri",
-        "OAuth redirect URI; must match the one registered with Tesla character for character.",
+        "OAuth redirect URI: TeslaSync's /api/v1/auth/callback as the browser reaches it, registered \
+         with Tesla character for character. If it cannot reach TeslaSync, paste the address Tesla \
+         sends you to into the status page or `teslasync auth login`.",
     )
     .alias("TESLA_REDIRECT_URI")
-    .example("http://localhost:8080/auth/callback"),
+    .example("https://teslasync.example.com/api/v1/auth/callback"),
     Key::text(
         "tesla",
         "region",
@@ -169,7 +171,12 @@ pub static KEYS: &[Key] = &[
     )
     .alias("TESLA_API_BASE_URL")
     .example("http://127.0.0.1:4443"),
-    Key::text("tesla", "auth_base_url", "Tesla OAuth host; override it for `teslasync sim`.")
+    Key::text(
+        "tesla",
+        "auth_base_url",
+        "Tesla's token host. Override it for `teslasync sim` or a proxy; an override then also \
+         serves the sign-in page (otherwise the region's auth.tesla.com or auth.tesla.cn).",
+    )
         .default("https://fleet-auth.prd.vn.cloud.tesla.com"),
     Key::text(
         "tesla",

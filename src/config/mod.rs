@@ -69,6 +69,18 @@ pub struct TeslaConfig {
 }
 
 impl TeslaConfig {
+    /// Where the sign-in page is: the region's (`auth.tesla.com`, `auth.tesla.cn`) while
+    /// `auth_base_url` is Tesla's token host, else `auth_base_url` itself — an override (the
+    /// simulator, a proxy) serves both the sign-in page and the token endpoint.
+    pub fn authorize_base(&self) -> Url {
+        let token_host = Url::parse(crate::tesla::region::TOKEN_HOST).expect("valid URL");
+        if self.auth_base_url == token_host {
+            Url::parse(crate::tesla::region::hosts(self.region).authorize).expect("valid URL")
+        } else {
+            self.auth_base_url.clone()
+        }
+    }
+
     /// Where Fleet API requests go: `api_base_url` if set, else the region's host
     /// (`Auto` counts as NA until the daemon has asked Tesla for the account's region).
     pub fn fleet_api_base(&self) -> Url {
@@ -90,14 +102,10 @@ pub enum Region {
 }
 
 impl Region {
-    /// The Fleet API host of this region; `Auto` gives NA.
+    /// The Fleet API host of this region (from [`crate::tesla::region::HOSTS`]); `Auto` gives NA.
     pub fn fleet_api_base(self) -> Url {
-        let url = match self {
-            Region::Auto | Region::Na => "https://fleet-api.prd.na.vn.cloud.tesla.com",
-            Region::Eu => "https://fleet-api.prd.eu.vn.cloud.tesla.com",
-            Region::Cn => "https://fleet-api.prd.cn.vn.cloud.tesla.cn",
-        };
-        Url::parse(url).expect("regional hosts are valid URLs")
+        Url::parse(crate::tesla::region::hosts(self).fleet_api)
+            .expect("regional hosts are valid URLs")
     }
 
     /// The name used in configuration and by Tesla (`na`).

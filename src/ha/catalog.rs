@@ -643,6 +643,35 @@ pub static CATALOG: &[EntityDesc] = &[
         state: Some(|s| text(s, Signal::VehicleState).map(|v| on_off(v == "online"))),
         ..BASE
     },
+    // ── Account set-up (diagnostics) ────────────────────────────────────────────────────────
+    EntityDesc {
+        key: "reauth_required",
+        platform: Platform::BinarySensor,
+        name: "Tesla sign-in required",
+        device_class: Some("problem"),
+        category: DIAG,
+        icon: Some("mdi:account-key"),
+        state: Some(|s| flag(s, Signal::ReauthRequired)),
+        ..BASE
+    },
+    EntityDesc {
+        key: "key_paired",
+        platform: Platform::BinarySensor,
+        name: "Virtual key paired",
+        category: DIAG,
+        icon: Some("mdi:key-wireless"),
+        state: Some(|s| flag(s, Signal::KeyPaired)),
+        ..BASE
+    },
+    EntityDesc {
+        key: "command_protocol_required",
+        platform: Platform::BinarySensor,
+        name: "Signed commands required",
+        category: DIAG,
+        icon: Some("mdi:shield-key"),
+        state: Some(|s| flag(s, Signal::CommandProtocolRequired)),
+        ..BASE
+    },
     EntityDesc {
         key: "vehicle_state_car_version",
         name: "Software version",

@@ -18,12 +18,13 @@ use axum::Router;
 use serde_json::{json, Map, Value};
 use sha2::{Digest, Sha256};
 
-use super::auth::Grant;
+use super::auth::{Bearer, Grant};
 use super::billing::{self, Category};
 use super::car::Car;
 use super::commands::{self, Params};
+use super::region::SimRegion;
 use super::render::{self, Endpoint, DEFAULT_ENDPOINTS};
-use super::{faults, reply, signed, Sim, World};
+use super::{authorize, faults, partner, reply, signed, Sim, World};
 
 /// Tesla's answer to a REST command for a car that only takes signed commands.
 pub const PROTOCOL_REQUIRED: &str = "Tesla Vehicle Command Protocol required, please refer to the documentation here: https://developer.tesla.com/docs/fleet-api#2023-10-09-rest-api-vehicle-commands-endpoint-deprecation-warning";
@@ -74,20 +75,78 @@ type FleetResult = Result<Response, FleetError>;
 /// `per_page` when the client does not say.
 const DEFAULT_PER_PAGE: usize = 100;
 
-/// The token endpoint, the health check and the bearer-protected Fleet API.
-pub fn routes(sim: &Sim) -> Router<Sim> {
+/// The auth host (authorize page, token endpoint), the health check, the user's Fleet API and the
+/// partner endpoints. `region` is the region this listener serves (`None`: whatever region the account
+/// is in); user requests to the wrong region answer 421.
+pub fn routes(sim: &Sim, region: Option<SimRegion>) -> Router<Sim> {
+    let gate = Gate {
+        sim: sim.clone(),
+        region,
+    };
+    // Layers run outside-in: the bearer check (added last) comes before the region gate.
     let fleet = Router::new()
         .route("/api/1/vehicles", get(list_vehicles))
+        .route("/api/1/vehicles/fleet_status", post(partner::fleet_status))
         .route("/api/1/vehicles/{vin}", get(get_vehicle))
         .route("/api/1/vehicles/{vin}/vehicle_data", get(vehicle_data))
         .route("/api/1/vehicles/{vin}/wake_up", post(wake_up))
         .route("/api/1/vehicles/{vin}/command/{name}", post(command))
         .route("/api/1/vehicles/{vin}/signed_command", post(signed_command))
-        .route_layer(from_fn_with_state(sim.clone(), require_bearer));
+        .route("/api/1/users/region", get(partner::users_region))
+        .route_layer(from_fn_with_state(gate, region_gate))
+        .route_layer(from_fn_with_state(sim.clone(), require_user));
+    let partners = Router::new()
+        .route(
+            "/api/1/partner_accounts",
+            post(move |State(sim): State<Sim>, body: Bytes| partner::register(sim, region, body)),
+        )
+        .route(
+            "/api/1/partner_accounts/public_key",
+            get(move |State(sim): State<Sim>, RawQuery(q): RawQuery| {
+                let query = query_pairs(q.as_deref()).into_iter().collect();
+                partner::public_key(sim, region, query)
+            }),
+        )
+        .route_layer(from_fn_with_state(sim.clone(), require_partner));
     Router::new()
+        .route(
+            "/oauth2/v3/authorize",
+            get(authorize::page).post(authorize::decide),
+        )
         .route("/oauth2/v3/token", post(token))
         .route("/status", get(|| async { "ok" }))
         .merge(fleet)
+        .merge(partners)
+}
+
+/// What the region gate needs: the world and the region this listener serves.
+#[derive(Clone)]
+struct Gate {
+    sim: Sim,
+    region: Option<SimRegion>,
+}
+
+/// 421 when the account lives in another region; 412 when the application is not registered in this
+/// one (only if the simulator was told to require registration).
+async fn region_gate(State(gate): State<Gate>, req: Request, next: Next) -> Response {
+    let refusal = {
+        let mut world = gate.sim.world();
+        match world.regions.misdirected_error(gate.region) {
+            Some(text) => Some((StatusCode::MISDIRECTED_REQUEST, text)),
+            None => {
+                let here = world.regions.effective(gate.region);
+                let base = world.regions.base_url(here);
+                world
+                    .partner
+                    .unregistered_error(here, &base, world.tokens.client_id())
+                    .map(|text| (StatusCode::PRECONDITION_FAILED, text))
+            }
+        }
+    };
+    match refusal {
+        Some((status, text)) => reply::fleet_error(status, &text),
+        None => next.run(req).await,
+    }
 }
 
 /// Unknown paths, answered like Tesla answers them.
@@ -150,8 +209,17 @@ pub async fn edge(State(sim): State<Sim>, req: Request, next: Next) -> Response 
     resp
 }
 
-/// Refuses Fleet API requests without a current, unexpired access token.
-async fn require_bearer(State(sim): State<Sim>, req: Request, next: Next) -> Response {
+/// Refuses Fleet API requests without a current, unexpired user access token.
+async fn require_user(State(sim): State<Sim>, req: Request, next: Next) -> Response {
+    require(sim, Bearer::User, req, next).await
+}
+
+/// Refuses partner requests without a current partner token (client_credentials).
+async fn require_partner(State(sim): State<Sim>, req: Request, next: Next) -> Response {
+    require(sim, Bearer::Partner, req, next).await
+}
+
+async fn require(sim: Sim, want: Bearer, req: Request, next: Next) -> Response {
     let authorization = req
         .headers()
         .get(header::AUTHORIZATION)
@@ -159,7 +227,16 @@ async fn require_bearer(State(sim): State<Sim>, req: Request, next: Next) -> Res
     let now = sim.clock.now();
     let checked = sim.world().tokens.check_bearer(authorization, now);
     match checked {
-        Ok(()) => next.run(req).await,
+        Ok(kind) if kind == want => next.run(req).await,
+        // [?] Tesla's exact answer for the wrong kind of token is not documented.
+        Ok(Bearer::User) => reply::bare_error(
+            StatusCode::FORBIDDEN,
+            "this endpoint needs a partner token (grant_type=client_credentials)",
+        ),
+        Ok(Bearer::Partner) => reply::bare_error(
+            StatusCode::FORBIDDEN,
+            "this endpoint needs a user token; a partner token cannot read vehicles",
+        ),
         Err(e) => reply::bare_error(StatusCode::UNAUTHORIZED, &e.to_string()),
     }
 }

@@ -36,14 +36,28 @@ pub const SCOPES: [&str; 6] = [
     "vehicle_charging_cmds",
 ];
 
-/// A parsed token request. New grants (authorization_code, client_credentials) become variants here
-/// and arms in [`TokenStore::grant`].
+/// How long an authorization code can be exchanged ([?] in fleet-api.md §2.2; ten minutes is the usual).
+const CODE_TTL: Duration = Duration::from_secs(10 * 60);
+
+/// A parsed token request.
 #[derive(Debug)]
 pub enum Grant {
     RefreshToken {
         client_id: String,
         client_secret: Option<String>,
         refresh_token: String,
+    },
+    AuthorizationCode {
+        client_id: String,
+        client_secret: Option<String>,
+        code: String,
+        redirect_uri: String,
+        audience: String,
+    },
+    ClientCredentials {
+        client_id: String,
+        client_secret: Option<String>,
+        audience: String,
     },
 }
 
@@ -58,11 +72,24 @@ impl Grant {
                 refresh_token: field("refresh_token")
                     .ok_or_else(|| OAuthError::missing("refresh_token"))?,
             }),
-            // authorization_code and client_credentials will be added here.
+            Some("authorization_code") => Ok(Grant::AuthorizationCode {
+                client_id: field("client_id").ok_or_else(|| OAuthError::missing("client_id"))?,
+                client_secret: field("client_secret"),
+                code: field("code").ok_or_else(|| OAuthError::missing("code"))?,
+                redirect_uri: field("redirect_uri")
+                    .ok_or_else(|| OAuthError::missing("redirect_uri"))?,
+                audience: field("audience").ok_or_else(|| OAuthError::missing("audience"))?,
+            }),
+            Some("client_credentials") => Ok(Grant::ClientCredentials {
+                client_id: field("client_id").ok_or_else(|| OAuthError::missing("client_id"))?,
+                client_secret: field("client_secret"),
+                audience: field("audience").ok_or_else(|| OAuthError::missing("audience"))?,
+            }),
             _ => Err(OAuthError {
                 status: 400,
                 error: "unsupported_grant_type",
-                description: "use grant_type=refresh_token (the simulator does not issue authorization_code or client_credentials tokens yet)".to_string(),
+                description: "use one of client_credentials, refresh_token, authorization_code"
+                    .to_string(),
             }),
         }
     }
@@ -94,6 +121,22 @@ impl OAuthError {
         }
     }
 
+    fn invalid_auth_code() -> OAuthError {
+        OAuthError {
+            status: 400,
+            error: "invalid_auth_code",
+            description: "The authorization code is invalid, expired or already used".to_string(),
+        }
+    }
+
+    fn invalid_redirect_url() -> OAuthError {
+        OAuthError {
+            status: 400,
+            error: "invalid_redirect_url",
+            description: "redirect_uri does not match the one the code was issued for".to_string(),
+        }
+    }
+
     fn unauthorized_client() -> OAuthError {
         OAuthError {
             status: 400,
@@ -101,6 +144,18 @@ impl OAuthError {
             description: "We don't recognize this client_id and client_secret combination"
                 .to_string(),
         }
+    }
+}
+
+/// `audience` must name a Fleet API base URL (`https://fleet-api.prd.na.vn.cloud.tesla.com`).
+fn check_audience(audience: &str) -> Result<(), OAuthError> {
+    match url::Url::parse(audience) {
+        Ok(u) if matches!(u.scheme(), "https" | "http") => Ok(()),
+        _ => Err(OAuthError {
+            status: 400,
+            error: "invalid_request",
+            description: "audience must be the Fleet API base URL of a region".to_string(),
+        }),
     }
 }
 
@@ -115,12 +170,23 @@ pub enum BearerError {
     Expired,
 }
 
-/// The token endpoint's success body.
+/// Who a valid bearer token belongs to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Bearer {
+    /// The signed-in user (authorization_code / refresh_token grants).
+    User,
+    /// The application itself (client_credentials): partner endpoints only.
+    Partner,
+}
+
+/// The token endpoint's success body. Partner tokens have neither refresh nor id token.
 #[derive(Debug, Clone, Serialize)]
 pub struct TokenResponse {
     pub access_token: String,
-    pub refresh_token: String,
-    pub id_token: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub refresh_token: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id_token: Option<String>,
     pub expires_in: u64,
     pub token_type: &'static str,
 }
@@ -128,6 +194,16 @@ pub struct TokenResponse {
 struct Family {
     /// Access tokens of the current generation; revoked (forgotten) when the family rotates.
     access_tokens: Vec<String>,
+    /// What the user consented to; every generation carries the same `scp`.
+    scopes: Vec<String>,
+}
+
+/// An authorization code waiting to be exchanged.
+struct AuthCode {
+    client_id: String,
+    redirect_uri: String,
+    scopes: Vec<String>,
+    expires_at: SystemTime,
 }
 
 /// An unused refresh token. Used ones are forgotten: reuse and an unknown token both mean
@@ -146,8 +222,15 @@ pub struct TokenStore {
     signing_key: [u8; 32],
     families: Vec<Family>,
     refresh: HashMap<String, RefreshRecord>,
-    /// Valid (current-generation) access tokens and their expiry.
-    access: HashMap<String, SystemTime>,
+    /// Valid (current-generation) access tokens and their expiry, and whose they are.
+    access: HashMap<String, (SystemTime, Bearer)>,
+    codes: HashMap<String, AuthCode>,
+    /// `ou_code` written into new access tokens (upper case); may differ from the real region to model
+    /// Tesla's known wrong `ou_code`s.
+    ou_code: String,
+    /// Every token and code ever issued, so tests can search logs and traffic for them.
+    issued: Vec<String>,
+    redirect_uris: Vec<String>,
 }
 
 impl TokenStore {
@@ -160,19 +243,104 @@ impl TokenStore {
             families: Vec::new(),
             refresh: HashMap::new(),
             access: HashMap::new(),
+            codes: HashMap::new(),
+            ou_code: "NA".to_string(),
+            issued: Vec::new(),
+            redirect_uris: Vec::new(),
         }
     }
 
-    /// Starts a new token family, as a fresh sign-in would, and returns its refresh token.
+    /// Sets the `ou_code` of tokens minted from now on (`NA`, `EU`, `CN`).
+    pub fn set_ou_code(&mut self, ou_code: &str) {
+        self.ou_code = ou_code.to_ascii_uppercase();
+    }
+
+    /// Every token and code issued so far.
+    pub fn issued(&self) -> Vec<String> {
+        self.issued.clone()
+    }
+
+    /// Starts a new token family with every scope, as a fresh sign-in would, and returns its refresh
+    /// token.
     pub fn new_family(&mut self, now: SystemTime) -> String {
+        let scopes = SCOPES.iter().map(|s| s.to_string()).collect();
+        let family = self.push_family(scopes);
+        self.new_refresh_token(family, now)
+    }
+
+    fn push_family(&mut self, scopes: Vec<String>) -> usize {
         self.families.push(Family {
             access_tokens: Vec::new(),
+            scopes,
         });
-        self.new_refresh_token(self.families.len() - 1, now)
+        self.families.len() - 1
+    }
+
+    /// The user withdrew consent (or changed their password): every refresh and access token of every
+    /// family stops working; the next refresh answers `login_required`.
+    pub fn revoke_all(&mut self) {
+        self.refresh.clear();
+        self.access.retain(|_, (_, kind)| *kind == Bearer::Partner);
+        for family in &mut self.families {
+            family.access_tokens.clear();
+        }
+    }
+
+    /// The authorize page's approval: a single-use code for `scopes` (the consented subset).
+    pub fn issue_code(
+        &mut self,
+        client_id: &str,
+        redirect_uri: &str,
+        scopes: Vec<String>,
+        now: SystemTime,
+    ) -> Result<String, OAuthError> {
+        if client_id != self.client_id {
+            return Err(OAuthError::unauthorized_client());
+        }
+        let code = format!(
+            "{}_{}",
+            self.ou_code,
+            hex::encode(rand::random::<[u8; 24]>())
+        );
+        self.codes.insert(
+            code.clone(),
+            AuthCode {
+                client_id: client_id.to_string(),
+                redirect_uri: redirect_uri.to_string(),
+                scopes,
+                expires_at: now + CODE_TTL,
+            },
+        );
+        self.issued.push(code.clone());
+        Ok(code)
+    }
+
+    /// Registers the application's redirect URIs; while none is registered, any is accepted.
+    pub fn set_redirect_uris(&mut self, uris: Vec<String>) {
+        self.redirect_uris = uris;
+    }
+
+    /// Tesla compares redirect URIs character for character.
+    pub fn redirect_uri_allowed(&self, uri: &str) -> bool {
+        self.redirect_uris.is_empty() || self.redirect_uris.iter().any(|u| u == uri)
+    }
+
+    /// Whether `client_id` is the simulated application's.
+    pub fn knows_client(&self, client_id: &str) -> bool {
+        client_id == self.client_id
+    }
+
+    pub fn client_id(&self) -> &str {
+        &self.client_id
     }
 
     fn new_refresh_token(&mut self, family: usize, now: SystemTime) -> String {
-        let token = format!("NA_{}", hex::encode(rand::random::<[u8; 32]>()));
+        let token = format!(
+            "{}_{}",
+            self.ou_code,
+            hex::encode(rand::random::<[u8; 32]>())
+        );
+        self.issued.push(token.clone());
         self.refresh.insert(
             token.clone(),
             RefreshRecord {
@@ -203,6 +371,37 @@ impl TokenStore {
                 }
                 Ok(self.mint(family, now))
             }
+            Grant::AuthorizationCode {
+                client_id,
+                client_secret,
+                code,
+                redirect_uri,
+                audience,
+            } => {
+                // Confidential clients must authenticate for this grant (only refresh may omit it).
+                self.check_client(&client_id, Some(client_secret.as_deref().unwrap_or("")))?;
+                check_audience(&audience)?;
+                let issued = self
+                    .codes
+                    .get(&code)
+                    .filter(|c| now < c.expires_at && c.client_id == client_id)
+                    .ok_or_else(OAuthError::invalid_auth_code)?;
+                if issued.redirect_uri != redirect_uri {
+                    return Err(OAuthError::invalid_redirect_url());
+                }
+                let issued = self.codes.remove(&code).expect("checked above");
+                let family = self.push_family(issued.scopes);
+                Ok(self.mint(family, now))
+            }
+            Grant::ClientCredentials {
+                client_id,
+                client_secret,
+                audience,
+            } => {
+                self.check_client(&client_id, Some(client_secret.as_deref().unwrap_or("")))?;
+                check_audience(&audience)?;
+                Ok(self.mint_partner(now))
+            }
         }
     }
 
@@ -212,6 +411,35 @@ impl TokenStore {
             Ok(())
         } else {
             Err(OAuthError::unauthorized_client())
+        }
+    }
+
+    /// A partner token: the application's own identity (`sub` = client id), no refresh token.
+    fn mint_partner(&mut self, now: SystemTime) -> TokenResponse {
+        let iat = now.duration_since(UNIX_EPOCH).unwrap_or_default().as_secs();
+        let exp = iat + self.access_ttl.as_secs();
+        let token = self.jwt(&json!({
+            "iss": "https://auth.tesla.com/oauth2/v3/nts",
+            "azp": self.client_id,
+            "sub": self.client_id,
+            "aud": [
+                "https://fleet-api.prd.na.vn.cloud.tesla.com",
+                "https://fleet-api.prd.eu.vn.cloud.tesla.com",
+            ],
+            "scp": ["openid", "vehicle_device_data", "vehicle_cmds", "vehicle_charging_cmds"],
+            "exp": exp,
+            "iat": iat,
+            "jti": hex::encode(rand::random::<[u8; 16]>()),
+        }));
+        self.access
+            .insert(token.clone(), (now + self.access_ttl, Bearer::Partner));
+        self.issued.push(token.clone());
+        TokenResponse {
+            access_token: token,
+            refresh_token: None,
+            id_token: None,
+            expires_in: self.access_ttl.as_secs(),
+            token_type: "Bearer",
         }
     }
 
@@ -228,12 +456,12 @@ impl TokenStore {
                 "https://fleet-api.prd.eu.vn.cloud.tesla.com",
                 "https://auth.tesla.com/oauth2/v3/userinfo",
             ],
-            "scp": SCOPES,
+            "scp": self.families[family].scopes,
             "amr": ["pwd", "mfa", "otp"],
             "exp": exp,
             "iat": iat,
             "auth_time": iat,
-            "ou_code": "NA",
+            "ou_code": self.ou_code,
             "locale": "en-US",
             "account_type": "person",
             "open_source": false,
@@ -251,14 +479,15 @@ impl TokenStore {
             "email": "driver@example.com",
         }));
         self.access
-            .insert(access_token.clone(), now + self.access_ttl);
+            .insert(access_token.clone(), (now + self.access_ttl, Bearer::User));
         self.families[family]
             .access_tokens
             .push(access_token.clone());
+        self.issued.push(access_token.clone());
         TokenResponse {
             access_token,
-            refresh_token: self.new_refresh_token(family, now),
-            id_token,
+            refresh_token: Some(self.new_refresh_token(family, now)),
+            id_token: Some(id_token),
             expires_in: self.access_ttl.as_secs(),
             token_type: "Bearer",
         }
@@ -280,21 +509,21 @@ impl TokenStore {
         format!("{signing_input}.{}", URL_SAFE_NO_PAD.encode(sig))
     }
 
-    /// Checks an `Authorization` header value.
+    /// Checks an `Authorization` header value; says whose token it is.
     pub fn check_bearer(
         &self,
         authorization: Option<&str>,
         now: SystemTime,
-    ) -> Result<(), BearerError> {
+    ) -> Result<Bearer, BearerError> {
         let token = authorization
             .and_then(|h| h.strip_prefix("Bearer "))
             .map(str::trim)
             .ok_or(BearerError::Invalid)?;
-        let expires_at = self.access.get(token).ok_or(BearerError::Invalid)?;
+        let (expires_at, kind) = self.access.get(token).ok_or(BearerError::Invalid)?;
         if now >= *expires_at {
             return Err(BearerError::Expired);
         }
-        Ok(())
+        Ok(*kind)
     }
 }
 
@@ -357,12 +586,16 @@ mod tests {
         let (rt_a, rt_b) = (s.new_family(now), s.new_family(now));
         let a = s.grant(refresh(&rt_a), now).unwrap();
         let b = s.grant(refresh(&rt_b), now).unwrap();
-        s.grant(refresh(&a.refresh_token), now).unwrap();
+        s.grant(refresh(a.refresh_token.as_deref().unwrap()), now)
+            .unwrap();
         let bearer = |t: &str| format!("Bearer {t}");
         assert_eq!(
             s.check_bearer(Some(&bearer(&a.access_token)), now),
             Err(BearerError::Invalid)
         );
-        assert_eq!(s.check_bearer(Some(&bearer(&b.access_token)), now), Ok(()));
+        assert_eq!(
+            s.check_bearer(Some(&bearer(&b.access_token)), now),
+            Ok(Bearer::User)
+        );
     }
 }

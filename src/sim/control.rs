@@ -15,7 +15,7 @@ use axum::Router;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use super::{reply, signed, Fault, Sim, SimError};
+use super::{reply, signed, Fault, Sim, SimError, SimRegion};
 
 pub fn routes() -> Router<Sim> {
     Router::new()
@@ -28,6 +28,10 @@ pub fn routes() -> Router<Sim> {
         .route("/sim/billing", get(billing))
         .route("/sim/clock/advance", post(advance))
         .route("/sim/tokens", post(issue_token))
+        .route("/sim/tokens/revoke", post(revoke_tokens))
+        .route("/sim/account", post(account))
+        .route("/sim/domains", post(domain))
+        .route("/sim/pairing/{vin}", post(pairing))
 }
 
 impl IntoResponse for SimError {
@@ -111,4 +115,77 @@ async fn issue_token(State(sim): State<Sim>) -> Response {
         StatusCode::OK,
         &json!({ "refresh_token": sim.issue_refresh_token() }),
     )
+}
+
+/// `POST /sim/tokens/revoke`: the user withdrew consent; every token dies.
+async fn revoke_tokens(State(sim): State<Sim>) -> Response {
+    sim.revoke_tokens();
+    reply::json(StatusCode::OK, &json!({ "revoked": true }))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AccountRequest {
+    region: SimRegion,
+    #[serde(default)]
+    ou_code: Option<SimRegion>,
+}
+
+/// `POST /sim/account {"region": "eu", "ou_code": "na"}`: where the account lives and what its tokens
+/// claim.
+async fn account(State(sim): State<Sim>, body: Bytes) -> Response {
+    let req: AccountRequest = match serde_json::from_slice(&body) {
+        Ok(r) => r,
+        Err(e) => {
+            return bad_request(format!(
+                "expected {{\"region\": \"na|eu|cn\", \"ou_code\": ...}}: {e}"
+            ))
+        }
+    };
+    sim.set_account_region(req.region, req.ou_code);
+    reply::json(StatusCode::OK, &json!({ "region": req.region }))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct DomainRequest {
+    domain: String,
+    url: String,
+}
+
+/// `POST /sim/domains {"domain": "example.com", "url": "http://127.0.0.1:8080"}`: where the simulator
+/// fetches that domain's `.well-known` public key from.
+async fn domain(State(sim): State<Sim>, body: Bytes) -> Response {
+    let req: DomainRequest = match serde_json::from_slice(&body) {
+        Ok(r) => r,
+        Err(e) => return bad_request(format!("expected {{\"domain\": ..., \"url\": ...}}: {e}")),
+    };
+    sim.serve_domain(&req.domain, &req.url);
+    reply::json(
+        StatusCode::OK,
+        &json!({ "domain": req.domain, "url": req.url }),
+    )
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PairingRequest {
+    paired: bool,
+}
+
+/// `POST /sim/pairing/{vin} {"paired": true}`: the owner adds (or removes) the application's key.
+async fn pairing(State(sim): State<Sim>, Path(vin): Path<String>, body: Bytes) -> Response {
+    let req: PairingRequest = match serde_json::from_slice(&body) {
+        Ok(r) => r,
+        Err(e) => return bad_request(format!("expected {{\"paired\": true|false}}: {e}")),
+    };
+    let result = if req.paired {
+        sim.pair_app_key(&vin)
+    } else {
+        sim.unpair_app_key(&vin)
+    };
+    match result {
+        Ok(()) => reply::json(StatusCode::OK, &json!({ "vin": vin, "paired": req.paired })),
+        Err(e) => e.into_response(),
+    }
 }

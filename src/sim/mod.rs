@@ -10,8 +10,11 @@
 //! - `car`: one vehicle's state, the sleep/wake state machine, charging and driving physics, control
 //!   actions; `action`: what a command does to a car; `commands`: the REST command table.
 //! - `render`: cars as Tesla JSON (vehicle object, `vehicle_data` blocks) and as the control view.
-//! - `auth`: refresh/access tokens and their rotation; `billing`: Tesla's pricing categories;
+//! - `auth`: refresh/access tokens and their rotation, authorization codes, partner tokens;
+//!   `authorize`: the sign-in (consent) page; `billing`: Tesla's pricing categories;
 //!   `faults`: injected failures; `reply`: response shapes.
+//! - `region`: the account's region and the per-region listeners (421); `partner`: partner
+//!   registration (with a real fetch of the `.well-known` key), virtual-key pairing, `fleet_status`.
 //! - `api`: the Tesla endpoints; `control`: `/sim/*`.
 //! - `signed`: the car's side of `signed_command` — per-domain verifiers, paired keys, counters.
 //!
@@ -20,11 +23,14 @@
 mod action;
 mod api;
 mod auth;
+mod authorize;
 mod billing;
 mod car;
 mod commands;
 mod control;
 mod faults;
+mod partner;
+mod region;
 mod render;
 mod reply;
 mod signed;
@@ -44,13 +50,19 @@ use tokio_util::sync::CancellationToken;
 
 use crate::clock::Clock;
 
+pub use auth::SCOPES;
+pub use authorize::approve_form;
 pub use billing::{Billing, VinBilling};
 pub use faults::Fault;
+pub use partner::WELL_KNOWN_PATH;
+pub use region::SimRegion;
 pub use signed::SignedStats;
 
 use auth::TokenStore;
 use car::{Car, Control, Timing, CONTROLS};
 use faults::FaultQueue;
+use partner::PartnerState;
+use region::Regions;
 
 /// Connectivity of a simulated car as Tesla reports it (`state` in the vehicle object).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -77,6 +89,10 @@ pub struct SimConfig {
     pub sleep_after: Duration,
     /// Every car's state at start.
     pub initial_state: SimState,
+    /// Where the account lives; listeners of other regions answer 421 ([`Sim::router_for_region`]).
+    pub region: SimRegion,
+    /// The application's registered redirect URIs; empty accepts any (handy for the demo).
+    pub redirect_uris: Vec<String>,
 }
 
 impl Default for SimConfig {
@@ -90,6 +106,8 @@ impl Default for SimConfig {
             wake_delay: Duration::from_secs(5),
             sleep_after: Duration::from_secs(15 * 60),
             initial_state: SimState::Online,
+            region: SimRegion::Na,
+            redirect_uris: Vec::new(),
         }
     }
 }
@@ -118,6 +136,8 @@ pub(crate) struct World {
     pub tokens: TokenStore,
     pub billing: Billing,
     pub faults: FaultQueue,
+    pub regions: Regions,
+    pub partner: PartnerState,
     /// Counter behind the `x-txid` header, so transaction ids are unique and reproducible.
     pub txid: u64,
     /// Signed-command state by VIN, for the cars that speak the protocol. Beside the cars rather
@@ -178,13 +198,21 @@ impl Sim {
             tokens: TokenStore::new(cfg.client_id, cfg.client_secret, cfg.access_token_ttl),
             billing: Billing::default(),
             faults: FaultQueue::default(),
+            regions: Regions::new(cfg.region),
+            partner: PartnerState::default(),
             txid: 0,
             keyrings,
         };
-        Sim {
+        let sim = Sim {
             clock: cfg.clock,
             world: Arc::new(Mutex::new(world)),
+        };
+        {
+            let mut world = sim.world();
+            world.tokens.set_redirect_uris(cfg.redirect_uris);
+            world.tokens.set_ou_code(cfg.region.code());
         }
+        sim
     }
 
     /// Locks the world. A panic in another handler must not take the whole simulator down, so a
@@ -193,9 +221,50 @@ impl Sim {
         self.world.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// Tesla's endpoints and the `/sim` control API on one router.
+    /// Tesla's endpoints and the `/sim` control API on one router, answering for whatever region the
+    /// account is in.
     pub fn router(&self) -> axum::Router {
-        api::routes(self)
+        self.build_router(None)
+    }
+
+    /// The same, as the Fleet API host of one region: user requests answer 421 naming the account's
+    /// region (its listener's URL when registered with [`Sim::set_region_url`]). Serve one per region on
+    /// separate listeners; they share this simulator's world.
+    pub fn router_for_region(&self, region: SimRegion) -> axum::Router {
+        self.build_router(Some(region))
+    }
+
+    /// Tells the simulator which base URL serves `region`, so that 421 answers and `users/region` name it.
+    pub fn set_region_url(&self, region: SimRegion, url: &str) {
+        self.world().regions.set_url(region, url);
+    }
+
+    /// Moves the account to `region`; `ou_code` is what new tokens claim (Tesla's claim is sometimes
+    /// wrong, so it may differ). Same as `POST /sim/account`.
+    pub fn set_account_region(&self, region: SimRegion, ou_code: Option<SimRegion>) {
+        let mut world = self.world();
+        world.regions.account = region;
+        world.tokens.set_ou_code(ou_code.unwrap_or(region).code());
+    }
+
+    /// 421 answers given so far.
+    pub fn misdirected(&self) -> u64 {
+        self.world().regions.misdirected
+    }
+
+    /// The user revokes TeslaSync's access (or changes their password): every refresh and access token
+    /// dies; the next refresh answers `login_required`. Same as `POST /sim/tokens/revoke`.
+    pub fn revoke_tokens(&self) {
+        self.world().tokens.revoke_all();
+    }
+
+    /// Every access token, refresh token and authorization code issued so far (for leak checks).
+    pub fn issued_secrets(&self) -> Vec<String> {
+        self.world().tokens.issued()
+    }
+
+    fn build_router(&self, region: Option<SimRegion>) -> axum::Router {
+        api::routes(self, region)
             .merge(control::routes())
             .fallback(api::not_found)
             .layer(axum::middleware::from_fn_with_state(

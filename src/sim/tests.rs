@@ -756,3 +756,365 @@ async fn more_cars_alternate_models() {
         "off"
     );
 }
+
+// ── Sign-in, regions, partner accounts ─────────────────────────────────────────────────────────
+
+/// A browser that shows redirects instead of following them.
+fn no_redirects() -> reqwest::Client {
+    reqwest::Client::builder()
+        .no_proxy()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+}
+
+/// Signs in through the authorize page like a browser would; returns the redirect's query pairs.
+async fn authorize(h: &Harness, redirect: &str, granted: &[&str]) -> Vec<(String, String)> {
+    let query = format!(
+        "response_type=code&client_id=teslasync-demo-client&redirect_uri={}&scope={}&state=xyz",
+        url::form_urlencoded::byte_serialize(redirect.as_bytes()).collect::<String>(),
+        url::form_urlencoded::byte_serialize(SCOPES.join(" ").as_bytes()).collect::<String>(),
+    );
+    let page = h
+        .control(
+            reqwest::Method::GET,
+            &format!("/oauth2/v3/authorize?{query}"),
+            None,
+        )
+        .await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.text);
+    assert!(page.text.contains("value=\"vehicle_cmds\" checked"));
+    let answer = no_redirects()
+        .post(format!("{}/oauth2/v3/authorize?{query}", h.base))
+        .form(&approve_form(granted))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(answer.status(), StatusCode::FOUND);
+    let location = answer.headers()["location"].to_str().unwrap().to_string();
+    assert!(location.starts_with(redirect), "{location}");
+    url::Url::parse(&location)
+        .unwrap()
+        .query_pairs()
+        .into_owned()
+        .collect()
+}
+
+async fn exchange(h: &Harness, code: &str, redirect: &str) -> Answer {
+    let resp = h
+        .http
+        .post(format!("{}/oauth2/v3/token", h.base))
+        .form(&[
+            ("grant_type", "authorization_code"),
+            ("client_id", "teslasync-demo-client"),
+            ("client_secret", "teslasync-demo-secret"),
+            ("code", code),
+            ("redirect_uri", redirect),
+            ("audience", "https://fleet-api.prd.na.vn.cloud.tesla.com"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    Harness::answer(resp).await
+}
+
+fn claims(access_token: &str) -> Value {
+    use base64::Engine as _;
+    let part = access_token.split('.').nth(1).unwrap();
+    serde_json::from_slice(
+        &base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(part)
+            .unwrap(),
+    )
+    .unwrap()
+}
+
+#[tokio::test]
+async fn authorize_page_issues_single_use_codes_bound_to_the_redirect_uri() {
+    let h = Harness::start(manual()).await;
+    let redirect = "http://127.0.0.1:9/api/v1/auth/callback";
+    let back = authorize(
+        &h,
+        redirect,
+        &["openid", "offline_access", "vehicle_device_data"],
+    )
+    .await;
+    let get = |k: &str| back.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone());
+    assert_eq!(get("state").as_deref(), Some("xyz"));
+    let code = get("code").unwrap();
+    assert!(code.starts_with("NA_"), "{code}");
+
+    let wrong_redirect = exchange(&h, &code, "http://127.0.0.1:9/other").await;
+    assert_eq!(wrong_redirect.json()["error"], "invalid_redirect_url");
+    let tokens = exchange(&h, &code, redirect).await;
+    assert_eq!(tokens.status, StatusCode::OK, "{}", tokens.text);
+    let access = tokens.json()["access_token"].as_str().unwrap().to_string();
+    assert_eq!(
+        claims(&access)["scp"],
+        json!(["openid", "offline_access", "vehicle_device_data"]),
+        "the token carries only what the user ticked"
+    );
+    assert!(tokens.json()["refresh_token"].is_string());
+    assert_eq!(
+        h.get_as("/api/1/vehicles", &access).await.status,
+        StatusCode::OK
+    );
+
+    let reused = exchange(&h, &code, redirect).await;
+    assert_eq!(reused.status, StatusCode::BAD_REQUEST);
+    assert_eq!(reused.json()["error"], "invalid_auth_code");
+
+    // Denied consent goes back with an error and no code.
+    let query = format!(
+        "response_type=code&client_id=teslasync-demo-client&redirect_uri={}&scope=openid&state=s2",
+        url::form_urlencoded::byte_serialize(redirect.as_bytes()).collect::<String>()
+    );
+    let denied = no_redirects()
+        .post(format!("{}/oauth2/v3/authorize?{query}", h.base))
+        .form(&[("decision", "deny")])
+        .send()
+        .await
+        .unwrap();
+    let location = denied.headers()["location"].to_str().unwrap();
+    assert!(location.contains("error=access_denied") && !location.contains("code="));
+    // An unknown client never redirects anywhere.
+    let unknown = h
+        .control(
+            reqwest::Method::GET,
+            "/oauth2/v3/authorize?response_type=code&client_id=nope&redirect_uri=http%3A%2F%2Fx&scope=openid&state=s",
+            None,
+        )
+        .await;
+    assert_eq!(unknown.status, StatusCode::BAD_REQUEST);
+}
+
+#[tokio::test]
+async fn codes_expire_and_need_the_client_secret() {
+    let h = Harness::start(manual()).await;
+    let redirect = "http://127.0.0.1:9/cb";
+    let back = authorize(&h, redirect, &SCOPES).await;
+    let code = back.iter().find(|(k, _)| k == "code").unwrap().1.clone();
+    let no_secret = h
+        .http
+        .post(format!("{}/oauth2/v3/token", h.base))
+        .form(&[
+            ("grant_type", "authorization_code"),
+            ("client_id", "teslasync-demo-client"),
+            ("code", code.as_str()),
+            ("redirect_uri", redirect),
+            ("audience", "https://fleet-api.prd.na.vn.cloud.tesla.com"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(no_secret.status(), StatusCode::BAD_REQUEST);
+    h.advance(10 * 60);
+    let late = exchange(&h, &code, redirect).await;
+    assert_eq!(late.json()["error"], "invalid_auth_code");
+}
+
+async fn partner_token(h: &Harness) -> String {
+    let resp = h
+        .http
+        .post(format!("{}/oauth2/v3/token", h.base))
+        .form(&[
+            ("grant_type", "client_credentials"),
+            ("client_id", "teslasync-demo-client"),
+            ("client_secret", "teslasync-demo-secret"),
+            ("audience", "https://fleet-api.prd.na.vn.cloud.tesla.com"),
+            (
+                "scope",
+                "openid vehicle_device_data vehicle_cmds vehicle_charging_cmds",
+            ),
+        ])
+        .send()
+        .await
+        .unwrap();
+    let body: Value = resp.json().await.unwrap();
+    assert!(
+        body.get("refresh_token").is_none(),
+        "partner tokens do not refresh"
+    );
+    body["access_token"].as_str().unwrap().to_string()
+}
+
+/// Serves `pem` at the `.well-known` path on a loopback port; returns the base URL.
+async fn key_server(pem: String) -> (String, CancellationToken) {
+    let app = axum::Router::new().route(
+        WELL_KNOWN_PATH,
+        axum::routing::get(move || {
+            let pem = pem.clone();
+            async move { pem }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let stop = CancellationToken::new();
+    let s = stop.clone();
+    tokio::spawn(async move {
+        axum::serve(listener, app)
+            .with_graceful_shutdown(s.cancelled_owned())
+            .await
+    });
+    (base, stop)
+}
+
+#[tokio::test]
+async fn partner_registration_fetches_the_key_and_answers_412_when_it_cannot() {
+    use p256::pkcs8::{EncodePublicKey, LineEnding};
+    let h = Harness::start(manual()).await;
+    let partner = partner_token(&h).await;
+    let register = |token: String, domain: &'static str| {
+        let req = h
+            .http
+            .post(format!("{}/api/1/partner_accounts", h.base))
+            .bearer_auth(token)
+            .json(&json!({ "domain": domain }));
+        async move { Harness::answer(req.send().await.unwrap()).await }
+    };
+    // A user token is not enough.
+    assert_eq!(
+        register(h.token.clone(), "app.example.com").await.status,
+        StatusCode::FORBIDDEN
+    );
+    let unreachable = register(partner.clone(), "app.example.com").await;
+    assert_eq!(unreachable.status, StatusCode::PRECONDITION_FAILED);
+    assert!(unreachable.json()["error"]
+        .as_str()
+        .unwrap()
+        .contains("https://app.example.com/.well-known/appspecific/com.tesla.3p.public-key.pem"));
+
+    let key = p256::SecretKey::random(&mut rand::rngs::OsRng);
+    let pem = key.public_key().to_public_key_pem(LineEnding::LF).unwrap();
+    let (base, _stop) = key_server(pem).await;
+    h.sim.serve_domain("app.example.com", &base);
+    let ok = register(partner.clone(), "app.example.com").await;
+    assert_eq!(ok.status, StatusCode::OK, "{}", ok.text);
+    use p256::elliptic_curve::sec1::ToEncodedPoint;
+    let hex_key = hex::encode(key.public_key().to_encoded_point(false).as_bytes());
+    assert_eq!(ok.json()["response"]["public_key"], json!(hex_key));
+    assert_eq!(h.sim.registered_key(SimRegion::Na), Some(hex_key.clone()));
+
+    let recorded = h
+        .http
+        .get(format!(
+            "{}/api/1/partner_accounts/public_key?domain=app.example.com",
+            h.base
+        ))
+        .bearer_auth(&partner)
+        .send()
+        .await
+        .unwrap();
+    let body: Value = recorded.json().await.unwrap();
+    assert_eq!(body["response"]["public_key"], json!(hex_key));
+
+    // Pairing enrols the registered key; fleet_status reports it per VIN.
+    assert!(
+        h.sim.pair_app_key(MODEL_S).is_err(),
+        "a 2018 Model S cannot pair"
+    );
+    h.sim.pair_app_key(MODEL_Y).unwrap();
+    let status = h
+        .post(
+            "/api/1/vehicles/fleet_status",
+            json!({"vins": [MODEL_Y, MODEL_S]}),
+        )
+        .await;
+    assert_eq!(status.status, StatusCode::OK, "{}", status.text);
+    let r = &status.json()["response"];
+    assert_eq!(r["key_paired_vins"], json!([MODEL_Y]));
+    assert_eq!(r["unpaired_vins"], json!([MODEL_S]));
+    assert_eq!(
+        r["vehicle_info"][MODEL_Y]["vehicle_command_protocol_required"],
+        true
+    );
+    assert_eq!(
+        r["vehicle_info"][MODEL_S]["vehicle_command_protocol_required"],
+        false
+    );
+    assert_eq!(
+        r["vehicle_info"][MODEL_Y]["firmware_version"],
+        "2024.44.25.1"
+    );
+}
+
+#[tokio::test]
+async fn regional_listeners_answer_421_and_users_region_names_the_right_one() {
+    let cfg = SimConfig {
+        region: SimRegion::Eu,
+        ..manual()
+    };
+    let h = Harness::start(cfg).await;
+    // A second listener serving NA, sharing the world; the harness's own listener stays agnostic.
+    let na = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let na_base = format!("http://{}", na.local_addr().unwrap());
+    let eu = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let eu_base = format!("http://{}", eu.local_addr().unwrap());
+    h.sim.set_region_url(SimRegion::Na, &na_base);
+    h.sim.set_region_url(SimRegion::Eu, &eu_base);
+    for (listener, region) in [(na, SimRegion::Na), (eu, SimRegion::Eu)] {
+        let app = h.sim.router_for_region(region);
+        let stop = h.shutdown.clone();
+        tokio::spawn(async move {
+            axum::serve(listener, app)
+                .with_graceful_shutdown(stop.cancelled_owned())
+                .await
+        });
+    }
+    assert_eq!(claims(&h.token)["ou_code"], "EU");
+    let wrong = h
+        .http
+        .get(format!("{na_base}/api/1/vehicles"))
+        .bearer_auth(&h.token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(wrong.status(), StatusCode::MISDIRECTED_REQUEST);
+    let body: Value = wrong.json().await.unwrap();
+    assert!(body["error"]
+        .as_str()
+        .unwrap()
+        .contains(&format!("use base URL: {eu_base},")));
+    let right = h
+        .http
+        .get(format!("{eu_base}/api/1/users/region"))
+        .bearer_auth(&h.token)
+        .send()
+        .await
+        .unwrap();
+    let body: Value = right.json().await.unwrap();
+    assert_eq!(
+        body["response"],
+        json!({"region": "eu", "fleet_api_base_url": eu_base})
+    );
+    assert_eq!(h.sim.misdirected(), 1);
+    // The token host answers on every listener.
+    let token = h
+        .http
+        .post(format!("{na_base}/oauth2/v3/token"))
+        .form(&[
+            ("grant_type", "refresh_token"),
+            ("client_id", "teslasync-demo-client"),
+            ("refresh_token", h.refresh.as_str()),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(token.status(), StatusCode::OK);
+}
+
+#[tokio::test]
+async fn revoking_consent_kills_every_token() {
+    let h = Harness::start(manual()).await;
+    let revoke = h
+        .control(reqwest::Method::POST, "/sim/tokens/revoke", None)
+        .await;
+    assert_eq!(revoke.status, StatusCode::OK);
+    assert_eq!(
+        h.get("/api/1/vehicles").await.status,
+        StatusCode::UNAUTHORIZED
+    );
+    let refresh = h.refresh_with(&h.refresh).await;
+    assert_eq!(refresh.json()["error"], "login_required");
+    assert!(h.sim.issued_secrets().contains(&h.refresh));
+}

@@ -58,8 +58,8 @@ pub struct CommandOutcome {
 /// What signed commands need.
 #[derive(Clone)]
 pub struct Signing {
-    /// The sessions over the command key, or why there is no key (signed commands then fail with it).
-    pub sessions: Result<Sessions, String>,
+    /// The sessions over the command key.
+    pub sessions: Sessions,
     pub overrides: CommandsConfig,
     /// `tesla.domain`, for the pairing link in "key not paired" answers.
     pub domain: Option<String>,
@@ -259,7 +259,7 @@ async fn execute_signed(
     vin: &str,
     command: &Command,
 ) -> Result<String, String> {
-    let sessions = inner.signing.sessions.as_ref().map_err(Clone::clone)?;
+    let sessions = &inner.signing.sessions;
     let (domain, payload) = actions::encode(command).map_err(|e| e.to_string())?;
     let signer = match link.signers.entry(domain) {
         std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),

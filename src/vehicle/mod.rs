@@ -5,12 +5,14 @@
 //! - [`poller`]: sleep-aware polling of the Fleet API.
 //! - [`command`]: the typed `Command` enum; [`executor`]: one queue per car that sends them;
 //!   [`sessions`]: the signed-command sessions it keeps in the store.
+//! - [`setup`]: account set-up state mirrored on each car (sign-in needed, virtual-key checklist).
 
 pub mod command;
 pub mod executor;
 pub mod hub;
 pub mod poller;
 pub mod sessions;
+pub mod setup;
 pub mod signal;
 
 use serde::{Deserialize, Serialize};

@@ -134,6 +134,12 @@ signals! {
     TpmsPressureFr,
     TpmsPressureRl,
     TpmsPressureRr,
+    /// Account-level, mirrored on every car: Tesla refused the refresh token; sign in again.
+    ReauthRequired,
+    /// From `fleet_status`: the car has TeslaSync's virtual key.
+    KeyPaired,
+    /// From `fleet_status`: the car only accepts signed commands.
+    CommandProtocolRequired,
 }
 
 /// A signal's value in Tesla's native unit.

@@ -1,10 +1,13 @@
-//! `web`: the HTTP server — status page and status JSON.
+//! `web`: the HTTP server — status page and status JSON, and (in [`setup`]) Tesla sign-in, the public
+//! key, and the admin API under `/api/v1/devtools/`.
 //!
-//! Everything here reveals the user's cars, so it is protected ([`Access`]): behind a reverse proxy
-//! that authenticates (`http.forward_auth_header` set), only requests carrying that header are
-//! served; otherwise only loopback clients, or clients presenting `http.admin_token`. (Tesla's public
-//! key and the OAuth callback, which must be public, will live outside this guard.)
+//! Everything here reveals the user's cars or changes the set-up, so it is protected ([`Access`]):
+//! behind a reverse proxy that authenticates (`http.forward_auth_header` set), only requests carrying
+//! that header are served; otherwise only loopback clients, or clients presenting `http.admin_token`.
+//! The only public routes are Tesla's public key (`/.well-known/...`) and the OAuth callback.
 //! Never renders a token or secret.
+
+pub mod setup;
 
 use std::fmt::Write as _;
 use std::net::SocketAddr;
@@ -18,10 +21,11 @@ use axum::routing::get;
 use axum::{Json, Router};
 use serde_json::json;
 use tokio::net::TcpListener;
-use tokio::sync::watch;
+use tokio::sync::{watch, Notify};
 use tokio_util::sync::CancellationToken;
 use tracing::warn;
 
+use crate::account::Account;
 use crate::config::HttpConfig;
 use crate::ha::catalog::CATALOG;
 use crate::secret::Secret;
@@ -69,14 +73,19 @@ pub struct WebState {
     pub fleet: FleetClient,
     pub poll: watch::Receiver<PollStatus>,
     pub access: Access,
+    /// Sign-in, partner registration, pairing.
+    pub account: Arc<Account>,
+    /// Asks `vehicle::setup` to re-read the virtual-key status.
+    pub recheck: Arc<Notify>,
 }
 
 pub fn router(state: WebState) -> Router {
     let admin = Router::new()
         .route("/", get(status_page))
         .route("/api/v1/status", get(status_json))
+        .merge(setup::admin_routes())
         .route_layer(middleware::from_fn_with_state(state.clone(), guard));
-    admin.with_state(state)
+    admin.merge(setup::public_routes()).with_state(state)
 }
 
 /// Serves until `shutdown`.
@@ -148,16 +157,21 @@ fn status(state: &WebState) -> serde_json::Value {
 }
 
 async fn status_json(State(state): State<WebState>) -> Json<serde_json::Value> {
-    Json(status(&state))
+    let mut s = status(&state);
+    s["account"] = setup::account_json(&state).await;
+    Json(s)
 }
 
 async fn status_page(State(state): State<WebState>) -> Html<String> {
     let s = status(&state);
-    let mut page = String::from(
-        "<!doctype html><html><head><meta charset=\"utf-8\"><meta http-equiv=\"refresh\" content=\"10\">\
-         <title>TeslaSync</title><style>body{font-family:system-ui,sans-serif;margin:2em;max-width:60em}\
-         table{border-collapse:collapse;margin-bottom:2em}td,th{padding:.2em .8em;border-bottom:1px solid #ddd;text-align:left}\
-         .muted{color:#666}</style></head><body><h1>TeslaSync</h1>",
+    // Refresh only while nothing needs typing (the sign-in paste box).
+    let settled = s["auth"]["state"] == "signed_in";
+    let mut page = format!(
+        "<!doctype html><html><head><meta charset=\"utf-8\">{}\
+         <title>TeslaSync</title><style>body{{font-family:system-ui,sans-serif;margin:2em;max-width:60em}}\
+         table{{border-collapse:collapse;margin-bottom:2em}}td,th{{padding:.2em .8em;border-bottom:1px solid #ddd;text-align:left}}\
+         .muted{{color:#666}}.bad{{color:#a00}}a.button{{padding:.4em 1em;background:#3e6ae1;color:#fff;border-radius:4px;text-decoration:none}}</style></head><body><h1>TeslaSync</h1>",
+        if settled { "<meta http-equiv=\"refresh\" content=\"30\">" } else { "" }
     );
     let _ = write!(
         page,
@@ -170,6 +184,7 @@ async fn status_page(State(state): State<WebState>) -> Html<String> {
         s["fleet_api_usage"]["wakes"],
         s["fleet_api_usage"]["usd"].as_f64().unwrap_or(0.0),
     );
+    page.push_str(&setup::section(&state).await);
     let vehicles = s["vehicles"].as_array().cloned().unwrap_or_default();
     if vehicles.is_empty() {
         page.push_str("<p>No vehicles yet: waiting for the first poll.</p>");

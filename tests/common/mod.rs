@@ -16,7 +16,7 @@ use teslasync::clock::Clock;
 use teslasync::config::Config;
 use teslasync::daemon::{Daemon, StartOptions};
 use teslasync::secret::Secret;
-use teslasync::sim::{Sim, SimConfig};
+use teslasync::sim::{approve_form, Sim, SimConfig, SimRegion, SCOPES};
 use teslasync::tesla::auth::Tokens;
 
 pub const BROKER: &str = "127.0.0.1:1883";
@@ -63,6 +63,8 @@ pub struct SimServer {
     pub sim: Sim,
     pub url: url::Url,
     pub stop: CancellationToken,
+    /// With [`SimServer::start_regions`]: the EU listener (`url` is then the NA one).
+    pub eu_url: Option<url::Url>,
 }
 
 impl SimServer {
@@ -72,7 +74,40 @@ impl SimServer {
         let url = url::Url::parse(&format!("http://{}", listener.local_addr().unwrap())).unwrap();
         let stop = CancellationToken::new();
         tokio::spawn(sim.clone().serve(listener, stop.clone()));
-        SimServer { sim, url, stop }
+        SimServer {
+            sim,
+            url,
+            stop,
+            eu_url: None,
+        }
+    }
+
+    /// Two regional Fleet API hosts sharing one world, as Tesla's NA and EU hosts: `url` is NA,
+    /// `eu_url` is EU; each answers 421 for accounts of the other, naming it.
+    pub async fn start_regions(cfg: SimConfig) -> SimServer {
+        let sim = Sim::new(cfg);
+        let stop = CancellationToken::new();
+        let mut urls = Vec::new();
+        for region in [SimRegion::Na, SimRegion::Eu] {
+            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+            let url =
+                url::Url::parse(&format!("http://{}", listener.local_addr().unwrap())).unwrap();
+            sim.set_region_url(region, url.as_str());
+            let app = sim.router_for_region(region);
+            let s = stop.clone();
+            tokio::spawn(async move {
+                axum::serve(listener, app)
+                    .with_graceful_shutdown(s.cancelled_owned())
+                    .await
+            });
+            urls.push(url);
+        }
+        SimServer {
+            sim,
+            url: urls[0].clone(),
+            stop,
+            eu_url: Some(urls[1].clone()),
+        }
     }
 }
 
@@ -131,10 +166,27 @@ pub struct Running {
     pub stop: CancellationToken,
 }
 
+/// A loopback listener for the daemon's web server, bound before the configuration is final (the
+/// redirect URI names its port); returns it and its base URL (`http://127.0.0.1:N/`).
+pub async fn bind_http() -> (tokio::net::TcpListener, url::Url) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = url::Url::parse(&format!("http://{}/", listener.local_addr().unwrap())).unwrap();
+    (listener, url)
+}
+
 impl Running {
     pub async fn start(cfg: &Config, clock: Clock) -> Running {
-        let stop = CancellationToken::new();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        Running::start_on(cfg, clock, listener).await
+    }
+
+    /// Starts the daemon with its web server on `listener`.
+    pub async fn start_on(
+        cfg: &Config,
+        clock: Clock,
+        listener: tokio::net::TcpListener,
+    ) -> Running {
+        let stop = CancellationToken::new();
         let daemon = Daemon::start(
             cfg.clone(),
             StartOptions {
@@ -153,6 +205,11 @@ impl Running {
 
     pub fn daemon(&self) -> &Daemon {
         self.daemon.as_ref().unwrap()
+    }
+
+    /// The daemon's web base URL (`http://127.0.0.1:N/`).
+    pub fn web(&self) -> url::Url {
+        url::Url::parse(&format!("http://{}/", self.daemon().http_addr())).unwrap()
     }
 
     /// Waits until the poller has completed more than `n` cycles; returns the new count.
@@ -411,4 +468,130 @@ pub async fn sim_access_token(sim: &SimServer) -> String {
         .await
         .unwrap();
     body["access_token"].as_str().unwrap().to_string()
+}
+
+/// What a browser sees of one HTTP answer.
+#[derive(Debug, Clone)]
+pub struct Page {
+    /// The requested URL.
+    pub url: String,
+    pub status: u16,
+    pub headers: reqwest::header::HeaderMap,
+    pub body: String,
+}
+
+impl Page {
+    pub fn location(&self) -> url::Url {
+        url::Url::parse(self.headers["location"].to_str().unwrap()).unwrap()
+    }
+
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_str(&self.body).unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.body))
+    }
+}
+
+/// A browser without JavaScript: shows redirects instead of following them, keeps the one cookie
+/// TeslaSync sets, and records every answer (for leak checks).
+#[derive(Clone)]
+pub struct Browser {
+    http: reqwest::Client,
+    pub cookie: Arc<Mutex<Option<String>>>,
+    pub seen: Arc<Mutex<Vec<Page>>>,
+    /// Extra header sent with every request (forward auth).
+    pub header: Option<(&'static str, &'static str)>,
+}
+
+impl Default for Browser {
+    fn default() -> Self {
+        Browser::new()
+    }
+}
+
+impl Browser {
+    pub fn new() -> Browser {
+        Browser {
+            http: reqwest::Client::builder()
+                .redirect(reqwest::redirect::Policy::none())
+                .no_proxy()
+                .build()
+                .unwrap(),
+            cookie: Arc::default(),
+            seen: Arc::default(),
+            header: None,
+        }
+    }
+
+    async fn send(&self, req: reqwest::RequestBuilder) -> Page {
+        let mut req = req;
+        let url = req
+            .try_clone()
+            .and_then(|r| r.build().ok())
+            .map(|r| r.url().to_string())
+            .unwrap_or_default();
+        if let Some(c) = self.cookie.lock().unwrap().clone() {
+            req = req.header("cookie", c);
+        }
+        if let Some((k, v)) = self.header {
+            req = req.header(k, v);
+        }
+        let resp = req.send().await.unwrap();
+        let status = resp.status().as_u16();
+        let headers = resp.headers().clone();
+        if let Some(set) = headers.get("set-cookie").and_then(|v| v.to_str().ok()) {
+            let pair = set.split(';').next().unwrap_or_default().to_string();
+            *self.cookie.lock().unwrap() = if pair.ends_with('=') {
+                None
+            } else {
+                Some(pair)
+            };
+        }
+        let body = resp.text().await.unwrap();
+        let page = Page {
+            url,
+            status,
+            headers,
+            body,
+        };
+        self.seen.lock().unwrap().push(page.clone());
+        page
+    }
+
+    pub async fn get(&self, url: &str) -> Page {
+        self.send(self.http.get(url)).await
+    }
+
+    pub async fn post_json(&self, url: &str, body: serde_json::Value) -> Page {
+        self.send(self.http.post(url).json(&body)).await
+    }
+
+    pub async fn post_form(&self, url: &str, form: &[(String, String)]) -> Page {
+        self.send(self.http.post(url).form(form)).await
+    }
+
+    /// Signs in at the simulated Tesla from the daemon's login link, granting `scopes`; returns the
+    /// callback URL Tesla redirected to (not yet visited).
+    pub async fn tesla_sign_in(&self, web: &url::Url, scopes: &[&str]) -> url::Url {
+        let login = self
+            .get(web.join("api/v1/auth/login").unwrap().as_str())
+            .await;
+        assert_eq!(
+            login.status, 302,
+            "login redirects to Tesla: {}",
+            login.body
+        );
+        let authorize = login.location();
+        let page = self.get(authorize.as_str()).await;
+        assert_eq!(page.status, 200, "{}", page.body);
+        let back = self
+            .post_form(authorize.as_str(), &approve_form(scopes))
+            .await;
+        assert_eq!(back.status, 302, "{}", back.body);
+        back.location()
+    }
+
+    /// The whole browser sign-in with every scope; returns the callback page.
+    pub async fn sign_in(&self, web: &url::Url) -> Page {
+        let callback = self.tesla_sign_in(web, &SCOPES).await;
+        self.get(callback.as_str()).await
+    }
 }

@@ -5,19 +5,28 @@
 //! running count of billable requests ([`Usage`]) — Tesla bills every request that answers below 500,
 //! including 408s and 429s, so the count is part of correctness, not decoration.
 //!
-//! Knows nothing about MQTT, Home Assistant or signals.
+//! Also owns *where* requests go. The base URL can move: a 421 ("user out of region") is followed once
+//! to the host Tesla names — if [`region::may_follow`] allows it — and the new base is persisted, so a
+//! restart goes straight there. With `region = "auto"` and no `api_base_url` override, the base is
+//! resolved once per account from the token's `ou_code` and then `GET /api/1/users/region`.
+//!
+//! Knows nothing about MQTT, Home Assistant or signals. Partner endpoints live in [`partner`].
 
-use std::sync::{Arc, Mutex};
-use std::time::Duration;
+pub mod partner;
+
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::{Duration, Instant};
 
 use reqwest::{Method, StatusCode};
 use serde::{Deserialize, Serialize};
 use serde_json::Value as Json;
-use tracing::{debug, instrument};
+use tracing::{debug, info, instrument, warn};
 use url::Url;
 
 use crate::secret::Secret;
-use crate::tesla::auth::{AuthError, Tokens};
+use crate::store::Store;
+use crate::tesla::auth::{AuthError, Claims, Tokens};
+use crate::tesla::region;
 
 mod signed;
 
@@ -78,6 +87,10 @@ pub enum FleetError {
     SigningRequired,
     #[error("this car does not support signed commands; it takes plain REST commands (set commands.rest_vins if TeslaSync chose wrong)")]
     ProtocolUnsupported,
+    #[error("Tesla says this account lives in another region ({0}); set [tesla] region (TESLASYNC_TESLA__REGION) to the account's region, or to auto")]
+    WrongRegion(String),
+    #[error("Tesla answered 412: this application is not registered in this region ({0}). Register it on the status page or with `teslasync partner register --domain <your domain>`")]
+    NotRegistered(String),
     #[error("Tesla refused the request (HTTP {status}): {message}")]
     Refused { status: u16, message: String },
     #[error("Tesla had a temporary problem (HTTP {status}): {message}")]
@@ -128,23 +141,188 @@ struct Envelope<T> {
     response: T,
 }
 
+/// `GET /api/1/users/region`.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+pub struct UserRegion {
+    pub region: String,
+    pub fleet_api_base_url: String,
+}
+
+/// `POST /api/1/vehicles/fleet_status`: the virtual-key checklist.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
+pub struct FleetStatus {
+    #[serde(default)]
+    pub key_paired_vins: Vec<String>,
+    #[serde(default)]
+    pub unpaired_vins: Vec<String>,
+    #[serde(default)]
+    pub vehicle_info: std::collections::BTreeMap<String, VehicleKeyInfo>,
+}
+
+/// One car's entry in [`FleetStatus`].
+#[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
+pub struct VehicleKeyInfo {
+    #[serde(default)]
+    pub firmware_version: Option<String>,
+    #[serde(default)]
+    pub vehicle_command_protocol_required: Option<bool>,
+    #[serde(default)]
+    pub fleet_telemetry_version: Option<String>,
+    #[serde(default)]
+    pub total_number_of_keys: Option<u32>,
+}
+
+/// Reachability of a host, for the admin API's connectivity test.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Reachability {
+    pub url: String,
+    pub reachable: bool,
+    pub status: Option<u16>,
+    pub latency_ms: u64,
+    pub error: Option<String>,
+}
+
+/// Store record (JSON tree [`ROUTING_TREE`]) of the base URL Tesla sent us to.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct Routing {
+    /// The base the configuration names; a changed configuration discards the record.
+    configured: String,
+    base: String,
+}
+
+const ROUTING_TREE: &str = "tesla";
+const ROUTING_KEY: &str = "fleet_base";
+
+/// Where requests go and how that may change.
+struct Route {
+    /// The current base URL.
+    base: RwLock<Url>,
+    /// The base from the configuration (override or the region's host).
+    configured: Url,
+    /// `tesla.api_base_url`, whose host may be followed on a 421 besides Tesla's own.
+    override_url: Option<Url>,
+    /// Resolve from the token's region (`region = "auto"`, no override).
+    auto: bool,
+    /// The account (`sub`) the base was resolved for; a new account resolves again.
+    resolved_for: tokio::sync::Mutex<Option<String>>,
+    store: Option<Store>,
+}
+
 /// The Fleet API client for one account.
 #[derive(Clone)]
 pub struct FleetClient {
     http: reqwest::Client,
-    base: Url,
+    route: Arc<Route>,
     tokens: Arc<Tokens>,
     usage: Arc<Mutex<Usage>>,
 }
 
 impl FleetClient {
+    /// A client that always uses `base` (no region following).
     pub fn new(http: reqwest::Client, base: Url, tokens: Arc<Tokens>) -> Self {
         FleetClient {
             http,
-            base,
+            route: Arc::new(Route {
+                base: RwLock::new(base.clone()),
+                configured: base,
+                override_url: None,
+                auto: false,
+                resolved_for: tokio::sync::Mutex::new(None),
+                store: None,
+            }),
             tokens,
             usage: Arc::default(),
         }
+    }
+
+    /// Turns on following Tesla to the account's region: 421s are followed (to Tesla's hosts, or to the
+    /// override's host), the followed base is persisted in `store` and restored here, and with `auto`
+    /// the base is resolved from the token's `ou_code` and `users/region`.
+    pub fn follow_region(mut self, override_url: Option<Url>, auto: bool, store: Store) -> Self {
+        let configured = self.route.configured.clone();
+        let restored = store
+            .get_json::<Routing>(ROUTING_TREE, ROUTING_KEY)
+            .ok()
+            .flatten()
+            .filter(|r| r.configured == configured.as_str())
+            .and_then(|r| Url::parse(&r.base).ok())
+            .filter(|b| region::may_follow(b, override_url.as_ref()) || *b == configured);
+        if let Some(base) = &restored {
+            info!(base = %base, "using the Fleet API host Tesla named before");
+        }
+        self.route = Arc::new(Route {
+            base: RwLock::new(restored.unwrap_or_else(|| configured.clone())),
+            configured,
+            auto: auto && override_url.is_none(),
+            override_url,
+            resolved_for: tokio::sync::Mutex::new(None),
+            store: Some(store),
+        });
+        self
+    }
+
+    /// The base URL requests go to now.
+    pub fn base_url(&self) -> Url {
+        self.route.base.read().expect("route lock").clone()
+    }
+
+    /// The base URL named by the configuration.
+    pub fn configured_base(&self) -> &Url {
+        &self.route.configured
+    }
+
+    /// Switches to `base` and remembers it across restarts.
+    fn switch_base(&self, base: Url, why: &str) {
+        {
+            let mut current = self.route.base.write().expect("route lock");
+            if *current == base {
+                return;
+            }
+            *current = base.clone();
+        }
+        info!(base = %base, why, "switched the Fleet API host");
+        if let Some(store) = &self.route.store {
+            let record = Routing {
+                configured: self.route.configured.to_string(),
+                base: base.to_string(),
+            };
+            if let Err(e) = store.put_json(ROUTING_TREE, ROUTING_KEY, &record) {
+                warn!(error = %e, "could not persist the Fleet API host");
+            }
+        }
+    }
+
+    /// With `region = "auto"`: once per account, picks the host of the token's `ou_code`, then asks
+    /// Tesla (`users/region`), which also knows accounts whose `ou_code` is wrong.
+    async fn ensure_region(&self) -> Result<(), FleetError> {
+        if !self.route.auto {
+            return Ok(());
+        }
+        let mut resolved = self.route.resolved_for.lock().await;
+        let Some(claims) = self.tokens.claims().await else {
+            return Ok(());
+        };
+        let account = claims.sub.clone().unwrap_or_default();
+        if resolved.as_deref() == Some(account.as_str()) {
+            return Ok(());
+        }
+        if let Some(base) = base_for_claims(&claims) {
+            self.switch_base(base, "the token's ou_code");
+        }
+        match self.users_region_at(&self.base_url()).await {
+            Ok(r) => match Url::parse(&r.fleet_api_base_url) {
+                Ok(base) if region::may_follow(&base, None) => {
+                    self.switch_base(base, "users/region")
+                }
+                _ => warn!(
+                    url = r.fleet_api_base_url,
+                    "users/region named a host that is not Tesla's; ignored"
+                ),
+            },
+            Err(e) => warn!(error = %e, "could not ask Tesla for the account's region"),
+        }
+        *resolved = Some(account);
+        Ok(())
     }
 
     /// Requests made so far, by billing category.
@@ -194,6 +372,51 @@ impl FleetClient {
         .await
     }
 
+    /// `GET /api/1/users/region`: the account's region and its Fleet API host (free).
+    pub async fn users_region(&self) -> Result<UserRegion, FleetError> {
+        self.call(Method::GET, "api/1/users/region", None, Category::Free)
+            .await
+    }
+
+    /// `users/region` at one specific host, without following 421s (region resolution itself).
+    async fn users_region_at(&self, base: &Url) -> Result<UserRegion, FleetError> {
+        let url = base
+            .join("api/1/users/region")
+            .map_err(|e| FleetError::Transport(e.to_string()))?;
+        let token = self.tokens.access_token().await?;
+        let (status, headers, bytes) = self.send(&Method::GET, &url, &token, None).await?;
+        if status.as_u16() < 500 {
+            self.usage.lock().expect("usage mutex").add(Category::Free);
+        }
+        if status.is_success() {
+            return serde_json::from_slice::<Envelope<UserRegion>>(&bytes)
+                .map(|e| e.response)
+                .map_err(|e| FleetError::Decode(e.to_string()));
+        }
+        Err(error_from(status, &headers, &bytes, "api/1/users/region"))
+    }
+
+    /// `POST /api/1/vehicles/fleet_status`: which cars have TeslaSync's key, need signed commands, run
+    /// which firmware. Does not wake the cars.
+    pub async fn fleet_status(&self, vins: &[String]) -> Result<FleetStatus, FleetError> {
+        self.call(
+            Method::POST,
+            "api/1/vehicles/fleet_status",
+            Some(serde_json::json!({ "vins": vins })),
+            Category::Free,
+        )
+        .await
+    }
+
+    /// `GET {base}/status` (no token): is the Fleet API host reachable from here?
+    pub async fn reachability(&self) -> Reachability {
+        let url = self
+            .base_url()
+            .join("status")
+            .expect("a base URL joins a relative path");
+        probe(&self.http, url).await
+    }
+
     /// `POST /api/1/vehicles/{vin}/command/{name}` with a JSON body.
     pub async fn command(
         &self,
@@ -218,13 +441,15 @@ impl FleetClient {
         body: Option<Json>,
         category: Category,
     ) -> Result<T, FleetError> {
-        let url = self
-            .base
-            .join(path)
-            .map_err(|e| FleetError::Transport(e.to_string()))?;
         let mut token = self.tokens.access_token().await?;
+        self.ensure_region().await?;
         let mut refreshed = false;
+        let mut followed = false;
         loop {
+            let url = self
+                .base_url()
+                .join(path)
+                .map_err(|e| FleetError::Transport(e.to_string()))?;
             let (status, headers, bytes) = self.send(&method, &url, &token, body.as_ref()).await?;
             if status.as_u16() < 500 {
                 self.usage.lock().expect("usage mutex").add(category);
@@ -237,6 +462,20 @@ impl FleetClient {
                     token = self.tokens.refresh_after_unauthorized(&token).await?;
                     refreshed = true;
                     continue;
+                }
+            }
+            if status == StatusCode::MISDIRECTED_REQUEST && !followed {
+                let text = String::from_utf8_lossy(&bytes);
+                let alt_svc = headers
+                    .get(reqwest::header::ALT_SVC)
+                    .and_then(|v| v.to_str().ok());
+                if let Some(target) = region::misdirected_target(&text, alt_svc) {
+                    if region::may_follow(&target, self.route.override_url.as_ref()) {
+                        self.switch_base(target, "Tesla answered 421");
+                        followed = true;
+                        continue;
+                    }
+                    warn!(target = %target, "a 421 named a host that is not Tesla's; not following it");
                 }
             }
             if status.is_success() {
@@ -295,6 +534,8 @@ fn error_from(
         });
     match status.as_u16() {
         408 => FleetError::Unavailable,
+        412 => FleetError::NotRegistered(message),
+        421 => FleetError::WrongRegion(message),
         429 => FleetError::RateLimited {
             retry_after: retry_after(headers, &message),
         },
@@ -302,6 +543,43 @@ fn error_from(
         403 if message.contains("Vehicle Command Protocol required") => FleetError::SigningRequired,
         s if s >= 500 => FleetError::Server { status: s, message },
         s => FleetError::Refused { status: s, message },
+    }
+}
+
+/// The Fleet API host for the region a token claims (`ou_code`), if it names one.
+pub fn base_for_claims(claims: &Claims) -> Option<Url> {
+    let region = claims
+        .ou_code
+        .as_deref()?
+        .parse::<crate::config::Region>()
+        .ok()?;
+    Url::parse(region::hosts(region).fleet_api).ok()
+}
+
+/// A plain GET with the time it took (no token; for connectivity tests).
+pub async fn probe(http: &reqwest::Client, url: Url) -> Reachability {
+    let started = Instant::now();
+    let result = http
+        .get(url.clone())
+        .timeout(Duration::from_secs(10))
+        .send()
+        .await;
+    let latency_ms = started.elapsed().as_millis() as u64;
+    match result {
+        Ok(r) => Reachability {
+            url: url.to_string(),
+            reachable: true,
+            status: Some(r.status().as_u16()),
+            latency_ms,
+            error: None,
+        },
+        Err(e) => Reachability {
+            url: url.to_string(),
+            reachable: false,
+            status: None,
+            latency_ms,
+            error: Some(e.without_url().to_string()),
+        },
     }
 }
 
