@@ -142,6 +142,8 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let runtime = tokio::runtime::Runtime::new().expect("tokio runtime");
     let code = runtime.block_on(dispatch(cli.command));
+    // Do not wait for blocked readers (the stdin of `auth login`): the command is done.
+    runtime.shutdown_background();
     ExitCode::from(code as u8)
 }
 
