@@ -251,6 +251,8 @@ async fn dispatch(cmd: Cmd) -> i32 {
                 "and import this refresh token (single use): {}",
                 sim.issue_refresh_token()
             );
+            println!("or sign in through the simulated sign-in page: set TESLA_REDIRECT_URI=http://127.0.0.1:8080/api/v1/auth/callback");
+            println!("and use Sign in with Tesla on the status page, or `teslasync auth login`.");
             match sim.serve(listener, shutdown_on_signal()).await {
                 Ok(()) => 0,
                 Err(e) => {
