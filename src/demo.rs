@@ -20,6 +20,9 @@ use crate::secret::Secret;
 use crate::sim::{Sim, SimConfig};
 use crate::tesla::auth::Tokens;
 
+/// The domain the demo registers; the simulator maps it to the demo daemon.
+const DEMO_DOMAIN: &str = "teslasync.demo";
+
 /// `teslasync demo` flags.
 #[derive(Debug, Clone)]
 pub struct DemoOptions {
@@ -77,6 +80,15 @@ pub async fn run(
     cfg.tesla.client_secret = Some(Secret::from(SimConfig::default().client_secret));
     cfg.mqtt.url = opts.mqtt.clone();
     cfg.http.listen = opts.http;
+    // Sign-in, partner registration and pairing work against the simulator too: the redirect URI is
+    // the demo's own callback, and the simulated Tesla fetches the demo domain's key from this daemon.
+    let mut reachable = opts.http;
+    if reachable.ip().is_unspecified() {
+        reachable.set_ip(std::net::Ipv4Addr::LOCALHOST.into());
+    }
+    cfg.tesla.redirect_uri = Some(format!("http://{reachable}/api/v1/auth/callback"));
+    cfg.tesla.domain = Some(DEMO_DOMAIN.to_string());
+    sim.serve_domain(DEMO_DOMAIN, &format!("http://{reachable}"));
     cfg.storage.path = data_dir.clone();
     // Livelier than production, still sleep-aware: the simulated cars fall asleep after 15 idle minutes.
     cfg.polling.list_interval = Duration::from_secs(15);

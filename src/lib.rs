@@ -8,7 +8,7 @@
 //!  vehicle::poller ─────────────┼─> vehicle::Update ─> vehicle::hub ┼─> ha::bridge (changed values → MQTT)
 //!  tesla::telemetry (later) ────┘     (vin, signals)   (state, diff)│
 //!  tesla::command (signing) <──── vehicle::executor <──────────────┴── ha::bridge (command topics)
-//!  tesla::auth (tokens) ── store (sled, AES-GCM) ── web (status page, later OAuth and admin API)
+//!  tesla::auth (tokens) ── store (sled, AES-GCM) ── web (status page, sign-in, admin API) ── account (set-up)
 //! ```
 //!
 //! Module map:
@@ -21,7 +21,7 @@
 //! - [`tesla`]: everything that speaks to Tesla: OAuth tokens, the Fleet API, the command protocol.
 //! - [`vehicle`]: signals, the hub that remembers them, the poller and the command executor.
 //! - [`ha`]: Home Assistant: the entity catalog, discovery payloads and the MQTT bridge.
-//! - [`web`]: the HTTP server (status page).
+//! - [`web`]: the HTTP server (status page, Tesla sign-in, the public key, the admin API).
 //! - [`sim`]: a simulated Tesla account: auth, Fleet API, cars with a sleep/wake state machine.
 //! - [`daemon`]: wires the parts together and runs until cancelled; [`demo`] adds the simulator
 //!   and, when needed, an embedded MQTT broker.

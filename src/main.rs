@@ -142,6 +142,8 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let runtime = tokio::runtime::Runtime::new().expect("tokio runtime");
     let code = runtime.block_on(dispatch(cli.command));
+    // Do not wait for blocked readers (the stdin of `auth login`): the command is done.
+    runtime.shutdown_background();
     ExitCode::from(code as u8)
 }
 
@@ -249,6 +251,8 @@ async fn dispatch(cmd: Cmd) -> i32 {
                 "and import this refresh token (single use): {}",
                 sim.issue_refresh_token()
             );
+            println!("or sign in through the simulated sign-in page: set TESLA_REDIRECT_URI=http://127.0.0.1:8080/api/v1/auth/callback");
+            println!("and use Sign in with Tesla on the status page, or `teslasync auth login`.");
             match sim.serve(listener, shutdown_on_signal()).await {
                 Ok(()) => 0,
                 Err(e) => {

@@ -1,0 +1,179 @@
+//! The set-up commands of the `teslasync` binary, run as a user would, against the simulator:
+//! `keys generate/show`, `auth login --paste` / `auth status` / `auth logout`, `partner register/verify`.
+
+mod common;
+
+use std::io::{BufRead, BufReader, Write};
+use std::process::{Command, Stdio};
+
+use common::*;
+use teslasync::sim::{SimConfig, SCOPES};
+
+/// The binary configured through the environment only, as in Docker.
+fn teslasync(sim: &SimServer, dir: &std::path::Path, key: &str) -> Command {
+    let defaults = SimConfig::default();
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_teslasync"));
+    cmd.env("TESLA_CLIENT_ID", defaults.client_id)
+        .env("TESLA_CLIENT_SECRET", defaults.client_secret)
+        .env("TESLA_API_BASE_URL", sim.url.as_str())
+        .env("TESLASYNC_TESLA__AUTH_BASE_URL", sim.url.as_str())
+        .env(
+            "TESLA_REDIRECT_URI",
+            "https://teslasync.test/api/v1/auth/callback",
+        )
+        .env("TESLASYNC_TESLA__DOMAIN", "teslasync.test")
+        .env("TESLASYNC_STORAGE__PATH", dir)
+        .env("ENCRYPTION_KEY", key);
+    cmd
+}
+
+fn output(cmd: &mut Command) -> (i32, String, String) {
+    let out = cmd.output().unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn keys_generate_refuses_to_overwrite_and_show_prints_only_the_public_key() {
+    let sim = SimServer::start(SimConfig::default()).await;
+    let dir = tempfile::tempdir().unwrap();
+    let key = random_key();
+    let run = |args: &[&str]| output(teslasync(&sim, dir.path(), key.expose()).args(args));
+
+    let (code, _, err) = run(&["keys", "show"]);
+    assert_eq!(code, 1);
+    assert!(err.contains("keys generate"), "{err}");
+    let (code, out, _) = run(&["keys", "generate"]);
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("BEGIN PUBLIC KEY") && !out.contains("PRIVATE"));
+    let path = teslasync::keys::default_path(dir.path());
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&path).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600);
+    }
+    let first = std::fs::read(&path).unwrap();
+    let (code, _, err) = run(&["keys", "generate"]);
+    assert_eq!(code, 2, "refuses without --force");
+    assert!(err.contains("--force"), "{err}");
+    assert_eq!(std::fs::read(&path).unwrap(), first, "the key is untouched");
+    let (code, _, _) = run(&["keys", "generate", "--force"]);
+    assert_eq!(code, 0);
+    assert_ne!(std::fs::read(&path).unwrap(), first);
+    let (code, out, _) = run(&["keys", "show"]);
+    assert_eq!(code, 0);
+    let loaded = teslasync::keys::CommandKey::load(&path).unwrap();
+    assert!(out.contains(&loaded.fingerprint()));
+    assert!(out.contains(&loaded.public_key_pem()));
+    assert!(!out.contains("PRIVATE"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn auth_login_accepts_a_pasted_callback_url() {
+    let sim = SimServer::start(SimConfig::default()).await;
+    let dir = tempfile::tempdir().unwrap();
+    let key = random_key();
+    let mut child = teslasync(&sim, dir.path(), key.expose())
+        .args(["auth", "login", "--paste"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    // The sign-in URL is the first line that is a URL; the rest of stdout is drained (like a terminal).
+    let (url_tx, url_rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            if let Ok(url) = url::Url::parse(line.trim()) {
+                let _ = url_tx.send(url);
+            }
+        }
+    });
+    let authorize = tokio::task::spawn_blocking(move || url_rx.recv_timeout(TIMEOUT).unwrap())
+        .await
+        .unwrap();
+    assert_eq!(
+        authorize
+            .query_pairs()
+            .find(|(k, _)| k == "show_keypair_step")
+            .unwrap()
+            .1,
+        "true"
+    );
+    // The user signs in; Tesla redirects to https://teslasync.test/..., which does not load; they
+    // paste its address.
+    let browser = Browser::new();
+    assert_eq!(browser.get(authorize.as_str()).await.status, 200);
+    let back = browser
+        .post_form(authorize.as_str(), &teslasync::sim::approve_form(&SCOPES))
+        .await;
+    let callback = back.location();
+    assert!(callback
+        .as_str()
+        .starts_with("https://teslasync.test/api/v1/auth/callback?code="));
+    let mut stdin = child.stdin.take().unwrap();
+    writeln!(stdin, "not a url").unwrap();
+    writeln!(stdin, "{callback}").unwrap();
+    let out = tokio::task::spawn_blocking(move || child.wait_with_output().unwrap())
+        .await
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{err}");
+    assert!(err.contains("not a URL"), "a bad paste is explained: {err}");
+
+    let (code, status, _) =
+        output(teslasync(&sim, dir.path(), key.expose()).args(["auth", "status"]));
+    assert_eq!(code, 0, "{status}");
+    assert!(status.contains("Signed in"), "{status}");
+    let (code, _, _) = output(teslasync(&sim, dir.path(), key.expose()).args(["auth", "logout"]));
+    assert_eq!(code, 0);
+    let (code, status, _) =
+        output(teslasync(&sim, dir.path(), key.expose()).args(["auth", "status"]));
+    assert_eq!(code, 1);
+    assert!(status.contains("Not signed in"), "{status}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn partner_register_explains_412_then_registers_and_verifies() {
+    let sim = SimServer::start(SimConfig::default()).await;
+    let dir = tempfile::tempdir().unwrap();
+    let key = random_key();
+    let run = |args: &[&str]| output(teslasync(&sim, dir.path(), key.expose()).args(args));
+    assert_eq!(run(&["keys", "generate"]).0, 0);
+
+    let (code, out, _) = run(&["partner", "register"]);
+    assert_eq!(code, 1, "{out}");
+    assert!(
+        out.contains("https://teslasync.test/.well-known/appspecific/com.tesla.3p.public-key.pem")
+            && out.contains("412"),
+        "{out}"
+    );
+    // Serve this installation's public key where the simulated Tesla looks for it.
+    let local =
+        teslasync::keys::CommandKey::load(&teslasync::keys::default_path(dir.path())).unwrap();
+    let pem = local.public_key_pem();
+    let (listener, url) = bind_http().await;
+    let app = axum::Router::new().route(
+        teslasync::tesla::fleet::partner::WELL_KNOWN_PATH,
+        axum::routing::get(move || {
+            let pem = pem.clone();
+            async move { pem }
+        }),
+    );
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    sim.sim.serve_domain("teslasync.test", url.as_str());
+
+    let (code, out, err) = run(&["partner", "register"]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.contains("registered teslasync.test"), "{out}");
+    let (code, out, _) = run(&["partner", "verify", "--domain", "teslasync.test"]);
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("registered with the local key"), "{out}");
+    let (code, _, err) = run(&["partner", "verify", "--domain", "https://x"]);
+    assert_eq!(code, 2, "a bad domain is a usage error: {err}");
+}
