@@ -102,9 +102,16 @@ async fn a_429_pauses_polling_for_its_retry_after_and_is_reported_once() {
     .await;
     let setup = Setup::new(&sim);
     setup.sign_in(&sim);
-    let probe = Probe::start(&[format!("{}/event", setup.base())]).await;
+    let probe = Probe::start(&[format!("{}/#", setup.base())]).await;
     let running = Running::start(&setup.cfg, clock.clone()).await;
     let mut cycles = running.wait_cycles_after(0).await;
+    // Settled: new cars also get one (free) fleet_status read for the pairing checklist; wait for it
+    // to reach MQTT so that the requests counted below are the poller's alone.
+    for vin in sim.sim.vins() {
+        probe
+            .wait(&format!("{}/{vin}/key_paired", setup.base()), |_| true)
+            .await;
+    }
 
     // The next two list requests are rate limited with Retry-After: 600 s.
     sim.sim.inject_fault(teslasync::sim::Fault {
