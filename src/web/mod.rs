@@ -27,7 +27,7 @@ use tracing::warn;
 
 use crate::account::Account;
 use crate::config::HttpConfig;
-use crate::ha::catalog::CATALOG;
+use crate::ha::catalog::{EntityDesc, Platform, CATALOG};
 use crate::secret::Secret;
 use crate::tesla::fleet::FleetClient;
 use crate::vehicle::hub::Hub;
@@ -204,7 +204,7 @@ async fn status_page(State(state): State<WebState>) -> Html<String> {
                     page,
                     "<tr><td>{}</td><td>{} {}</td></tr>",
                     escape(e.name),
-                    escape(value),
+                    escape(readable(e, value)),
                     escape(unit)
                 );
             }
@@ -213,6 +213,27 @@ async fn status_page(State(state): State<WebState>) -> Html<String> {
     }
     page.push_str("</body></html>");
     Html(page)
+}
+
+/// How a person would say an entity's state: binary sensors speak their device class (a door is
+/// "open", not "ON"), as Home Assistant's own UI does. MQTT keeps the plain `ON`/`OFF`.
+fn readable<'a>(e: &EntityDesc, state: &'a str) -> &'a str {
+    if e.platform != Platform::BinarySensor {
+        return state;
+    }
+    let on = state == "ON";
+    match (e.device_class, on) {
+        (Some("door" | "window" | "opening"), true) => "open",
+        (Some("door" | "window" | "opening"), false) => "closed",
+        (Some("connectivity"), true) => "connected",
+        (Some("connectivity"), false) => "disconnected",
+        (Some("presence"), true) => "present",
+        (Some("presence"), false) => "away",
+        (Some("problem"), true) => "problem",
+        (Some("problem"), false) => "ok",
+        (_, true) => "on",
+        (_, false) => "off",
+    }
 }
 
 fn escape(s: &str) -> String {
@@ -259,6 +280,23 @@ mod tests {
         };
         assert!(token.allows(remote, &headers(&[("authorization", "Bearer s3cret")])));
         assert!(!token.allows(remote, &headers(&[("authorization", "Bearer nope")])));
+    }
+
+    #[test]
+    fn binary_states_read_like_their_device_class() {
+        let find = |key| crate::ha::catalog::find(key).unwrap();
+        assert_eq!(readable(find("vehicle_state_df"), "ON"), "open");
+        assert_eq!(readable(find("vehicle_state_fd_window"), "OFF"), "closed");
+        assert_eq!(readable(find("state"), "ON"), "connected");
+        assert_eq!(
+            readable(find("charge_state_battery_heater_on"), "OFF"),
+            "off"
+        );
+        assert_eq!(
+            readable(find("vehicle_state_sentry_mode"), "ON"),
+            "ON",
+            "switches keep their state"
+        );
     }
 
     #[test]
