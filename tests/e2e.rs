@@ -8,54 +8,9 @@ use std::time::Duration;
 
 use common::*;
 use serde_json::json;
-use teslasync::clock::Clock;
 use teslasync::config::DiscoveryMode;
 use teslasync::ha::catalog::CATALOG;
 use teslasync::sim::SimConfig;
-
-const MODEL_Y: &str = "7SAYGDEE1NA000001";
-const MODEL_S: &str = "5YJSA1E2XJF000002";
-
-struct World {
-    sim: SimServer,
-    setup: Setup,
-    probe: Probe,
-    running: Running,
-}
-
-impl World {
-    async fn start(mode: DiscoveryMode, sim_cfg: SimConfig) -> World {
-        let sim = SimServer::start(sim_cfg).await;
-        let mut setup = Setup::new(&sim);
-        setup.cfg.mqtt.discovery = mode;
-        setup.sign_in(&sim);
-        let probe = Probe::start(&[
-            format!("{}/#", setup.base()),
-            format!("{}/#", setup.prefix()),
-        ])
-        .await;
-        let running = Running::start(&setup.cfg, Clock::system()).await;
-        World {
-            sim,
-            setup,
-            probe,
-            running,
-        }
-    }
-
-    fn topic(&self, vin: &str, rest: &str) -> String {
-        format!("{}/{vin}/{rest}", self.setup.base())
-    }
-
-    /// Waits for a command result with the given command name after `seen` earlier results.
-    async fn result(&self, vin: &str, nth: usize) -> serde_json::Value {
-        let all = self
-            .probe
-            .wait_count(&self.topic(vin, "command/result"), nth)
-            .await;
-        all[nth - 1].json()
-    }
-}
 
 fn approx(state: &str, expected: f64, tolerance: f64) -> bool {
     state
@@ -65,7 +20,7 @@ fn approx(state: &str, expected: f64, tolerance: f64) -> bool {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn discovery_and_states_match_the_simulated_cars() {
-    let w = World::start(DiscoveryMode::Device, SimConfig::default()).await;
+    let w = World::start(SimConfig::default()).await;
     let mut unique_ids = HashSet::new();
     for vin in [MODEL_Y, MODEL_S] {
         let car = w.sim.sim.vehicle_json(vin).unwrap();
@@ -178,7 +133,7 @@ async fn discovery_and_states_match_the_simulated_cars() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_lock_command_changes_the_car_and_the_state_follows() {
-    let w = World::start(DiscoveryMode::Device, SimConfig::default()).await;
+    let w = World::start(SimConfig::default()).await;
     let lock = w.topic(MODEL_S, "vehicle_state_locked");
     w.probe.wait_text(&lock, "locked").await;
 
@@ -241,7 +196,7 @@ async fn a_lock_command_changes_the_car_and_the_state_follows() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bad_input_gets_an_event_and_loses_nothing() {
-    let w = World::start(DiscoveryMode::Device, SimConfig::default()).await;
+    let w = World::start(SimConfig::default()).await;
     w.probe
         .wait_text(&w.topic(MODEL_S, "vehicle_state_sentry_mode"), "OFF")
         .await;
@@ -333,13 +288,10 @@ async fn bad_input_gets_an_event_and_loses_nothing() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_sleeping_car_is_woken_once_for_a_command() {
-    let w = World::start(
-        DiscoveryMode::Device,
-        SimConfig {
-            wake_delay: Duration::from_millis(500),
-            ..SimConfig::default()
-        },
-    )
+    let w = World::start(SimConfig {
+        wake_delay: Duration::from_millis(500),
+        ..SimConfig::default()
+    })
     .await;
     w.probe.wait_text(&w.topic(MODEL_S, "state"), "ON").await;
     w.sim.sim.act(MODEL_S, "sleep").unwrap();
@@ -361,7 +313,7 @@ async fn a_sleeping_car_is_woken_once_for_a_command() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn home_assistant_coming_online_gets_discovery_again() {
-    let w = World::start(DiscoveryMode::Device, SimConfig::default()).await;
+    let w = World::start(SimConfig::default()).await;
     let topic = format!("{}/device/teslasync_{MODEL_S}/config", w.setup.prefix());
     let limit = w.topic(MODEL_S, "charge_state_charge_limit_soc");
     // Settled: the config carries the firmware version, which arrives with the first data poll.
@@ -387,7 +339,10 @@ async fn home_assistant_coming_online_gets_discovery_again() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn component_mode_publishes_one_config_per_entity() {
-    let w = World::start(DiscoveryMode::Component, SimConfig::default()).await;
+    let w = World::start_with(SimConfig::default(), |s, _| {
+        s.cfg.mqtt.discovery = DiscoveryMode::Component
+    })
+    .await;
     let topic = format!(
         "{}/sensor/teslasync_{MODEL_S}/charge_state_battery_level/config",
         w.setup.prefix()

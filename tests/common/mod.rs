@@ -595,3 +595,60 @@ impl Browser {
         self.get(callback.as_str()).await
     }
 }
+
+/// The simulator's 2022 Model Y: signed commands only.
+pub const MODEL_Y: &str = "7SAYGDEE1NA000001";
+/// The simulator's 2018 Model S: REST commands only.
+pub const MODEL_S: &str = "5YJSA1E2XJF000002";
+
+/// The usual test world: a simulator, a signed-in daemon sharing its clock, and a probe subscribed to
+/// the daemon's base topic and discovery prefix.
+pub struct World {
+    pub sim: SimServer,
+    pub setup: Setup,
+    pub probe: Probe,
+    pub running: Running,
+}
+
+impl World {
+    pub async fn start(sim_cfg: SimConfig) -> World {
+        World::start_with(sim_cfg, |_, _| {}).await
+    }
+
+    /// Like [`World::start`]; `configure` adjusts the daemon's configuration (and may prepare the
+    /// simulator, e.g. pair a key) before the daemon starts.
+    pub async fn start_with(
+        sim_cfg: SimConfig,
+        configure: impl FnOnce(&mut Setup, &SimServer),
+    ) -> World {
+        let sim = SimServer::start(sim_cfg).await;
+        let mut setup = Setup::new(&sim);
+        configure(&mut setup, &sim);
+        setup.sign_in(&sim);
+        let probe = Probe::start(&[
+            format!("{}/#", setup.base()),
+            format!("{}/#", setup.prefix()),
+        ])
+        .await;
+        let running = Running::start(&setup.cfg, sim.sim.clock()).await;
+        World {
+            sim,
+            setup,
+            probe,
+            running,
+        }
+    }
+
+    /// `<base>/<vin>/<rest>`.
+    pub fn topic(&self, vin: &str, rest: &str) -> String {
+        format!("{}/{vin}/{rest}", self.setup.base())
+    }
+
+    /// The `nth` (1-based) command result published for `vin`.
+    pub async fn result(&self, vin: &str, nth: usize) -> serde_json::Value {
+        self.probe
+            .wait_count(&self.topic(vin, "command/result"), nth)
+            .await[nth - 1]
+            .json()
+    }
+}
