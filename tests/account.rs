@@ -201,10 +201,14 @@ async fn a_revoked_refresh_token_raises_reauth_required_once_and_a_new_sign_in_c
     assert_eq!(done.status, 200, "{}", done.body);
     probe.wait_text(&reauth, "OFF").await;
     let mut poll = running.daemon().poll_status();
-    tokio::time::timeout(TIMEOUT, poll.wait_for(|s| s.last_error.is_none()))
-        .await
-        .expect("a successful poll cycle after the new sign-in")
-        .unwrap();
+    // A *completed* cycle without error (the error clears as soon as the list read succeeds).
+    tokio::time::timeout(
+        TIMEOUT,
+        poll.wait_for(|s| s.cycles > cycles && s.last_error.is_none()),
+    )
+    .await
+    .expect("a successful poll cycle after the new sign-in")
+    .unwrap();
     assert!(
         sim.sim.billing().free > after.free,
         "the vehicle list is read again"
