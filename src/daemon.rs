@@ -24,6 +24,7 @@ use crate::tesla::auth::partner::PartnerTokens;
 use crate::tesla::auth::{AuthError, AuthSettings, Tokens};
 use crate::tesla::fleet::partner::PartnerClient;
 use crate::tesla::fleet::{FleetClient, Usage};
+use crate::tesla::region::FleetHosts;
 use crate::vehicle::executor::{Executor, Signing};
 use crate::vehicle::hub::Hub;
 use crate::vehicle::poller::{PollStatus, Poller};
@@ -70,6 +71,8 @@ pub struct StartOptions {
     pub clock: Clock,
     /// An already-bound listener for the web UI (tests pass port 0); otherwise `http.listen`.
     pub http_listener: Option<TcpListener>,
+    /// Tesla's regional Fleet API hosts unless given (tests map them to simulator listeners).
+    pub fleet_hosts: Option<FleetHosts>,
 }
 
 /// A running daemon.
@@ -139,12 +142,18 @@ impl Daemon {
                 clock.clone(),
             )),
         );
-        let fleet = FleetClient::new(http, cfg.tesla.fleet_api_base(), tokens.clone())
-            .follow_region(
-                cfg.tesla.api_base_url.clone(),
-                cfg.tesla.region == Region::Auto,
-                store.clone(),
-            );
+        let fleet_hosts = opts.fleet_hosts.unwrap_or_else(FleetHosts::tesla);
+        let base = cfg
+            .tesla
+            .api_base_url
+            .clone()
+            .unwrap_or_else(|| fleet_hosts.get(cfg.tesla.region).clone());
+        let fleet = FleetClient::new(http, base, tokens.clone()).follow_region(
+            cfg.tesla.api_base_url.clone(),
+            cfg.tesla.region == Region::Auto,
+            store.clone(),
+            fleet_hosts,
+        );
         let sessions = Sessions::new(store.clone(), Arc::new(command_key.protocol_key()));
         let account = Arc::new(Account::new(
             cfg.tesla.clone(),

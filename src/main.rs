@@ -372,6 +372,7 @@ fn cli_account(cfg: &Config, store: Store) -> Account {
             cfg.tesla.api_base_url.clone(),
             cfg.tesla.region == Region::Auto,
             store,
+            teslasync::tesla::region::FleetHosts::tesla(),
         );
     let partner = PartnerClient::new(
         http.clone(),

@@ -4,6 +4,9 @@
 
 mod common;
 
+use teslasync::daemon::StartOptions;
+use teslasync::tesla::region::FleetHosts;
+
 use std::time::Duration;
 
 use common::*;
@@ -472,5 +475,67 @@ async fn admin_endpoints_refuse_requests_without_the_forward_auth_header() {
         .post_form(&url("api/v1/auth/logout"), &[("a".into(), "b".into())])
         .await;
     assert_eq!(form.status, 415);
+    running.stop().await;
+}
+
+/// `region = "auto"` with no override, on a simulator whose two listeners stand in for Tesla's NA and
+/// EU hosts: the daemon must find the account's region itself.
+async fn auto_region_world(ou_code: SimRegion) -> (SimServer, Setup, Running) {
+    let sim = SimServer::start_regions(SimConfig {
+        region: SimRegion::Eu,
+        ..SimConfig::default()
+    })
+    .await;
+    sim.sim.set_account_region(SimRegion::Eu, Some(ou_code));
+    let mut setup = Setup::new(&sim);
+    setup.cfg.tesla.api_base_url = None;
+    assert_eq!(setup.cfg.tesla.region, teslasync::config::Region::Auto);
+    setup.sign_in(&sim);
+    let hosts = FleetHosts::new(
+        sim.url.clone(),
+        sim.eu_url.clone().unwrap(),
+        url::Url::parse("http://127.0.0.1:9/").unwrap(),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let running = Running::start_with(
+        &setup.cfg,
+        StartOptions {
+            clock: Clock::system(),
+            http_listener: Some(listener),
+            fleet_hosts: Some(hosts),
+        },
+    )
+    .await;
+    (sim, setup, running)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn region_auto_goes_where_the_token_says_without_a_421() {
+    let (sim, _setup, running) = auto_region_world(SimRegion::Eu).await;
+    running.wait_cycles_after(0).await;
+    assert_eq!(running.daemon().poll_status().borrow().last_error, None);
+    assert_eq!(
+        running.daemon().account().fleet().base_url(),
+        sim.eu_url.clone().unwrap()
+    );
+    assert_eq!(sim.sim.misdirected(), 0, "ou_code named EU: straight there");
+    running.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn region_auto_recovers_when_the_token_names_the_wrong_region() {
+    // Tesla's `ou_code` is sometimes wrong (fleet-api.md §2.6): the token says NA, the account is EU.
+    let (sim, _setup, running) = auto_region_world(SimRegion::Na).await;
+    running.wait_cycles_after(0).await;
+    assert_eq!(running.daemon().poll_status().borrow().last_error, None);
+    assert_eq!(
+        running.daemon().account().fleet().base_url(),
+        sim.eu_url.clone().unwrap()
+    );
+    assert_eq!(
+        sim.sim.misdirected(),
+        1,
+        "one 421, to users/region, whose answer names the EU host; nothing after"
+    );
     running.stop().await;
 }

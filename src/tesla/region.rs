@@ -48,6 +48,51 @@ pub static HOSTS: [Hosts; 3] = [
     },
 ];
 
+/// The Fleet API base URL of each region, as the client resolves and follows them. Tesla's hosts in
+/// production ([`FleetHosts::tesla`]); tests map the regions to simulator listeners instead, so that
+/// `region = "auto"` (the token's `ou_code`, then `users/region`) is exercised for real.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FleetHosts {
+    na: Url,
+    eu: Url,
+    cn: Url,
+}
+
+impl FleetHosts {
+    /// Tesla's own regional hosts, from [`HOSTS`].
+    pub fn tesla() -> FleetHosts {
+        let url = |r| Url::parse(hosts(r).fleet_api).expect("HOSTS holds valid URLs");
+        FleetHosts {
+            na: url(Region::Na),
+            eu: url(Region::Eu),
+            cn: url(Region::Cn),
+        }
+    }
+
+    /// Other hosts per region (a simulator's listeners).
+    pub fn new(na: Url, eu: Url, cn: Url) -> FleetHosts {
+        FleetHosts { na, eu, cn }
+    }
+
+    /// The host of `region`; `Auto` counts as NA.
+    pub fn get(&self, region: Region) -> &Url {
+        match region {
+            Region::Eu => &self.eu,
+            Region::Cn => &self.cn,
+            Region::Na | Region::Auto => &self.na,
+        }
+    }
+
+    /// Whether `target` is one of these hosts (same scheme, host and port).
+    pub fn contains(&self, target: &Url) -> bool {
+        [&self.na, &self.eu, &self.cn].iter().any(|h| {
+            h.scheme() == target.scheme()
+                && h.host_str() == target.host_str()
+                && h.port_or_known_default() == target.port_or_known_default()
+        })
+    }
+}
+
 /// The hosts of `region`; `Auto` counts as NA until Tesla has said otherwise.
 pub fn hosts(region: Region) -> &'static Hosts {
     let region = if region == Region::Auto {
@@ -185,6 +230,34 @@ mod tests {
         assert_eq!(cfg.authorize_base().as_str(), "https://auth.tesla.cn/");
         cfg.auth_base_url = Url::parse("http://127.0.0.1:8090").unwrap();
         assert_eq!(cfg.authorize_base().as_str(), "http://127.0.0.1:8090/");
+    }
+
+    #[test]
+    fn fleet_hosts_map_regions_and_recognise_their_own_hosts() {
+        let url = |s: &str| Url::parse(s).unwrap();
+        let tesla = FleetHosts::tesla();
+        assert_eq!(tesla.get(Region::Auto), tesla.get(Region::Na));
+        assert_eq!(
+            tesla.get(Region::Eu).as_str(),
+            "https://fleet-api.prd.eu.vn.cloud.tesla.com/"
+        );
+        assert!(tesla.contains(&url(
+            "https://fleet-api.prd.cn.vn.cloud.tesla.cn/api/1/vehicles"
+        )));
+        let sim = FleetHosts::new(
+            url("http://127.0.0.1:4001/"),
+            url("http://127.0.0.1:4002/"),
+            url("http://127.0.0.1:4003/"),
+        );
+        assert!(sim.contains(&url("http://127.0.0.1:4002/x")));
+        assert!(
+            !sim.contains(&url("http://127.0.0.1:4004/")),
+            "another port is another host"
+        );
+        assert!(
+            !sim.contains(&url("https://127.0.0.1:4002/")),
+            "another scheme too"
+        );
     }
 
     #[test]

@@ -186,17 +186,23 @@ impl Running {
         clock: Clock,
         listener: tokio::net::TcpListener,
     ) -> Running {
-        let stop = CancellationToken::new();
-        let daemon = Daemon::start(
-            cfg.clone(),
+        Running::start_with(
+            cfg,
             StartOptions {
                 clock,
                 http_listener: Some(listener),
+                fleet_hosts: None,
             },
-            stop.clone(),
         )
         .await
-        .expect("daemon starts");
+    }
+
+    /// Starts the daemon with explicit start options.
+    pub async fn start_with(cfg: &Config, opts: StartOptions) -> Running {
+        let stop = CancellationToken::new();
+        let daemon = Daemon::start(cfg.clone(), opts, stop.clone())
+            .await
+            .expect("daemon starts");
         Running {
             daemon: Some(daemon),
             stop,

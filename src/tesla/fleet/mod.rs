@@ -203,9 +203,19 @@ struct Route {
     override_url: Option<Url>,
     /// Resolve from the token's region (`region = "auto"`, no override).
     auto: bool,
+    /// The regional hosts `auto` chooses from and 421s may lead to.
+    hosts: region::FleetHosts,
     /// The account (`sub`) the base was resolved for; a new account resolves again.
     resolved_for: tokio::sync::Mutex<Option<String>>,
     store: Option<Store>,
+}
+
+impl Route {
+    /// Whether a host Tesla names (421, `users/region`) may be followed: Tesla's own hosts, the
+    /// configured regional hosts, or the override's host — never anything else.
+    fn may_follow(&self, target: &Url) -> bool {
+        region::may_follow(target, self.override_url.as_ref()) || self.hosts.contains(target)
+    }
 }
 
 /// The Fleet API client for one account.
@@ -227,6 +237,7 @@ impl FleetClient {
                 configured: base,
                 override_url: None,
                 auto: false,
+                hosts: region::FleetHosts::tesla(),
                 resolved_for: tokio::sync::Mutex::new(None),
                 store: None,
             }),
@@ -235,10 +246,16 @@ impl FleetClient {
         }
     }
 
-    /// Turns on following Tesla to the account's region: 421s are followed (to Tesla's hosts, or to the
-    /// override's host), the followed base is persisted in `store` and restored here, and with `auto`
-    /// the base is resolved from the token's `ou_code` and `users/region`.
-    pub fn follow_region(mut self, override_url: Option<Url>, auto: bool, store: Store) -> Self {
+    /// Turns on following Tesla to the account's region: 421s are followed (to `hosts`, any Tesla
+    /// host, or the override's host), the followed base is persisted in `store` and restored here,
+    /// and with `auto` the base is resolved from the token's `ou_code` and `users/region`.
+    pub fn follow_region(
+        mut self,
+        override_url: Option<Url>,
+        auto: bool,
+        store: Store,
+        hosts: region::FleetHosts,
+    ) -> Self {
         let configured = self.route.configured.clone();
         let restored = store
             .get_json::<Routing>(ROUTING_TREE, ROUTING_KEY)
@@ -246,7 +263,11 @@ impl FleetClient {
             .flatten()
             .filter(|r| r.configured == configured.as_str())
             .and_then(|r| Url::parse(&r.base).ok())
-            .filter(|b| region::may_follow(b, override_url.as_ref()) || *b == configured);
+            .filter(|b| {
+                region::may_follow(b, override_url.as_ref())
+                    || hosts.contains(b)
+                    || *b == configured
+            });
         if let Some(base) = &restored {
             info!(base = %base, "using the Fleet API host Tesla named before");
         }
@@ -255,6 +276,7 @@ impl FleetClient {
             configured,
             auto: auto && override_url.is_none(),
             override_url,
+            hosts,
             resolved_for: tokio::sync::Mutex::new(None),
             store: Some(store),
         });
@@ -306,14 +328,12 @@ impl FleetClient {
         if resolved.as_deref() == Some(account.as_str()) {
             return Ok(());
         }
-        if let Some(base) = base_for_claims(&claims) {
+        if let Some(base) = base_for_claims(&self.route.hosts, &claims) {
             self.switch_base(base, "the token's ou_code");
         }
         match self.users_region_at(&self.base_url()).await {
             Ok(r) => match Url::parse(&r.fleet_api_base_url) {
-                Ok(base) if region::may_follow(&base, None) => {
-                    self.switch_base(base, "users/region")
-                }
+                Ok(base) if self.route.may_follow(&base) => self.switch_base(base, "users/region"),
                 _ => warn!(
                     url = r.fleet_api_base_url,
                     "users/region named a host that is not Tesla's; ignored"
@@ -380,20 +400,52 @@ impl FleetClient {
 
     /// `users/region` at one specific host, without following 421s (region resolution itself).
     async fn users_region_at(&self, base: &Url) -> Result<UserRegion, FleetError> {
-        let url = base
-            .join("api/1/users/region")
-            .map_err(|e| FleetError::Transport(e.to_string()))?;
-        let token = self.tokens.access_token().await?;
-        let (status, headers, bytes) = self.send(&Method::GET, &url, &token, None).await?;
-        if status.as_u16() < 500 {
-            self.usage.lock().expect("usage mutex").add(Category::Free);
+        let mut base = base.clone();
+        let mut followed = false;
+        loop {
+            let url = base
+                .join("api/1/users/region")
+                .map_err(|e| FleetError::Transport(e.to_string()))?;
+            let token = self.tokens.access_token().await?;
+            let (status, headers, bytes) = self.send(&Method::GET, &url, &token, None).await?;
+            if status.as_u16() < 500 {
+                self.usage.lock().expect("usage mutex").add(Category::Free);
+            }
+            // Asked at the wrong host, Tesla names the right one: that is the answer too.
+            if status == StatusCode::MISDIRECTED_REQUEST
+                && !followed
+                && self.follow_misdirect(&headers, &bytes)
+            {
+                followed = true;
+                base = self.base_url();
+                continue;
+            }
+            if status.is_success() {
+                return serde_json::from_slice::<Envelope<UserRegion>>(&bytes)
+                    .map(|e| e.response)
+                    .map_err(|e| FleetError::Decode(e.to_string()));
+            }
+            return Err(error_from(status, &headers, &bytes, "api/1/users/region"));
         }
-        if status.is_success() {
-            return serde_json::from_slice::<Envelope<UserRegion>>(&bytes)
-                .map(|e| e.response)
-                .map_err(|e| FleetError::Decode(e.to_string()));
+    }
+
+    /// On a 421, switches to the host Tesla names — if it may be followed. Returns whether it did.
+    fn follow_misdirect(&self, headers: &reqwest::header::HeaderMap, body: &[u8]) -> bool {
+        let text = String::from_utf8_lossy(body);
+        let alt_svc = headers
+            .get(reqwest::header::ALT_SVC)
+            .and_then(|v| v.to_str().ok());
+        match region::misdirected_target(&text, alt_svc) {
+            Some(target) if self.route.may_follow(&target) => {
+                self.switch_base(target, "Tesla answered 421");
+                true
+            }
+            Some(target) => {
+                warn!(target = %target, "a 421 named a host that is not Tesla's; not following it");
+                false
+            }
+            None => false,
         }
-        Err(error_from(status, &headers, &bytes, "api/1/users/region"))
     }
 
     /// `POST /api/1/vehicles/fleet_status`: which cars have TeslaSync's key, need signed commands, run
@@ -464,19 +516,12 @@ impl FleetClient {
                     continue;
                 }
             }
-            if status == StatusCode::MISDIRECTED_REQUEST && !followed {
-                let text = String::from_utf8_lossy(&bytes);
-                let alt_svc = headers
-                    .get(reqwest::header::ALT_SVC)
-                    .and_then(|v| v.to_str().ok());
-                if let Some(target) = region::misdirected_target(&text, alt_svc) {
-                    if region::may_follow(&target, self.route.override_url.as_ref()) {
-                        self.switch_base(target, "Tesla answered 421");
-                        followed = true;
-                        continue;
-                    }
-                    warn!(target = %target, "a 421 named a host that is not Tesla's; not following it");
-                }
+            if status == StatusCode::MISDIRECTED_REQUEST
+                && !followed
+                && self.follow_misdirect(&headers, &bytes)
+            {
+                followed = true;
+                continue;
             }
             if status.is_success() {
                 return serde_json::from_slice::<Envelope<T>>(&bytes)
@@ -547,13 +592,13 @@ fn error_from(
 }
 
 /// The Fleet API host for the region a token claims (`ou_code`), if it names one.
-pub fn base_for_claims(claims: &Claims) -> Option<Url> {
+pub fn base_for_claims(hosts: &region::FleetHosts, claims: &Claims) -> Option<Url> {
     let region = claims
         .ou_code
         .as_deref()?
         .parse::<crate::config::Region>()
         .ok()?;
-    Url::parse(region::hosts(region).fleet_api).ok()
+    Some(hosts.get(region).clone())
 }
 
 /// A plain GET with the time it took (no token; for connectivity tests).
