@@ -255,6 +255,13 @@ pub static KEYS: &[Key] = &[
     .example("Remote-User"),
     Key::text(
         "http",
+        "trusted_proxies",
+        "Comma-separated addresses (IP or IP/prefix) of the reverse proxy allowed to set \
+         forward_auth_header; requests from anywhere else are refused. Loopback is always trusted.",
+    )
+    .example("172.30.32.2, 10.0.0.0/8"),
+    Key::text(
+        "http",
         "admin_token",
         "Bearer token for the admin API; at least 16 characters (`openssl rand -hex 16`).",
     )

@@ -228,8 +228,70 @@ pub struct HttpConfig {
     pub listen: SocketAddr,
     pub public_url: Option<Url>,
     pub forward_auth_header: Option<String>,
+    /// Who may set `forward_auth_header` besides loopback: a header from anyone else proves nothing.
+    pub trusted_proxies: Vec<IpNet>,
     /// At least 16 characters: it guards the admin API.
     pub admin_token: Option<Secret>,
+}
+
+/// An IP network (`10.0.0.0/8`, or one address): the addresses a reverse proxy may come from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct IpNet {
+    addr: std::net::IpAddr,
+    prefix: u8,
+}
+
+impl IpNet {
+    pub fn contains(&self, ip: std::net::IpAddr) -> bool {
+        use std::net::IpAddr;
+        let ip = match ip {
+            // An IPv4 client seen through a dual-stack socket.
+            IpAddr::V6(v6) => v6
+                .to_ipv4_mapped()
+                .map(IpAddr::V4)
+                .unwrap_or(IpAddr::V6(v6)),
+            v4 => v4,
+        };
+        match (self.addr, ip) {
+            (IpAddr::V4(net), IpAddr::V4(ip)) => {
+                let mask = u32::MAX
+                    .checked_shl(32 - u32::from(self.prefix))
+                    .unwrap_or(0);
+                u32::from(net) & mask == u32::from(ip) & mask
+            }
+            (IpAddr::V6(net), IpAddr::V6(ip)) => {
+                let mask = u128::MAX
+                    .checked_shl(128 - u32::from(self.prefix))
+                    .unwrap_or(0);
+                u128::from(net) & mask == u128::from(ip) & mask
+            }
+            _ => false,
+        }
+    }
+}
+
+impl std::str::FromStr for IpNet {
+    type Err = String;
+    fn from_str(s: &str) -> Result<IpNet, String> {
+        let s = s.trim();
+        let (addr, prefix) = match s.split_once('/') {
+            Some((a, p)) => (a, Some(p)),
+            None => (s, None),
+        };
+        let addr: std::net::IpAddr = addr
+            .parse()
+            .map_err(|_| format!("{s:?} is not an IP address or IP/prefix"))?;
+        let max = if addr.is_ipv4() { 32 } else { 128 };
+        let prefix = match prefix {
+            None => max,
+            Some(p) => p
+                .parse::<u8>()
+                .ok()
+                .filter(|p| *p <= max)
+                .ok_or_else(|| format!("{s:?} has a prefix that is not 0 to {max}"))?,
+        };
+        Ok(IpNet { addr, prefix })
+    }
 }
 
 /// `[polling]`: the Fleet API poller. Intervals are whole seconds in the file (`*_secs`).
@@ -384,10 +446,22 @@ impl Config {
         {
             out.push(format!(
                 "http.listen {} accepts connections from other hosts, but neither \
-                 http.forward_auth_header nor http.admin_token is set, so anyone who can reach \
-                 the port can use the web pages (set one, or listen on 127.0.0.1)",
+                 http.forward_auth_header nor http.admin_token is set, so the admin pages answer \
+                 only this machine; other hosts get the public key and the OAuth callback only \
+                 (set one of them to use the pages from elsewhere)",
                 self.http.listen
             ));
+        }
+        if !ip.is_loopback()
+            && self.http.forward_auth_header.is_some()
+            && self.http.trusted_proxies.is_empty()
+        {
+            out.push(
+                "http.forward_auth_header is set but http.trusted_proxies is empty, so the header \
+                 is believed only from a proxy on this machine (add your proxy's address to \
+                 http.trusted_proxies)"
+                    .to_string(),
+            );
         }
         if self.tesla.api_base_url.is_some() && self.tesla.region != Region::Auto {
             out.push(format!(
@@ -456,6 +530,15 @@ fn resolve(raw: &RawConfig, problems: &mut Vec<ConfigProblem>) -> (Config, Vec<&
         listen: r.req("http.listen", |v| socket_addr(text(v)?)),
         public_url: r.get("http.public_url", |v| web_url(text(v)?)),
         forward_auth_header: r.get("http.forward_auth_header", |v| header_name(text(v)?)),
+        trusted_proxies: r
+            .get("http.trusted_proxies", |v| {
+                text(v)?
+                    .split(',')
+                    .filter(|p| !p.trim().is_empty())
+                    .map(str::parse)
+                    .collect::<Result<Vec<IpNet>, String>>()
+            })
+            .unwrap_or_default(),
         admin_token: r.get("http.admin_token", |v| admin_token(text(v)?)),
     };
 

@@ -766,3 +766,28 @@ fn per_car_transport_overrides_are_vins_named_once() {
     ));
     assert!(p[0].contains("name each car once"), "{p:?}");
 }
+
+#[test]
+fn trusted_proxies_are_addresses_or_networks() {
+    let c = load(
+        "[http]\ntrusted_proxies = \"172.30.32.2, 10.0.0.0/8, ::1\"\n",
+        &[],
+    )
+    .unwrap();
+    let ip = |s: &str| s.parse::<std::net::IpAddr>().unwrap();
+    let nets = &c.http.trusted_proxies;
+    assert!(nets[0].contains(ip("172.30.32.2")) && !nets[0].contains(ip("172.30.32.3")));
+    assert!(nets[1].contains(ip("10.200.1.1")) && !nets[1].contains(ip("11.0.0.1")));
+    assert!(
+        nets[1].contains(ip("::ffff:10.0.0.5")),
+        "IPv4 clients on a dual-stack socket"
+    );
+    assert!(nets[2].contains(ip("::1")));
+    let p = problems(load("[http]\ntrusted_proxies = \"10.0.0.0/33\"\n", &[]));
+    assert!(
+        p[0].contains("http.trusted_proxies") && p[0].contains("prefix"),
+        "{p:?}"
+    );
+    let p = problems(load("[http]\ntrusted_proxies = \"proxy.local\"\n", &[]));
+    assert!(p[0].contains("not an IP address"), "{p:?}");
+}

@@ -26,7 +26,7 @@ use tokio_util::sync::CancellationToken;
 use tracing::warn;
 
 use crate::account::Account;
-use crate::config::HttpConfig;
+use crate::config::{HttpConfig, IpNet};
 use crate::ha::catalog::{EntityDesc, Platform, CATALOG};
 use crate::secret::Secret;
 use crate::tesla::fleet::FleetClient;
@@ -37,6 +37,8 @@ use crate::vehicle::poller::PollStatus;
 #[derive(Clone, Debug)]
 pub struct Access {
     forward_auth_header: Option<String>,
+    /// Where the authenticating proxy connects from (loopback is always trusted).
+    trusted_proxies: Vec<IpNet>,
     admin_token: Option<Secret>,
 }
 
@@ -44,13 +46,21 @@ impl Access {
     pub fn from_config(http: &HttpConfig) -> Self {
         Access {
             forward_auth_header: http.forward_auth_header.clone(),
+            trusted_proxies: http.trusted_proxies.clone(),
             admin_token: http.admin_token.clone(),
         }
     }
 
     fn allows(&self, peer: SocketAddr, headers: &HeaderMap) -> bool {
         if let Some(name) = &self.forward_auth_header {
-            return headers.get(name).is_some_and(|v| !v.is_empty());
+            // The header only means something when the proxy that authenticated the user set it:
+            // anyone else could send it too.
+            let from_proxy = peer.ip().is_loopback()
+                || self
+                    .trusted_proxies
+                    .iter()
+                    .any(|net| net.contains(peer.ip()));
+            return from_proxy && headers.get(name).is_some_and(|v| !v.is_empty());
         }
         if let Some(token) = &self.admin_token {
             let presented = headers
@@ -258,27 +268,36 @@ mod tests {
     #[test]
     fn access_rules() {
         let remote: SocketAddr = "192.0.2.7:5000".parse().unwrap();
+        let proxy: SocketAddr = "172.30.32.2:5000".parse().unwrap();
         let local: SocketAddr = "127.0.0.1:5000".parse().unwrap();
-        let open = Access {
-            forward_auth_header: None,
-            admin_token: None,
+        let access = |header: Option<&str>, proxies: &[&str], token: Option<&str>| Access {
+            forward_auth_header: header.map(str::to_string),
+            trusted_proxies: proxies.iter().map(|p| p.parse().unwrap()).collect(),
+            admin_token: token.map(Secret::from),
         };
+        let user = headers(&[("x-remote-user", "alice")]);
+
+        let open = access(None, &[], None);
         assert!(open.allows(local, &HeaderMap::new()));
         assert!(!open.allows(remote, &HeaderMap::new()));
-        let proxied = Access {
-            forward_auth_header: Some("x-remote-user".into()),
-            admin_token: None,
-        };
+
+        let proxied = access(Some("x-remote-user"), &["172.30.32.0/24"], None);
         assert!(
             !proxied.allows(local, &HeaderMap::new()),
             "with forward auth even loopback needs the header"
         );
-        assert!(proxied.allows(remote, &headers(&[("x-remote-user", "alice")])));
-        let token = Access {
-            forward_auth_header: None,
-            admin_token: Some(Secret::from("s3cret".to_string())),
-        };
-        assert!(token.allows(remote, &headers(&[("authorization", "Bearer s3cret")])));
+        assert!(proxied.allows(proxy, &user), "the proxy vouches for alice");
+        assert!(proxied.allows(local, &user), "a proxy on this machine too");
+        assert!(
+            !proxied.allows(remote, &user),
+            "anyone else can type the header: refused"
+        );
+
+        let token = access(None, &[], Some("s3cret-s3cret-s3cret"));
+        assert!(token.allows(
+            remote,
+            &headers(&[("authorization", "Bearer s3cret-s3cret-s3cret")])
+        ));
         assert!(!token.allows(remote, &headers(&[("authorization", "Bearer nope")])));
     }
 
