@@ -21,6 +21,14 @@ else
   export ENCRYPTION_KEY="$(cat /data/.encryption_key)"
 fi
 
+# A refresh token pasted into the options is imported once (sealed in the store), then removed from the
+# options: Tesla refresh tokens are single use, and the options file is not the place to keep secrets.
+if bashio::config.has_value 'refresh_token'; then
+  /usr/bin/teslasync auth import --refresh-token "$(bashio::config 'refresh_token')"
+  bashio::addon.option 'refresh_token'
+  bashio::log.info "Imported the refresh token and removed it from the options"
+fi
+
 if bashio::services.available "mqtt"; then
   scheme=mqtt
   if [ "$(bashio::services mqtt 'ssl')" = "true" ]; then scheme=mqtts; fi
