@@ -539,3 +539,62 @@ async fn region_auto_recovers_when_the_token_names_the_wrong_region() {
     );
     running.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unregistered_region_is_explained_and_polling_resumes_after_registration() {
+    let clock = manual_clock();
+    let sim = SimServer::start(SimConfig {
+        clock: clock.clone(),
+        ..SimConfig::default()
+    })
+    .await;
+    // Tesla answers every user call with 412 until the application is registered in the region.
+    sim.sim.require_partner_registration(true);
+    let (setup, listener, web) = with_redirect(&sim).await;
+    setup.sign_in(&sim);
+    let probe = Probe::start(&[format!("{}/#", setup.base())]).await;
+    let running = Running::start_on(&setup.cfg, clock.clone(), listener).await;
+    let mut cycles = running.wait_cycles_after(0).await;
+
+    let event = probe
+        .wait(&format!("{}/event", setup.base()), |_| true)
+        .await
+        .json();
+    let message = event["message"].as_str().unwrap();
+    assert!(
+        message.contains("412") && message.contains("teslasync partner register"),
+        "names the fix: {message}"
+    );
+    assert!(
+        running.daemon().poll_status().borrow().last_error.is_some(),
+        "the cycle failed"
+    );
+    assert_eq!(
+        sim.sim.billing().data,
+        0,
+        "no car data without registration"
+    );
+
+    // The user registers from the status page; the next cycle works, without a restart.
+    sim.sim.serve_domain(DOMAIN, web.as_str());
+    let ok = Browser::new()
+        .post_json(
+            web.join("api/v1/devtools/register-partner")
+                .unwrap()
+                .as_str(),
+            json!({}),
+        )
+        .await;
+    assert_eq!(ok.status, 200, "{}", ok.body);
+    clock.advance(Duration::from_secs(300));
+    cycles = running.wait_cycles_after(cycles).await;
+    assert!(cycles >= 2);
+    assert_eq!(running.daemon().poll_status().borrow().last_error, None);
+    probe
+        .wait_text(
+            &format!("{}/{MODEL_S}/availability", setup.base()),
+            "online",
+        )
+        .await;
+    running.stop().await;
+}
