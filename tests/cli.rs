@@ -177,3 +177,79 @@ async fn partner_register_explains_412_then_registers_and_verifies() {
     let (code, _, err) = run(&["partner", "verify", "--domain", "https://x"]);
     assert_eq!(code, 2, "a bad domain is a usage error: {err}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn auth_login_completes_when_tesla_redirects_to_its_listener() {
+    let sim = SimServer::start(SimConfig::default()).await;
+    let dir = tempfile::tempdir().unwrap();
+    let key = random_key();
+    // A free port for the redirect URI (the CLI listens on http.listen while it waits).
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let redirect = format!("http://127.0.0.1:{port}/api/v1/auth/callback");
+    let mut child = teslasync(&sim, dir.path(), key.expose())
+        .env("TESLA_REDIRECT_URI", &redirect)
+        .env("TESLASYNC_HTTP__LISTEN", format!("127.0.0.1:{port}"))
+        .args(["auth", "login"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let (line_tx, line_rx) = std::sync::mpsc::channel::<String>();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            let _ = line_tx.send(line);
+        }
+    });
+    // The URL comes first; "Waiting for Tesla to redirect" says the listener is up.
+    let (authorize, listening) = tokio::task::spawn_blocking(move || {
+        let mut authorize = None;
+        loop {
+            let line = line_rx
+                .recv_timeout(TIMEOUT)
+                .expect("the CLI prints its sign-in URL and waits");
+            if let Ok(url) = url::Url::parse(line.trim()) {
+                authorize = Some(url);
+            }
+            if line.contains("Waiting for Tesla to redirect") {
+                return (authorize.expect("the URL comes first"), line);
+            }
+        }
+    })
+    .await
+    .unwrap();
+    assert!(
+        listening.contains(&format!("127.0.0.1:{port}")),
+        "{listening}"
+    );
+
+    // The user signs in; Tesla redirects the browser to the CLI's listener, which completes the login.
+    let browser = Browser::new();
+    assert_eq!(browser.get(authorize.as_str()).await.status, 200);
+    let back = browser
+        .post_form(authorize.as_str(), &teslasync::sim::approve_form(&SCOPES))
+        .await;
+    let callback = back.location();
+    assert!(callback.as_str().starts_with(&redirect), "{callback}");
+    let page = browser.get(callback.as_str()).await;
+    assert_eq!(page.status, 200, "{}", page.body);
+    let out = tokio::task::spawn_blocking(move || child.wait_with_output().unwrap())
+        .await
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    let (code, status, _) =
+        output(teslasync(&sim, dir.path(), key.expose()).args(["auth", "status"]));
+    assert_eq!(code, 0, "{status}");
+    assert!(status.contains("Signed in"), "{status}");
+}
