@@ -15,9 +15,11 @@ use url::Url;
 use crate::clock::Clock;
 use crate::config::{Region, TeslaConfig};
 use crate::keys::CommandKey;
+use crate::store::Store;
 use crate::tesla::auth::claims::{describe_missing, ScopeInfo};
 use crate::tesla::auth::oauth::{self, Callback, PendingLogins};
-use crate::tesla::auth::{AuthError, Tokens};
+use crate::tesla::auth::partner::PartnerTokens;
+use crate::tesla::auth::{AuthError, AuthSettings, Tokens};
 use crate::tesla::fleet::partner::{public_key_url, PartnerClient, PartnerError, Target};
 use crate::tesla::fleet::FleetClient;
 use crate::tesla::region;
@@ -144,6 +146,54 @@ pub struct Account {
 }
 
 impl Account {
+    /// Builds the account's Tesla-side stack from the configuration — tokens from `store`, the Fleet
+    /// client following the account's region across `hosts`, the partner client — the same way for the
+    /// daemon and the CLI.
+    pub fn connect(
+        tesla: &TeslaConfig,
+        store: Store,
+        http: reqwest::Client,
+        clock: Clock,
+        hosts: region::FleetHosts,
+        key: Option<CommandKey>,
+        key_path: PathBuf,
+    ) -> Result<Account, AuthError> {
+        let settings = AuthSettings {
+            auth_base_url: tesla.auth_base_url.clone(),
+            client_id: tesla.client_id.clone(),
+            client_secret: tesla.client_secret.clone(),
+        };
+        let tokens = Arc::new(Tokens::load(
+            store.clone(),
+            http.clone(),
+            settings.clone(),
+            clock.clone(),
+        )?);
+        let base = tesla
+            .api_base_url
+            .clone()
+            .unwrap_or_else(|| hosts.get(tesla.region).clone());
+        let fleet = FleetClient::new(http.clone(), base, tokens.clone()).follow_region(
+            tesla.api_base_url.clone(),
+            tesla.region == Region::Auto,
+            store,
+            hosts,
+        );
+        let partner = PartnerClient::new(
+            http.clone(),
+            Arc::new(PartnerTokens::new(http, settings, clock.clone())),
+        );
+        Ok(Account::new(
+            tesla.clone(),
+            tokens,
+            fleet,
+            partner,
+            key,
+            key_path,
+            clock,
+        ))
+    }
+
     pub fn new(
         tesla: TeslaConfig,
         tokens: Arc<Tokens>,

@@ -16,13 +16,11 @@ use tracing::{info, warn};
 
 use crate::account::Account;
 use crate::clock::Clock;
-use crate::config::{Config, Region};
+use crate::config::Config;
 use crate::ha::bridge::{self, BridgeSettings};
 use crate::keys::{self, CommandKey, KeyError};
 use crate::store::{Store, StoreError, StoreKey};
-use crate::tesla::auth::partner::PartnerTokens;
-use crate::tesla::auth::{AuthError, AuthSettings, Tokens};
-use crate::tesla::fleet::partner::PartnerClient;
+use crate::tesla::auth::AuthError;
 use crate::tesla::fleet::{FleetClient, Usage};
 use crate::tesla::region::FleetHosts;
 use crate::vehicle::executor::{Executor, Signing};
@@ -111,11 +109,8 @@ impl Daemon {
     ) -> Result<Daemon, DaemonError> {
         let store = open_store(&cfg)?;
         let clock = opts.clock;
-        let http = reqwest::Client::builder()
-            .timeout(Duration::from_secs(30))
-            .user_agent(concat!("TeslaSync/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .map_err(|e| DaemonError::HttpClient(e.to_string()))?;
+        let http =
+            crate::tesla::http_client().map_err(|e| DaemonError::HttpClient(e.to_string()))?;
         // The command key is created on first start, so the public key can be served (and registered
         // with Tesla) before anything else is set up.
         let key_path = keys::default_path(&cfg.storage.path);
@@ -123,47 +118,17 @@ impl Daemon {
         if created {
             info!(fingerprint = %command_key.fingerprint(), path = %key_path.display(), "created a new command key");
         }
-        let auth_settings = AuthSettings {
-            auth_base_url: cfg.tesla.auth_base_url.clone(),
-            client_id: cfg.tesla.client_id.clone(),
-            client_secret: cfg.tesla.client_secret.clone(),
-        };
-        let tokens = Arc::new(Tokens::load(
-            store.clone(),
-            http.clone(),
-            auth_settings.clone(),
-            clock.clone(),
-        )?);
-        let partner = PartnerClient::new(
-            http.clone(),
-            Arc::new(PartnerTokens::new(
-                http.clone(),
-                auth_settings,
-                clock.clone(),
-            )),
-        );
-        let fleet_hosts = opts.fleet_hosts.unwrap_or_else(FleetHosts::tesla);
-        let base = cfg
-            .tesla
-            .api_base_url
-            .clone()
-            .unwrap_or_else(|| fleet_hosts.get(cfg.tesla.region).clone());
-        let fleet = FleetClient::new(http, base, tokens.clone()).follow_region(
-            cfg.tesla.api_base_url.clone(),
-            cfg.tesla.region == Region::Auto,
-            store.clone(),
-            fleet_hosts,
-        );
         let sessions = Sessions::new(store.clone(), Arc::new(command_key.protocol_key()));
-        let account = Arc::new(Account::new(
-            cfg.tesla.clone(),
-            tokens,
-            fleet.clone(),
-            partner,
+        let account = Arc::new(Account::connect(
+            &cfg.tesla,
+            store.clone(),
+            http,
+            clock.clone(),
+            opts.fleet_hosts.unwrap_or_else(FleetHosts::tesla),
             Some(command_key),
             key_path,
-            clock.clone(),
-        ));
+        )?);
+        let fleet = account.fleet().clone();
         let hub = Arc::new(Hub::load(store.clone())?);
 
         let listener = match opts.http_listener {

@@ -10,20 +10,15 @@ use clap::{Parser, Subcommand};
 use tokio_util::sync::CancellationToken;
 use url::Url;
 
-use std::sync::Arc;
-
 use teslasync::account::Account;
 use teslasync::clock::Clock;
-use teslasync::config::{Config, Region};
+use teslasync::config::Config;
 use teslasync::keys::{self, CommandKey, KeyError};
 use teslasync::secret::Secret;
 use teslasync::sim::{Sim, SimConfig};
 use teslasync::store::{Store, StoreKey};
 use teslasync::tesla::auth::oauth::{self, Callback, LOGIN_TTL};
-use teslasync::tesla::auth::partner::PartnerTokens;
-use teslasync::tesla::auth::{AuthSettings, AuthStatus, Tokens};
-use teslasync::tesla::fleet::partner::PartnerClient;
-use teslasync::tesla::fleet::FleetClient;
+use teslasync::tesla::auth::{AuthStatus, Tokens};
 
 #[derive(Parser)]
 #[command(
@@ -343,52 +338,27 @@ async fn dispatch(cmd: Cmd) -> i32 {
     }
 }
 
-fn http_client() -> reqwest::Client {
-    reqwest::Client::builder()
-        .timeout(Duration::from_secs(30))
-        .user_agent(concat!("TeslaSync/", env!("CARGO_PKG_VERSION")))
-        .build()
-        .expect("HTTP client")
-}
-
 /// The set-up service for a CLI command, on `store`.
 fn cli_account(cfg: &Config, store: Store) -> Account {
-    let http = http_client();
-    let settings = AuthSettings {
-        auth_base_url: cfg.tesla.auth_base_url.clone(),
-        client_id: cfg.tesla.client_id.clone(),
-        client_secret: cfg.tesla.client_secret.clone(),
-    };
-    let clock = Clock::system();
-    let tokens = match Tokens::load(store.clone(), http.clone(), settings.clone(), clock.clone()) {
-        Ok(t) => Arc::new(t),
+    let key_path = keys::default_path(&cfg.storage.path);
+    let key = CommandKey::load(&key_path).ok();
+    let http = teslasync::tesla::http_client().expect("HTTP client");
+    let hosts = teslasync::tesla::region::FleetHosts::tesla();
+    match Account::connect(
+        &cfg.tesla,
+        store,
+        http,
+        Clock::system(),
+        hosts,
+        key,
+        key_path,
+    ) {
+        Ok(account) => account,
         Err(e) => {
             eprintln!("teslasync: {e}");
             std::process::exit(1);
         }
-    };
-    let fleet = FleetClient::new(http.clone(), cfg.tesla.fleet_api_base(), tokens.clone())
-        .follow_region(
-            cfg.tesla.api_base_url.clone(),
-            cfg.tesla.region == Region::Auto,
-            store,
-            teslasync::tesla::region::FleetHosts::tesla(),
-        );
-    let partner = PartnerClient::new(
-        http.clone(),
-        Arc::new(PartnerTokens::new(http, settings, clock.clone())),
-    );
-    let key_path = keys::default_path(&cfg.storage.path);
-    let key = CommandKey::load(&key_path).ok();
-    Account::new(
-        cfg.tesla.clone(),
-        tokens,
-        fleet,
-        partner,
-        key,
-        key_path,
-        clock,
-    )
+    }
 }
 
 /// `teslasync auth login [--paste]`.

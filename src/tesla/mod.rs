@@ -9,3 +9,12 @@ pub mod auth;
 pub mod command;
 pub mod fleet;
 pub mod region;
+
+/// The HTTP client for everything TeslaSync sends to Tesla (auth host, Fleet API, partner calls):
+/// one user agent and one timeout, whoever builds the stack (daemon or CLI).
+pub fn http_client() -> Result<reqwest::Client, reqwest::Error> {
+    reqwest::Client::builder()
+        .timeout(std::time::Duration::from_secs(30))
+        .user_agent(concat!("TeslaSync/", env!("CARGO_PKG_VERSION")))
+        .build()
+}
