@@ -331,7 +331,11 @@ impl FleetClient {
         if let Some(base) = base_for_claims(&self.route.hosts, &claims) {
             self.switch_base(base, "the token's ou_code");
         }
-        match self.users_region_at(&self.base_url()).await {
+        // `request`, not `call`: `call` would land here again.
+        match self
+            .request::<UserRegion>(Method::GET, "api/1/users/region", None, Category::Free)
+            .await
+        {
             Ok(r) => match Url::parse(&r.fleet_api_base_url) {
                 Ok(base) if self.route.may_follow(&base) => self.switch_base(base, "users/region"),
                 _ => warn!(
@@ -398,37 +402,6 @@ impl FleetClient {
             .await
     }
 
-    /// `users/region` at one specific host, without following 421s (region resolution itself).
-    async fn users_region_at(&self, base: &Url) -> Result<UserRegion, FleetError> {
-        let mut base = base.clone();
-        let mut followed = false;
-        loop {
-            let url = base
-                .join("api/1/users/region")
-                .map_err(|e| FleetError::Transport(e.to_string()))?;
-            let token = self.tokens.access_token().await?;
-            let (status, headers, bytes) = self.send(&Method::GET, &url, &token, None).await?;
-            if status.as_u16() < 500 {
-                self.usage.lock().expect("usage mutex").add(Category::Free);
-            }
-            // Asked at the wrong host, Tesla names the right one: that is the answer too.
-            if status == StatusCode::MISDIRECTED_REQUEST
-                && !followed
-                && self.follow_misdirect(&headers, &bytes)
-            {
-                followed = true;
-                base = self.base_url();
-                continue;
-            }
-            if status.is_success() {
-                return serde_json::from_slice::<Envelope<UserRegion>>(&bytes)
-                    .map(|e| e.response)
-                    .map_err(|e| FleetError::Decode(e.to_string()));
-            }
-            return Err(error_from(status, &headers, &bytes, "api/1/users/region"));
-        }
-    }
-
     /// On a 421, switches to the host Tesla names — if it may be followed. Returns whether it did.
     fn follow_misdirect(&self, headers: &reqwest::header::HeaderMap, body: &[u8]) -> bool {
         let text = String::from_utf8_lossy(body);
@@ -493,8 +466,23 @@ impl FleetClient {
         body: Option<Json>,
         category: Category,
     ) -> Result<T, FleetError> {
-        let mut token = self.tokens.access_token().await?;
+        // A valid token first: region resolution reads its claims (`ou_code`), and a freshly imported
+        // refresh token has none until it is exchanged.
+        self.tokens.access_token().await?;
         self.ensure_region().await?;
+        self.request(method, path, body, category).await
+    }
+
+    /// One request at the current base: a 401 refreshes the token once, a 421 is followed once to
+    /// the host Tesla names, every answer below 500 is counted as billed.
+    async fn request<T: for<'de> Deserialize<'de>>(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<Json>,
+        category: Category,
+    ) -> Result<T, FleetError> {
+        let mut token = self.tokens.access_token().await?;
         let mut refreshed = false;
         let mut followed = false;
         loop {
