@@ -92,19 +92,14 @@ impl SetupWatch {
         }
     }
 
-    /// Sets the car's `ReauthRequired` signal if it differs (the hub drops unchanged values).
+    /// Sets the car's `ReauthRequired` signal. The hub drops an unchanged value without persisting or
+    /// announcing it, so mirroring on every hub event cannot loop.
     fn mirror(&self, vin: &str, reauth: bool) {
-        let current = self
-            .hub
-            .get(vin)
-            .and_then(|r| r.signals.get(&Signal::ReauthRequired).cloned());
-        if current != Some(Value::Bool(reauth)) {
-            self.hub.apply(Update {
-                vin: vin.to_string(),
-                at: self.clock.now(),
-                signals: vec![(Signal::ReauthRequired, Value::Bool(reauth))],
-            });
-        }
+        self.hub.apply(Update {
+            vin: vin.to_string(),
+            at: self.clock.now(),
+            signals: vec![(Signal::ReauthRequired, Value::Bool(reauth))],
+        });
     }
 
     fn mirror_all(&self, reauth: bool) {
