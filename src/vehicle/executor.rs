@@ -26,7 +26,7 @@ use crate::config::{CommandsConfig, TransportOverride};
 use crate::tesla::command::{actions, Domain, ProtocolError, SignOptions, Signer};
 use crate::tesla::fleet::{FleetClient, FleetError};
 use crate::vehicle::command::Command;
-use crate::vehicle::hub::Hub;
+use crate::vehicle::hub::{Hub, VehicleRecord};
 use crate::vehicle::sessions::Sessions;
 use crate::vehicle::signal::{Signal, Update, Value};
 
@@ -198,11 +198,7 @@ async fn execute(
         wake(inner, vin).await?;
         return Ok(String::new());
     }
-    let signed = match inner.signing.overrides.transport_override(vin) {
-        Some(TransportOverride::Signed) => true,
-        Some(TransportOverride::Rest) => false,
-        None => record.info.signing_required,
-    };
+    let signed = wants_signed(&record, &inner.signing.overrides);
     if command.needs_online() {
         let live = inner.fleet.vehicle(vin).await.map_err(|e| e.to_string())?;
         if live.state.as_deref() != Some("online") {
@@ -225,6 +221,19 @@ async fn execute(
         }
     }
     result
+}
+
+/// Whether a car gets signed commands: the configured override, else what Tesla says — the vehicle
+/// list (`command_signing: required`) or `fleet_status` (`vehicle_command_protocol_required`).
+fn wants_signed(record: &VehicleRecord, overrides: &CommandsConfig) -> bool {
+    match overrides.transport_override(&record.info.vin) {
+        Some(TransportOverride::Signed) => true,
+        Some(TransportOverride::Rest) => false,
+        None => {
+            record.info.signing_required
+                || record.signals.get(&Signal::CommandProtocolRequired) == Some(&Value::Bool(true))
+        }
+    }
 }
 
 /// A REST command: `POST /api/1/vehicles/{vin}/command/{name}`.
@@ -437,5 +446,54 @@ fn expected_effects(command: &Command) -> Vec<(Signal, Value)> {
             vec![(Signal::SeatHeaterRight, Value::Int(i64::from(*level)))]
         }
         _ => Vec::new(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::vehicle::VehicleInfo;
+
+    fn car(listed_required: bool, fleet_status: Option<bool>) -> VehicleRecord {
+        VehicleRecord {
+            info: VehicleInfo {
+                vin: "5YJSA1E2XJF000002".into(),
+                display_name: "x".into(),
+                signing_required: listed_required,
+            },
+            signals: fleet_status
+                .map(|r| (Signal::CommandProtocolRequired, Value::Bool(r)))
+                .into_iter()
+                .collect(),
+            updated_at_ms: 0,
+        }
+    }
+
+    #[test]
+    fn transport_follows_tesla_unless_overridden() {
+        let none = CommandsConfig::default();
+        assert!(!wants_signed(&car(false, None), &none));
+        assert!(
+            wants_signed(&car(true, None), &none),
+            "the vehicle list says required"
+        );
+        assert!(
+            wants_signed(&car(false, Some(true)), &none),
+            "fleet_status says required"
+        );
+        assert!(!wants_signed(&car(false, Some(false)), &none));
+        let rest = CommandsConfig {
+            rest_vins: vec!["5YJSA1E2XJF000002".into()],
+            ..CommandsConfig::default()
+        };
+        assert!(
+            !wants_signed(&car(true, Some(true)), &rest),
+            "the override wins"
+        );
+        let signed = CommandsConfig {
+            signed_vins: vec!["5YJSA1E2XJF000002".into()],
+            ..CommandsConfig::default()
+        };
+        assert!(wants_signed(&car(false, None), &signed));
     }
 }
