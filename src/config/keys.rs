@@ -350,21 +350,7 @@ pub fn find(path: &str) -> Option<&'static Key> {
     KEYS.iter().find(|k| k.section == section && k.name == name)
 }
 
-/// The closest of `candidates` to `wrong`, if it is close enough to be a plausible typo.
-pub fn nearest<'a>(wrong: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
-    let wrong_lower = wrong.to_ascii_lowercase();
-    candidates
-        .into_iter()
-        .map(|c| {
-            (
-                crate::util::edit_distance(&wrong_lower, &c.to_ascii_lowercase()),
-                c,
-            )
-        })
-        .filter(|(d, c)| *d <= (c.len() / 3).max(2))
-        .min_by_key(|(d, _)| *d)
-        .map(|(_, c)| c)
-}
+pub use crate::util::nearest;
 
 /// How `value` (written as an environment value would be) looks in TOML.
 fn toml_literal(ty: ValueType, value: &str) -> String {

@@ -898,12 +898,7 @@ impl Params<'_> {
 
 /// The known command name closest to `name`, if it is close enough to be a likely typo.
 fn nearest_name(name: &str) -> Option<&'static str> {
-    NAMES
-        .iter()
-        .map(|n| (crate::util::edit_distance(name, n), *n))
-        .filter(|(d, n)| *d <= 3.max(n.len() / 4))
-        .min()
-        .map(|(_, n)| n)
+    crate::util::nearest(name, NAMES.iter().copied())
 }
 
 #[cfg(test)]
