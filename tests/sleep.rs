@@ -19,16 +19,17 @@ async fn run_minutes(running: &Running, clock: &teslasync::clock::Clock, minutes
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_sleeping_car_is_never_woken_for_data() {
     let clock = manual_clock();
-    let sim = SimServer::start(SimConfig {
+    let World {
+        sim,
+        setup,
+        probe,
+        running,
+    } = World::start(SimConfig {
         clock: clock.clone(),
         initial_state: SimState::Asleep,
         ..SimConfig::default()
     })
     .await;
-    let setup = Setup::new(&sim);
-    setup.sign_in(&sim);
-    let probe = Probe::start(&[format!("{}/#", setup.base())]).await;
-    let running = Running::start(&setup.cfg, clock.clone()).await;
 
     run_minutes(&running, &clock, 60).await;
 
@@ -61,15 +62,18 @@ async fn a_sleeping_car_is_never_woken_for_data() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_idle_car_is_left_alone_until_it_falls_asleep() {
     let clock = manual_clock();
-    let sim = SimServer::start(SimConfig {
+    // Bound, not `_`: dropping `Setup` would delete the data directory under the running daemon.
+    let World {
+        sim,
+        setup: _setup,
+        probe: _probe,
+        running,
+    } = World::start(SimConfig {
         clock: clock.clone(),
         initial_state: SimState::Online,
         ..SimConfig::default()
     })
     .await;
-    let setup = Setup::new(&sim);
-    setup.sign_in(&sim);
-    let running = Running::start(&setup.cfg, clock.clone()).await;
 
     run_minutes(&running, &clock, 60).await;
 
@@ -94,16 +98,17 @@ async fn an_idle_car_is_left_alone_until_it_falls_asleep() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_429_pauses_polling_for_its_retry_after_and_is_reported_once() {
     let clock = manual_clock();
-    let sim = SimServer::start(SimConfig {
+    let World {
+        sim,
+        setup,
+        probe,
+        running,
+    } = World::start(SimConfig {
         clock: clock.clone(),
         initial_state: SimState::Asleep,
         ..SimConfig::default()
     })
     .await;
-    let setup = Setup::new(&sim);
-    setup.sign_in(&sim);
-    let probe = Probe::start(&[format!("{}/#", setup.base())]).await;
-    let running = Running::start(&setup.cfg, clock.clone()).await;
     let mut cycles = running.wait_cycles_after(0).await;
     // Settled: new cars also get one (free) fleet_status read for the pairing checklist; wait for it
     // to reach MQTT so that the requests counted below are the poller's alone.
