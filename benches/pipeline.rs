@@ -54,7 +54,7 @@ fn bench(c: &mut Criterion) {
         b.iter(|| {
             CATALOG
                 .iter()
-                .filter_map(|e| e.state.and_then(|f| f(black_box(&signals))))
+                .filter_map(|e| e.state_of(black_box(&signals)))
                 .count()
         })
     });

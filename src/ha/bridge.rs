@@ -405,11 +405,11 @@ impl Bridge {
         self.publish_retained(self.topics.availability(vin), b"online".to_vec())
             .await?;
         for entity in CATALOG {
-            if let Some(state) = entity.state.and_then(|f| f(&record.signals)) {
+            if let Some(state) = entity.state_of(&record.signals) {
                 self.publish_retained(self.topics.state(vin, entity.key), state.into_bytes())
                     .await?;
             }
-            if let Some(attributes) = entity.attributes.and_then(|f| f(&record.signals)) {
+            if let Some(attributes) = entity.attributes_of(&record.signals) {
                 self.publish_retained(
                     self.topics.attributes(vin, entity.key),
                     attributes.to_string().into_bytes(),

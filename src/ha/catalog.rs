@@ -706,6 +706,18 @@ pub static CATALOG: &[EntityDesc] = &[
     },
 ];
 
+impl EntityDesc {
+    /// The state text for these signals; `None` for stateless entities (buttons) or unknown values.
+    pub fn state_of(&self, signals: &Signals) -> Option<String> {
+        self.state.and_then(|f| f(signals))
+    }
+
+    /// The JSON attributes for these signals, for platforms that have them (device tracker).
+    pub fn attributes_of(&self, signals: &Signals) -> Option<Json> {
+        self.attributes.and_then(|f| f(signals))
+    }
+}
+
 /// Looks an entity up by key.
 pub fn find(key: &str) -> Option<&'static EntityDesc> {
     CATALOG.iter().find(|e| e.key == key)

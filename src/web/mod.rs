@@ -138,8 +138,7 @@ fn status(state: &WebState) -> serde_json::Value {
             let entities: serde_json::Map<String, serde_json::Value> = CATALOG
                 .iter()
                 .filter_map(|e| {
-                    e.state
-                        .and_then(|f| f(&rec.signals))
+                    e.state_of(&rec.signals)
                         .map(|s| (e.key.to_string(), json!(s)))
                 })
                 .collect();
