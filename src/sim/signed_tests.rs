@@ -10,7 +10,6 @@ use base64::Engine as _;
 use prost::Message;
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
-use tokio_util::sync::CancellationToken;
 
 use super::*;
 use crate::tesla::command::messages::{FromVcsecMessage, FromVcsecSubMessage};
@@ -23,17 +22,13 @@ use crate::vehicle::command::Command;
 const MODEL_Y: &str = "7SAYGDEE1NA000001";
 const MODEL_S: &str = "5YJSA1E2XJF000002";
 
-struct Harness {
-    sim: Sim,
-    base: String,
-    http: reqwest::Client,
-    token: String,
-    shutdown: CancellationToken,
-}
+/// The simulator test harness of `sim::tests`, on a manual clock, with signed-command helpers.
+struct Harness(super::tests::Harness);
 
-impl Drop for Harness {
-    fn drop(&mut self) {
-        self.shutdown.cancel();
+impl std::ops::Deref for Harness {
+    type Target = super::tests::Harness;
+    fn deref(&self) -> &Self::Target {
+        &self.0
     }
 }
 
@@ -46,37 +41,13 @@ struct Posted {
 
 impl Harness {
     async fn start() -> Harness {
-        let sim = Sim::new(SimConfig {
-            clock: Clock::manual(UNIX_EPOCH + Duration::from_secs(1_700_000_000)),
-            ..SimConfig::default()
-        });
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let base = format!("http://{}", listener.local_addr().unwrap());
-        let shutdown = CancellationToken::new();
-        tokio::spawn(sim.clone().serve(listener, shutdown.clone()));
-        let http = reqwest::Client::builder().no_proxy().build().unwrap();
-        let refresh = sim.issue_refresh_token();
-        let tokens: Value = http
-            .post(format!("{base}/oauth2/v3/token"))
-            .form(&[
-                ("grant_type", "refresh_token"),
-                ("client_id", "teslasync-demo-client"),
-                ("refresh_token", refresh.as_str()),
-            ])
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        let token = tokens["access_token"].as_str().unwrap().to_string();
-        Harness {
-            sim,
-            base,
-            http,
-            token,
-            shutdown,
-        }
+        Harness(
+            super::tests::Harness::start(SimConfig {
+                clock: Clock::manual(UNIX_EPOCH + Duration::from_secs(1_700_000_000)),
+                ..SimConfig::default()
+            })
+            .await,
+        )
     }
 
     fn now(&self) -> std::time::SystemTime {

@@ -20,12 +20,13 @@ fn manual() -> SimConfig {
     }
 }
 
-struct Harness {
-    sim: Sim,
-    base: String,
-    http: reqwest::Client,
+/// A simulator on a loopback port with a signed-in client; `signed_tests` builds on it too.
+pub(super) struct Harness {
+    pub(super) sim: Sim,
+    pub(super) base: String,
+    pub(super) http: reqwest::Client,
     /// A valid access token from a first refresh.
-    token: String,
+    pub(super) token: String,
     /// The refresh token that came with `token`.
     refresh: String,
     shutdown: CancellationToken,
@@ -52,7 +53,7 @@ impl Answer {
 }
 
 impl Harness {
-    async fn start(cfg: SimConfig) -> Harness {
+    pub(super) async fn start(cfg: SimConfig) -> Harness {
         let sim = Sim::new(cfg);
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
