@@ -13,8 +13,8 @@ use teslasync::ha::discovery;
 use teslasync::ha::topics::Topics;
 use teslasync::store::{Store, StoreKey};
 use teslasync::vehicle::hub::Hub;
-use teslasync::vehicle::poller::signals_from_vehicle_data;
 use teslasync::vehicle::signal::{Signals, Update};
+use teslasync::vehicle::vehicle_data::signals_from_vehicle_data;
 use teslasync::vehicle::VehicleInfo;
 
 fn vehicle_data() -> serde_json::Value {

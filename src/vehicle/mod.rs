@@ -2,10 +2,11 @@
 //!
 //! - [`signal`]: the `(Signal, Value)` vocabulary every source speaks.
 //! - [`hub`]: the last value of every signal per car, persisted, with change notification.
-//! - [`poller`]: sleep-aware polling of the Fleet API.
+//! - [`poller`]: sleep-aware polling of the Fleet API; [`vehicle_data`]: its JSON mapped to signals.
 //! - [`command`]: the typed `Command` enum; [`executor`]: one queue per car that sends them;
 //!   [`sessions`]: the signed-command sessions it keeps in the store.
 //! - [`setup`]: account set-up state mirrored on each car (sign-in needed, virtual-key checklist).
+//! - [`stream`]: which cars stream Fleet Telemetry right now (receiver reports, poller and governor read).
 
 pub mod command;
 pub mod executor;
@@ -14,6 +15,8 @@ pub mod poller;
 pub mod sessions;
 pub mod setup;
 pub mod signal;
+pub mod stream;
+pub mod vehicle_data;
 
 use serde::{Deserialize, Serialize};
 

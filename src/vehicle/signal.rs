@@ -140,6 +140,426 @@ signals! {
     KeyPaired,
     /// From `fleet_status`: the car only accepts signed commands.
     CommandProtocolRequired,
+
+    // Every other Fleet Telemetry field, by its field name (numbers 1-269; placeholders
+    // `Experimental_*` and `Deprecated_*` have no signal). The telemetry decoder maps a field to
+    // its signal by name; entities refer to the ones they show.
+    /// Fleet Telemetry field 1.
+    DriveRail,
+    /// Fleet Telemetry field 2.
+    ChargeState,
+    /// Fleet Telemetry field 3.
+    BmsFullchargecomplete,
+    /// Fleet Telemetry field 6.
+    PackVoltage,
+    /// Fleet Telemetry field 7.
+    PackCurrent,
+    /// Fleet Telemetry field 9.
+    DCDCEnable,
+    /// Fleet Telemetry field 11.
+    IsolationResistance,
+    /// Fleet Telemetry field 12.
+    PedalPosition,
+    /// Fleet Telemetry field 13.
+    BrakePedal,
+    /// Fleet Telemetry field 14.
+    DiStateR,
+    /// Fleet Telemetry field 15.
+    DiHeatsinkTR,
+    /// Fleet Telemetry field 16.
+    DiAxleSpeedR,
+    /// Fleet Telemetry field 17.
+    DiTorquemotor,
+    /// Fleet Telemetry field 18.
+    DiStatorTempR,
+    /// Fleet Telemetry field 19.
+    DiVBatR,
+    /// Fleet Telemetry field 20.
+    DiMotorCurrentR,
+    /// Fleet Telemetry field 22.
+    GpsState,
+    /// Fleet Telemetry field 23.
+    GpsHeading,
+    /// Fleet Telemetry field 24.
+    NumBrickVoltageMax,
+    /// Fleet Telemetry field 25.
+    BrickVoltageMax,
+    /// Fleet Telemetry field 26.
+    NumBrickVoltageMin,
+    /// Fleet Telemetry field 27.
+    BrickVoltageMin,
+    /// Fleet Telemetry field 28.
+    NumModuleTempMax,
+    /// Fleet Telemetry field 29.
+    ModuleTempMax,
+    /// Fleet Telemetry field 30.
+    NumModuleTempMin,
+    /// Fleet Telemetry field 31.
+    ModuleTempMin,
+    /// Fleet Telemetry field 32.
+    RatedRange,
+    /// Fleet Telemetry field 33.
+    Hvil,
+    /// Fleet Telemetry field 34.
+    DCChargingEnergyIn,
+    /// Fleet Telemetry field 35.
+    DCChargingPower,
+    /// Fleet Telemetry field 39.
+    FastChargerPresent,
+    /// Fleet Telemetry field 44.
+    ScheduledChargingStartTime,
+    /// Fleet Telemetry field 45.
+    ScheduledChargingPending,
+    /// Fleet Telemetry field 46.
+    ScheduledDepartureTime,
+    /// Fleet Telemetry field 47.
+    PreconditioningEnabled,
+    /// Fleet Telemetry field 48.
+    ScheduledChargingMode,
+    /// Fleet Telemetry field 50.
+    ChargeEnableRequest,
+    /// Fleet Telemetry field 52.
+    ChargePortColdWeatherMode,
+    /// Fleet Telemetry field 56.
+    NotEnoughPowerToHeat,
+    /// Fleet Telemetry field 57.
+    SuperchargerSessionTripPlanner,
+    /// Fleet Telemetry field 58.
+    DoorState,
+    /// Fleet Telemetry field 66.
+    SpeedLimitMode,
+    /// Fleet Telemetry field 67.
+    CurrentLimitMph,
+    /// Fleet Telemetry field 73.
+    SemitruckTpmsPressureRe1L0,
+    /// Fleet Telemetry field 74.
+    SemitruckTpmsPressureRe1L1,
+    /// Fleet Telemetry field 75.
+    SemitruckTpmsPressureRe1R0,
+    /// Fleet Telemetry field 76.
+    SemitruckTpmsPressureRe1R1,
+    /// Fleet Telemetry field 77.
+    SemitruckTpmsPressureRe2L0,
+    /// Fleet Telemetry field 78.
+    SemitruckTpmsPressureRe2L1,
+    /// Fleet Telemetry field 79.
+    SemitruckTpmsPressureRe2R0,
+    /// Fleet Telemetry field 80.
+    SemitruckTpmsPressureRe2R1,
+    /// Fleet Telemetry field 81.
+    TpmsLastSeenPressureTimeFl,
+    /// Fleet Telemetry field 82.
+    TpmsLastSeenPressureTimeFr,
+    /// Fleet Telemetry field 83.
+    TpmsLastSeenPressureTimeRl,
+    /// Fleet Telemetry field 84.
+    TpmsLastSeenPressureTimeRr,
+    /// Fleet Telemetry field 89.
+    SeatHeaterRearLeft,
+    /// Fleet Telemetry field 90.
+    SeatHeaterRearRight,
+    /// Fleet Telemetry field 91.
+    SeatHeaterRearCenter,
+    /// Fleet Telemetry field 92.
+    AutoSeatClimateLeft,
+    /// Fleet Telemetry field 93.
+    AutoSeatClimateRight,
+    /// Fleet Telemetry field 94.
+    DriverSeatBelt,
+    /// Fleet Telemetry field 95.
+    PassengerSeatBelt,
+    /// Fleet Telemetry field 97.
+    SemitruckPassengerSeatFoldPosition,
+    /// Fleet Telemetry field 98.
+    LateralAcceleration,
+    /// Fleet Telemetry field 99.
+    LongitudinalAcceleration,
+    /// Fleet Telemetry field 101.
+    CruiseSetSpeed,
+    /// Fleet Telemetry field 102.
+    LifetimeEnergyUsed,
+    /// Fleet Telemetry field 103.
+    LifetimeEnergyUsedDrive,
+    /// Fleet Telemetry field 104.
+    SemitruckTractorParkBrakeStatus,
+    /// Fleet Telemetry field 105.
+    SemitruckTrailerParkBrakeStatus,
+    /// Fleet Telemetry field 106.
+    BrakePedalPos,
+    /// Fleet Telemetry field 107.
+    RouteLastUpdated,
+    /// Fleet Telemetry field 108.
+    RouteLine,
+    /// Fleet Telemetry field 109.
+    MilesToArrival,
+    /// Fleet Telemetry field 110.
+    MinutesToArrival,
+    /// Fleet Telemetry field 111.
+    OriginLocation,
+    /// Fleet Telemetry field 112.
+    DestinationLocation,
+    /// Fleet Telemetry field 113.
+    CarType,
+    /// Fleet Telemetry field 114.
+    Trim,
+    /// Fleet Telemetry field 115.
+    ExteriorColor,
+    /// Fleet Telemetry field 116.
+    RoofColor,
+    /// Fleet Telemetry field 117.
+    ChargePort,
+    /// Fleet Telemetry field 123.
+    GuestModeEnabled,
+    /// Fleet Telemetry field 124.
+    PinToDriveEnabled,
+    /// Fleet Telemetry field 125.
+    PairedPhoneKeyAndKeyFobQty,
+    /// Fleet Telemetry field 126.
+    CruiseFollowDistance,
+    /// Fleet Telemetry field 127.
+    AutomaticBlindSpotCamera,
+    /// Fleet Telemetry field 128.
+    BlindSpotCollisionWarningChime,
+    /// Fleet Telemetry field 129.
+    SpeedLimitWarning,
+    /// Fleet Telemetry field 130.
+    ForwardCollisionWarning,
+    /// Fleet Telemetry field 131.
+    LaneDepartureAvoidance,
+    /// Fleet Telemetry field 132.
+    EmergencyLaneDepartureAvoidance,
+    /// Fleet Telemetry field 133.
+    AutomaticEmergencyBrakingOff,
+    /// Fleet Telemetry field 134.
+    LifetimeEnergyGainedRegen,
+    /// Fleet Telemetry field 135.
+    DiStateF,
+    /// Fleet Telemetry field 136.
+    DiStateREL,
+    /// Fleet Telemetry field 137.
+    DiStateRER,
+    /// Fleet Telemetry field 138.
+    DiHeatsinkTF,
+    /// Fleet Telemetry field 139.
+    DiHeatsinkTREL,
+    /// Fleet Telemetry field 140.
+    DiHeatsinkTRER,
+    /// Fleet Telemetry field 141.
+    DiAxleSpeedF,
+    /// Fleet Telemetry field 142.
+    DiAxleSpeedREL,
+    /// Fleet Telemetry field 143.
+    DiAxleSpeedRER,
+    /// Fleet Telemetry field 144.
+    DiSlaveTorqueCmd,
+    /// Fleet Telemetry field 145.
+    DiTorqueActualR,
+    /// Fleet Telemetry field 146.
+    DiTorqueActualF,
+    /// Fleet Telemetry field 147.
+    DiTorqueActualREL,
+    /// Fleet Telemetry field 148.
+    DiTorqueActualRER,
+    /// Fleet Telemetry field 149.
+    DiStatorTempF,
+    /// Fleet Telemetry field 150.
+    DiStatorTempREL,
+    /// Fleet Telemetry field 151.
+    DiStatorTempRER,
+    /// Fleet Telemetry field 152.
+    DiVBatF,
+    /// Fleet Telemetry field 153.
+    DiVBatREL,
+    /// Fleet Telemetry field 154.
+    DiVBatRER,
+    /// Fleet Telemetry field 155.
+    DiMotorCurrentF,
+    /// Fleet Telemetry field 156.
+    DiMotorCurrentREL,
+    /// Fleet Telemetry field 157.
+    DiMotorCurrentRER,
+    /// Fleet Telemetry field 158.
+    EnergyRemaining,
+    /// Fleet Telemetry field 159.
+    ServiceMode,
+    /// Fleet Telemetry field 160.
+    BMSState,
+    /// Fleet Telemetry field 161.
+    GuestModeMobileAccessState,
+    /// Fleet Telemetry field 163.
+    DestinationName,
+    /// Fleet Telemetry field 164.
+    DiInverterTR,
+    /// Fleet Telemetry field 165.
+    DiInverterTF,
+    /// Fleet Telemetry field 166.
+    DiInverterTREL,
+    /// Fleet Telemetry field 167.
+    DiInverterTRER,
+    /// Fleet Telemetry field 180.
+    CabinOverheatProtectionMode,
+    /// Fleet Telemetry field 181.
+    CabinOverheatProtectionTemperatureLimit,
+    /// Fleet Telemetry field 182.
+    CenterDisplay,
+    /// Fleet Telemetry field 186.
+    ClimateKeeperMode,
+    /// Fleet Telemetry field 187.
+    DefrostForPreconditioning,
+    /// Fleet Telemetry field 188.
+    DefrostMode,
+    /// Fleet Telemetry field 189.
+    EfficiencyPackage,
+    /// Fleet Telemetry field 190.
+    EstimatedHoursToChargeTermination,
+    /// Fleet Telemetry field 191.
+    EuropeVehicle,
+    /// Fleet Telemetry field 192.
+    ExpectedEnergyPercentAtTripArrival,
+    /// Fleet Telemetry field 193.
+    FastChargerType,
+    /// Fleet Telemetry field 194.
+    HomelinkDeviceCount,
+    /// Fleet Telemetry field 195.
+    HomelinkNearby,
+    /// Fleet Telemetry field 196.
+    HvacACEnabled,
+    /// Fleet Telemetry field 197.
+    HvacAutoMode,
+    /// Fleet Telemetry field 198.
+    HvacFanSpeed,
+    /// Fleet Telemetry field 199.
+    HvacFanStatus,
+    /// Fleet Telemetry field 203.
+    HvacSteeringWheelHeatAuto,
+    /// Fleet Telemetry field 204.
+    HvacSteeringWheelHeatLevel,
+    /// Fleet Telemetry field 205.
+    OffroadLightbarPresent,
+    /// Fleet Telemetry field 206.
+    PowershareHoursLeft,
+    /// Fleet Telemetry field 207.
+    PowershareInstantaneousPowerKW,
+    /// Fleet Telemetry field 208.
+    PowershareStatus,
+    /// Fleet Telemetry field 209.
+    PowershareStopReason,
+    /// Fleet Telemetry field 210.
+    PowershareType,
+    /// Fleet Telemetry field 211.
+    RearDisplayHvacEnabled,
+    /// Fleet Telemetry field 212.
+    RearSeatHeaters,
+    /// Fleet Telemetry field 213.
+    RemoteStartEnabled,
+    /// Fleet Telemetry field 214.
+    RightHandDrive,
+    /// Fleet Telemetry field 215.
+    RouteTrafficMinutesDelay,
+    /// Fleet Telemetry field 216.
+    SoftwareUpdateDownloadPercentComplete,
+    /// Fleet Telemetry field 217.
+    SoftwareUpdateExpectedDurationMinutes,
+    /// Fleet Telemetry field 218.
+    SoftwareUpdateInstallationPercentComplete,
+    /// Fleet Telemetry field 219.
+    SoftwareUpdateScheduledStartTime,
+    /// Fleet Telemetry field 220.
+    SoftwareUpdateVersion,
+    /// Fleet Telemetry field 221.
+    TonneauOpenPercent,
+    /// Fleet Telemetry field 222.
+    TonneauPosition,
+    /// Fleet Telemetry field 223.
+    TonneauTentMode,
+    /// Fleet Telemetry field 224.
+    TpmsHardWarnings,
+    /// Fleet Telemetry field 225.
+    TpmsSoftWarnings,
+    /// Fleet Telemetry field 227.
+    WheelType,
+    /// Fleet Telemetry field 228.
+    WiperHeatEnabled,
+    /// Fleet Telemetry field 229.
+    LocatedAtHome,
+    /// Fleet Telemetry field 230.
+    LocatedAtWork,
+    /// Fleet Telemetry field 231.
+    LocatedAtFavorite,
+    /// Fleet Telemetry field 232.
+    SettingDistanceUnit,
+    /// Fleet Telemetry field 233.
+    SettingTemperatureUnit,
+    /// Fleet Telemetry field 234.
+    Setting24HourTime,
+    /// Fleet Telemetry field 235.
+    SettingTirePressureUnit,
+    /// Fleet Telemetry field 236.
+    SettingChargeUnit,
+    /// Fleet Telemetry field 237.
+    ClimateSeatCoolingFrontLeft,
+    /// Fleet Telemetry field 238.
+    ClimateSeatCoolingFrontRight,
+    /// Fleet Telemetry field 239.
+    LightsHazardsActive,
+    /// Fleet Telemetry field 240.
+    LightsTurnSignal,
+    /// Fleet Telemetry field 241.
+    LightsHighBeams,
+    /// Fleet Telemetry field 242.
+    MediaPlaybackStatus,
+    /// Fleet Telemetry field 243.
+    MediaPlaybackSource,
+    /// Fleet Telemetry field 244.
+    MediaAudioVolume,
+    /// Fleet Telemetry field 245.
+    MediaNowPlayingDuration,
+    /// Fleet Telemetry field 246.
+    MediaNowPlayingElapsed,
+    /// Fleet Telemetry field 247.
+    MediaNowPlayingArtist,
+    /// Fleet Telemetry field 248.
+    MediaNowPlayingTitle,
+    /// Fleet Telemetry field 249.
+    MediaNowPlayingAlbum,
+    /// Fleet Telemetry field 250.
+    MediaNowPlayingStation,
+    /// Fleet Telemetry field 251.
+    MediaAudioVolumeIncrement,
+    /// Fleet Telemetry field 252.
+    MediaAudioVolumeMax,
+    /// Fleet Telemetry field 253.
+    SunroofInstalled,
+    /// Fleet Telemetry field 254.
+    SeatVentEnabled,
+    /// Fleet Telemetry field 255.
+    RearDefrostEnabled,
+    /// Fleet Telemetry field 256.
+    ChargeRateMilePerHour,
+    /// Fleet Telemetry field 258.
+    MilesSinceReset,
+    /// Fleet Telemetry field 259.
+    SelfDrivingMilesSinceReset,
+    /// Fleet Telemetry field 260.
+    GpsAccuracyMeters,
+    /// Fleet Telemetry field 261.
+    LifetimeEnergyChargedKwh,
+    /// Fleet Telemetry field 262.
+    BrickSocMinPercent,
+    /// Fleet Telemetry field 263.
+    NominalFullPackEnergyKwh,
+    /// Fleet Telemetry field 264.
+    GradeEstimatePercent,
+    /// Fleet Telemetry field 265.
+    MaxSpeedToReachDestinationMph,
+    /// Fleet Telemetry field 266.
+    SoftwareUpdateAvailable,
+    /// Fleet Telemetry field 267.
+    SoftwareUpdateInProgress,
+    /// Fleet Telemetry field 268.
+    RemoteStartActive,
+    /// Fleet Telemetry field 269.
+    SemiCruiseSpeedLimitMph,
 }
 
 /// A signal's value in Tesla's native unit.

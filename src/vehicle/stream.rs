@@ -1,0 +1,142 @@
+//! `vehicle::stream`: which cars are streaming Fleet Telemetry right now.
+//!
+//! The meeting point of three parts that must agree on one truth: the telemetry receiver (or the
+//! upstream ingester) reports every record it has taken in, the poller asks whether a car's stream is
+//! healthy before it pays for `vehicle_data`, and the cost governor and status page read the counts.
+//! It knows nothing about sockets or MQTT; times are passed in so tests drive it with a manual clock.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::{Duration, SystemTime};
+
+use tokio::sync::watch;
+
+/// What is known about one car's stream.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct CarStream {
+    /// A car connection is open now (always false in upstream mode, where there is no connection).
+    pub connected: bool,
+    pub connected_since: Option<SystemTime>,
+    pub last_record_at: Option<SystemTime>,
+    /// Records taken in (acknowledged) since start.
+    pub records: u64,
+    /// Signals (datums) in those records; Tesla bills streaming per signal.
+    pub signals: u64,
+}
+
+/// Per-car stream state, shared by the receiver, the poller, the cost governor and the web UI.
+#[derive(Debug)]
+pub struct StreamHealth {
+    /// A stream with no record for this long is silent: the poller takes over again.
+    silent_after: Duration,
+    cars: Mutex<HashMap<String, CarStream>>,
+    /// Bumped on every change, so watchers (status page, governor) can wait instead of polling.
+    changed: watch::Sender<u64>,
+}
+
+impl StreamHealth {
+    pub fn new(silent_after: Duration) -> Self {
+        StreamHealth {
+            silent_after,
+            cars: Mutex::new(HashMap::new()),
+            changed: watch::channel(0).0,
+        }
+    }
+
+    /// How long a stream may stay quiet before it counts as silent.
+    pub fn silent_after(&self) -> Duration {
+        self.silent_after
+    }
+
+    /// A car opened a connection (its certificate was verified and it is one of the account's cars).
+    pub fn connected(&self, vin: &str, at: SystemTime) {
+        self.update(vin, |car| {
+            car.connected = true;
+            car.connected_since = Some(at);
+        });
+    }
+
+    /// A car's connection closed.
+    pub fn disconnected(&self, vin: &str) {
+        self.update(vin, |car| {
+            car.connected = false;
+            car.connected_since = None;
+        });
+    }
+
+    /// A record with `signals` datums was taken in (published and acknowledged) at `at`.
+    pub fn record(&self, vin: &str, at: SystemTime, signals: u64) {
+        self.update(vin, |car| {
+            car.last_record_at = Some(car.last_record_at.map_or(at, |last| last.max(at)));
+            car.records += 1;
+            car.signals += signals;
+        });
+    }
+
+    /// The state of one car's stream, if it ever connected or sent a record.
+    pub fn get(&self, vin: &str) -> Option<CarStream> {
+        self.cars.lock().expect("stream lock").get(vin).cloned()
+    }
+
+    /// Every car seen so far.
+    pub fn all(&self) -> HashMap<String, CarStream> {
+        self.cars.lock().expect("stream lock").clone()
+    }
+
+    /// Whether the car's stream covers it at `now`: a record arrived less than `silent_after` ago.
+    /// The poller does not call `vehicle_data` for such a car.
+    pub fn is_healthy(&self, vin: &str, now: SystemTime) -> bool {
+        self.get(vin)
+            .and_then(|car| car.last_record_at)
+            .is_some_and(|last| now.duration_since(last).unwrap_or_default() < self.silent_after)
+    }
+
+    /// Changes to any car's stream state.
+    pub fn subscribe(&self) -> watch::Receiver<u64> {
+        self.changed.subscribe()
+    }
+
+    fn update(&self, vin: &str, f: impl FnOnce(&mut CarStream)) {
+        f(self
+            .cars
+            .lock()
+            .expect("stream lock")
+            .entry(vin.to_owned())
+            .or_default());
+        self.changed.send_modify(|n| *n += 1);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const VIN: &str = "5YJSA1E2XJF000002";
+
+    #[test]
+    fn a_stream_is_healthy_until_it_falls_silent() {
+        let t0 = SystemTime::UNIX_EPOCH + Duration::from_secs(1_000_000);
+        let health = StreamHealth::new(Duration::from_secs(300));
+        assert!(!health.is_healthy(VIN, t0), "never streamed");
+        health.connected(VIN, t0);
+        assert!(!health.is_healthy(VIN, t0), "a connection alone is no data");
+        health.record(VIN, t0, 12);
+        assert!(health.is_healthy(VIN, t0 + Duration::from_secs(299)));
+        assert!(!health.is_healthy(VIN, t0 + Duration::from_secs(300)));
+        let car = health.get(VIN).unwrap();
+        assert_eq!((car.records, car.signals, car.connected), (1, 12, true));
+        health.disconnected(VIN);
+        assert!(!health.get(VIN).unwrap().connected);
+    }
+
+    #[test]
+    fn an_older_resent_record_does_not_move_last_record_back() {
+        let t0 = SystemTime::UNIX_EPOCH + Duration::from_secs(1_000_000);
+        let health = StreamHealth::new(Duration::from_secs(300));
+        let changes = health.subscribe();
+        health.record(VIN, t0, 1);
+        health.record(VIN, t0 - Duration::from_secs(600), 1);
+        assert_eq!(health.get(VIN).unwrap().last_record_at, Some(t0));
+        assert!(changes.has_changed().unwrap());
+    }
+}
