@@ -134,6 +134,11 @@ signals! {
     TpmsPressureFr,
     TpmsPressureRl,
     TpmsPressureRr,
+    /// Derived: the outcome of the last command sent to the car, as text — `<command>: ok`,
+    /// `<command>: ok (<reason>)` for a benign refusal (`already_set`), or
+    /// `<command>: failed: <reason>` — so a user sees it on the device, not only on
+    /// `command/result`.
+    LastCommandResult,
     /// Account-level, mirrored on every car: Tesla refused the refresh token; sign in again.
     ReauthRequired,
     /// From `fleet_status`: the car has TeslaSync's virtual key.
