@@ -9,6 +9,7 @@ pub mod auth;
 pub mod command;
 pub mod fleet;
 pub mod region;
+pub mod telemetry;
 
 /// The HTTP client for everything TeslaSync sends to Tesla (auth host, Fleet API, partner calls):
 /// one user agent and one timeout, whoever builds the stack (daemon or CLI).
