@@ -289,9 +289,9 @@ impl Bridge {
     }
 
     async fn on_command(&mut self, vin: &str, payload: &str) -> Result<(), BridgeError> {
-        if self.known_vehicle(vin).await?.is_none() {
+        let Some(record) = self.known_vehicle(vin).await? else {
             return Ok(());
-        }
+        };
         let request: CommandRequest = match serde_json::from_str(payload) {
             Ok(r) => r,
             Err(e) => {
@@ -299,7 +299,8 @@ impl Bridge {
                 return self.reject(vin, None, "", &msg).await;
             }
         };
-        match Command::parse(&request.command, &request.params) {
+        let limits = crate::vehicle::command::limits_of(&record.signals);
+        match Command::parse_within(&request.command, &request.params, &limits) {
             Ok(command) => self.submit(vin, command, request.id),
             Err(e) => {
                 self.reject(vin, request.id, &request.command, &e.to_string())

@@ -8,7 +8,7 @@
 
 use serde_json::{json, Value as Json};
 
-use crate::vehicle::command::{Command, Trunk};
+use crate::vehicle::command::{limits_of, Command, Trunk};
 use crate::vehicle::signal::{Signal, Signals, Value};
 
 /// Home Assistant entity platforms TeslaSync publishes.
@@ -260,14 +260,19 @@ pub static CATALOG: &[EntityDesc] = &[
         unit: Some("%"),
         icon: Some("mdi:battery-charging-80"),
         state: Some(|s| number(s, Signal::ChargeLimitSoc, 0)),
-        range: Some(|s| Range {
-            min: get_f64(s, Signal::ChargeLimitSocMin).unwrap_or(50.0),
-            max: get_f64(s, Signal::ChargeLimitSocMax).unwrap_or(100.0),
-            step: 1.0,
+        // The bounds advertised are the ones the command parser enforces (`limits_of`).
+        range: Some(|s| {
+            let limits = limits_of(s);
+            Range {
+                min: f64::from(limits.charge_limit_min),
+                max: f64::from(limits.charge_limit_max),
+                step: 1.0,
+            }
         }),
-        command: Some(|p, _| {
+        command: Some(|p, s| {
+            let limits = limits_of(s);
             Ok(Command::SetChargeLimit {
-                percent: whole_number(p, 50, 100)?,
+                percent: whole_number(p, limits.charge_limit_min, limits.charge_limit_max)?,
             })
         }),
         ..BASE
@@ -282,16 +287,12 @@ pub static CATALOG: &[EntityDesc] = &[
         state: Some(|s| number(s, Signal::ChargeCurrentRequest, 0)),
         range: Some(|s| Range {
             min: 0.0,
-            max: get_f64(s, Signal::ChargeCurrentRequestMax).unwrap_or(32.0),
+            max: f64::from(limits_of(s).charge_current_max),
             step: 1.0,
         }),
         command: Some(|p, s| {
             Ok(Command::SetChargingAmps {
-                charging_amps: whole_number(
-                    p,
-                    0,
-                    get_f64(s, Signal::ChargeCurrentRequestMax).unwrap_or(48.0) as u8,
-                )?,
+                charging_amps: whole_number(p, 0, limits_of(s).charge_current_max)?,
             })
         }),
         ..BASE
@@ -933,6 +934,48 @@ mod tests {
             None,
             "unknown values are not invented"
         );
+    }
+
+    #[test]
+    fn numbers_advertise_exactly_the_bounds_the_command_parser_enforces() {
+        use crate::vehicle::command::limits_of;
+        for car in [
+            signals(&[]),
+            signals(&[
+                (Signal::ChargeCurrentRequestMax, Value::Int(16)),
+                (Signal::ChargeLimitSocMin, Value::Int(60)),
+                (Signal::ChargeLimitSocMax, Value::Int(90)),
+            ]),
+        ] {
+            for (key, name, param) in [
+                (
+                    "charge_state_charge_current_request",
+                    "set_charging_amps",
+                    "charging_amps",
+                ),
+                (
+                    "charge_state_charge_limit_soc",
+                    "set_charge_limit",
+                    "percent",
+                ),
+            ] {
+                let entity = find(key).unwrap();
+                let range = (entity.range.unwrap())(&car);
+                let limits = limits_of(&car);
+                let parse =
+                    |v: f64| Command::parse_within(name, &serde_json::json!({ param: v }), &limits);
+                let set = |v: f64| (entity.command.unwrap())(&v.to_string(), &car);
+                for (v, ok) in [
+                    (range.min, true),
+                    (range.max, true),
+                    (range.max + 1.0, false),
+                    (range.min - 1.0, false),
+                ] {
+                    assert_eq!(parse(v).is_ok(), ok, "{key} {v}: parser");
+                    assert_eq!(set(v).is_ok(), ok, "{key} {v}: /set");
+                }
+            }
+        }
     }
 
     #[test]

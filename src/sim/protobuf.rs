@@ -90,6 +90,14 @@ fn int(v: i32, range: std::ops::RangeInclusive<i32>, param: &str) -> Result<u8, 
     }
 }
 
+/// Minutes after midnight.
+fn minutes(v: i32, param: &str) -> Result<u16, Refusal> {
+    u16::try_from(v)
+        .ok()
+        .filter(|t| *t < 24 * 60)
+        .ok_or_else(|| invalid(param))
+}
+
 /// A cabin set point: the protobuf carries an `f32`; the car rounds to its 0.5 °C grid.
 fn temperature(celsius: f32, param: &str) -> Result<f64, Refusal> {
     let t = (f64::from(celsius) * 2.0).round() / 2.0;
@@ -224,8 +232,170 @@ fn read_infotainment(payload: &[u8]) -> Result<Request, Refusal> {
             Action::SetVehicleName(a.vehicle_name)
         }
         V::SetVehicleName(_) => return Err(invalid("vehicle_name")),
+        V::CancelSoftwareUpdate(_) => Action::CancelSoftwareUpdate,
+        V::Boombox(_) => Action::Boombox,
+        V::HvacSeatCooler(a) => {
+            let [seat] = a.hvac_seat_cooler_action.as_slice() else {
+                return Err(invalid("seat_position"));
+            };
+            // HvacSeatCoolerPosition_E 1 front left, 2 front right; level 1 off … 4 high.
+            Action::SeatCooler {
+                seat: usize::from(int(seat.seat_position, 1..=2, "seat_position")? - 1),
+                level: int(seat.seat_cooler_level, 1..=4, "seat_cooler_level")? - 1,
+            }
+        }
+        V::StwHeatLevel(a) => Action::SteeringWheelHeatLevel(match a.stw_heat_level {
+            1 => 0,
+            2 => 1,
+            3 => 3,
+            _ => return Err(invalid("level")),
+        }),
+        V::AutoSeatClimate(a) => {
+            let [seat] = a.carseat.as_slice() else {
+                return Err(invalid("auto_seat_position"));
+            };
+            Action::AutoSeatClimate {
+                seat: usize::from(int(seat.seat_position, 1..=2, "auto_seat_position")? - 1),
+                on: seat.on,
+            }
+        }
+        V::AutoStwHeat(a) => Action::AutoSteeringWheelHeat(a.on),
+        // ClimateState.CopActivationTemp: 1 low, 2 medium, 3 high.
+        V::SetCopTemp(a) => Action::CopTemp(int(a.cop_activation_temp, 1..=3, "cop_temp")? - 1),
+        V::GuestMode(a) => Action::GuestMode(a.guest_mode_active),
+        V::SetLowPowerMode(a) => Action::LowPowerMode(a.low_power_mode),
+        V::SetKeepAccessoryPowerMode(a) => Action::KeepAccessoryPower(a.keep_accessory_power_mode),
+        V::ScheduledCharging(a) => {
+            Action::ScheduledCharging(a.enabled.then_some(minutes(a.charging_time, "time")?))
+        }
+        V::ScheduledDeparture(a) => Action::ScheduledDeparture(
+            a.enabled
+                .then_some(minutes(a.departure_time, "departure_time")?),
+        ),
         // Everything else is a real action the simulated cars do not model.
         _ => return Err(unsupported()),
     };
     Ok(Request::Act(action))
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::UNIX_EPOCH;
+
+    use super::*;
+    use crate::sim::car::{Car, Control};
+    use crate::sim::commands::{self, Params, COMMANDS};
+    use crate::sim::SimState;
+    // The client side of the wire: what the daemon sends. The car's side above never uses it.
+    use crate::tesla::commands::tests::all_commands;
+    use crate::tesla::commands::NAMES;
+
+    /// A plugged-in 2018 Model S (it has a sunroof and a pending update), awake.
+    fn car() -> Car {
+        let mut car = Car::demo(1, SimState::Online, UNIX_EPOCH);
+        car.control(Control::PlugIn, UNIX_EPOCH).unwrap();
+        car
+    }
+
+    /// What a car does with one command: the outcome and its state afterwards.
+    fn run(action: Result<Action, String>) -> (Result<(), String>, String) {
+        let mut car = car();
+        let outcome = action.and_then(|a| car.apply(&a, UNIX_EPOCH));
+        (outcome, format!("{car:?}"))
+    }
+
+    /// The test that catches the daemon's mistakes: for every command in the daemon's table, the
+    /// car's REST reading of its REST body and its own reading of its signed payload must change
+    /// the car the same way (or refuse it with the same reason).
+    #[test]
+    fn rest_and_signed_paths_change_the_car_the_same_way_for_every_command() {
+        let untouched = format!("{:?}", car());
+        let mut changed = 0;
+        let mut unmodelled = Vec::new();
+        for cmd in all_commands() {
+            let name = cmd.name();
+            let Ok((domain, payload)) = cmd.encode() else {
+                assert_eq!(name, "wake_up");
+                continue;
+            };
+            let signed = match read(domain, &payload) {
+                Ok(Request::Act(action)) => Ok(action),
+                Ok(other) => panic!("{name}: decoded as {other:?}"),
+                Err(Refusal::Refused(reason)) => Err(reason),
+                Err(Refusal::NotACommand) => panic!("{name}: the car cannot read its payload"),
+            };
+            let Some(spec) = commands::find(name) else {
+                // Not modelled: REST answers 400 invalid_command, the signed path not_supported.
+                assert_eq!(signed, Err(NOT_SUPPORTED.to_string()), "{name}");
+                unmodelled.push(name);
+                continue;
+            };
+            let body = cmd.rest_body();
+            let rest = spec
+                .parse(&Params(body.as_object().unwrap()))
+                .map_err(|e| e.reason());
+            let (rest_outcome, rest_state) = run(rest);
+            let (signed_outcome, signed_state) = run(signed);
+            assert_eq!(rest_outcome, signed_outcome, "{name}: outcome");
+            assert_eq!(rest_state, signed_state, "{name}: state");
+            if rest_state != untouched {
+                changed += 1;
+            }
+        }
+        // Not vacuous: most modelled commands change something on this car.
+        assert!(changed >= 28, "only {changed} commands changed the car");
+        assert!(unmodelled.len() < NAMES.len() / 2, "{unmodelled:?}");
+    }
+
+    #[test]
+    fn every_rest_command_of_the_sim_is_in_the_daemons_table() {
+        for spec in COMMANDS {
+            assert!(NAMES.contains(&spec.name), "{}", spec.name);
+        }
+    }
+
+    #[test]
+    fn the_car_refuses_what_it_cannot_read() {
+        assert_eq!(
+            read(Domain::Infotainment, b"\xff"),
+            Err(Refusal::NotACommand)
+        );
+        // getVehicleData (field 1) is not an action.
+        assert_eq!(
+            read(Domain::Infotainment, &hex::decode("12020a00").unwrap()),
+            Err(Refusal::NotACommand)
+        );
+        // RKE_ACTION_WAKE_VEHICLE is Bluetooth only.
+        assert_eq!(
+            read(Domain::VehicleSecurity, &hex::decode("101e").unwrap()),
+            Err(Refusal::NotACommand)
+        );
+        // A charge limit out of the car's range, as a buggy client would encode it.
+        assert_eq!(
+            read(Domain::Infotainment, &hex::decode("12042a020814").unwrap()),
+            Err(Refusal::Refused("invalid percent param".into()))
+        );
+        assert_eq!(
+            read(Domain::VehicleSecurity, &hex::decode("0a00").unwrap()),
+            Ok(Request::Information(0))
+        );
+        assert_eq!(
+            read(
+                Domain::Infotainment,
+                &hex::decode("1205f202020801").unwrap()
+            ),
+            Ok(Request::Ping)
+        );
+        // Python-style set_temps (no `level`) reads the same.
+        assert_eq!(
+            read(
+                Domain::Infotainment,
+                &hex::decode("120c720a350000ac413d0000ac41").unwrap()
+            ),
+            Ok(Request::Act(Action::SetTemps {
+                driver: 21.5,
+                passenger: 21.5
+            }))
+        );
+    }
 }
