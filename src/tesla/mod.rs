@@ -12,6 +12,7 @@ pub mod command;
 pub mod commands;
 pub mod fleet;
 pub mod region;
+pub mod telemetry;
 
 /// The HTTP client for everything TeslaSync sends to Tesla (auth host, Fleet API, partner calls):
 /// one user agent and one timeout, whoever builds the stack (daemon or CLI).
