@@ -11,10 +11,17 @@ use prost::Message;
 
 use super::action::{Action, Opening, Trunk, MAX_RANGE_PERCENT, NOT_SUPPORTED, STANDARD_PERCENT};
 use super::car::{CHARGE_AMPS_MAX, CHARGE_LIMIT_MAX, CHARGE_LIMIT_MIN, MAX_TEMP_C, MIN_TEMP_C};
+use crate::tesla::command::messages::car_server::{
+    charging_start_stop_action::ChargingAction,
+    hvac_seat_heater_actions::hvac_seat_heater_action::{SeatHeaterLevel, SeatPosition},
+    media_update_volume::MediaVolume,
+    vehicle_action::VehicleActionMsg as V,
+    vehicle_control_sunroof_open_close_action::Action as SunroofAction,
+    vehicle_control_window_action::Action as WindowActionKind,
+};
 use crate::tesla::command::messages::{
-    Action as CarServerAction, ActionMsg, ChargingAction, ClosureMoveType, Domain, MediaVolume,
-    RkeAction, SeatHeaterLevel, SeatPosition, SunroofAction, UnsignedMessage, UnsignedSubMessage,
-    VehicleActionMsg as V, WindowActionKind,
+    Action as CarServerAction, ActionMsg, ClosureMoveType, Domain, RkeAction, UnsignedMessage,
+    UnsignedSubMessage,
 };
 
 /// What a verified payload asks the car for.
@@ -116,64 +123,64 @@ fn read_infotainment(payload: &[u8]) -> Result<Request, Refusal> {
     let msg = va.vehicle_action_msg.ok_or(Refusal::NotACommand)?;
     let action = match msg {
         V::Ping(_) => return Ok(Request::Ping),
-        V::FlashLights(_) => Action::FlashLights,
-        V::HonkHorn(_) => Action::HonkHorn,
-        V::HvacAuto(a) if a.power_on => Action::ClimateOn,
-        V::HvacAuto(_) => Action::ClimateOff,
-        V::HvacTemperatureAdjustment(t) => Action::SetTemps {
+        V::VehicleControlFlashLightsAction(_) => Action::FlashLights,
+        V::VehicleControlHonkHornAction(_) => Action::HonkHorn,
+        V::HvacAutoAction(a) if a.power_on => Action::ClimateOn,
+        V::HvacAutoAction(_) => Action::ClimateOff,
+        V::HvacTemperatureAdjustmentAction(t) => Action::SetTemps {
             driver: temperature(t.driver_temp_celsius, "driver_temp")?,
             passenger: temperature(t.passenger_temp_celsius, "passenger_temp")?,
         },
-        V::SetSentryMode(a) => Action::SetSentryMode(a.on),
-        V::ChargingStartStop(a) => match a.charging_action {
+        V::VehicleControlSetSentryModeAction(a) => Action::SetSentryMode(a.on),
+        V::ChargingStartStopAction(a) => match a.charging_action {
             Some(ChargingAction::Start(_)) => Action::ChargeStart,
             Some(ChargingAction::Stop(_)) => Action::ChargeStop,
             Some(ChargingAction::StartStandard(_)) => Action::SetChargeLimit(STANDARD_PERCENT),
             Some(ChargingAction::StartMaxRange(_)) => Action::SetChargeLimit(MAX_RANGE_PERCENT),
             _ => return Err(invalid("charging_action")),
         },
-        V::ChargingSetLimit(a) => Action::SetChargeLimit(int(
+        V::ChargingSetLimitAction(a) => Action::SetChargeLimit(int(
             a.percent,
             i32::from(CHARGE_LIMIT_MIN)..=i32::from(CHARGE_LIMIT_MAX),
             "percent",
         )?),
-        V::SetChargingAmps(a) => Action::SetChargingAmps(int(
+        V::SetChargingAmpsAction(a) => Action::SetChargingAmps(int(
             a.charging_amps,
             1..=i32::from(CHARGE_AMPS_MAX),
             "charging_amps",
         )?),
         V::ChargePortDoorOpen(_) => Action::ChargePortDoorOpen,
         V::ChargePortDoorClose(_) => Action::ChargePortDoorClose,
-        V::HvacSeatHeater(a) => {
+        V::HvacSeatHeaterActions(a) => {
             let [seat] = a.hvac_seat_heater_action.as_slice() else {
                 return Err(invalid("seat_position"));
             };
             // The simulated cars heat front left/right, rear left/centre/right (slots 0-4).
             let slot = match seat.seat_position {
-                Some(SeatPosition::FrontLeft(_)) => 0,
-                Some(SeatPosition::FrontRight(_)) => 1,
-                Some(SeatPosition::RearLeft(_)) => 2,
-                Some(SeatPosition::RearCenter(_)) => 3,
-                Some(SeatPosition::RearRight(_)) => 4,
+                Some(SeatPosition::CarSeatFrontLeft(_)) => 0,
+                Some(SeatPosition::CarSeatFrontRight(_)) => 1,
+                Some(SeatPosition::CarSeatRearLeft(_)) => 2,
+                Some(SeatPosition::CarSeatRearCenter(_)) => 3,
+                Some(SeatPosition::CarSeatRearRight(_)) => 4,
                 _ => return Err(invalid("seat_position")),
             };
             let level = match seat.seat_heater_level {
-                Some(SeatHeaterLevel::Off(_)) => 0,
-                Some(SeatHeaterLevel::Low(_)) => 1,
-                Some(SeatHeaterLevel::Med(_)) => 2,
-                Some(SeatHeaterLevel::High(_)) => 3,
+                Some(SeatHeaterLevel::SeatHeaterOff(_)) => 0,
+                Some(SeatHeaterLevel::SeatHeaterLow(_)) => 1,
+                Some(SeatHeaterLevel::SeatHeaterMed(_)) => 2,
+                Some(SeatHeaterLevel::SeatHeaterHigh(_)) => 3,
                 _ => return Err(invalid("level")),
             };
             Action::SeatHeater { seat: slot, level }
         }
-        V::HvacClimateKeeper(a) => Action::ClimateKeeperMode(match a.climate_keeper_action {
+        V::HvacClimateKeeperAction(a) => Action::ClimateKeeperMode(match a.climate_keeper_action {
             0 => "off",
             1 => "keep",
             2 => "dog",
             3 => "camp",
             _ => return Err(invalid("climate_keeper_mode")),
         }),
-        V::SetValetMode(a) => {
+        V::VehicleControlSetValetModeAction(a) => {
             let pin_ok = a.password.is_empty()
                 || (a.password.len() == 4 && a.password.bytes().all(|b| b.is_ascii_digit()));
             if !pin_ok {
@@ -181,28 +188,28 @@ fn read_infotainment(payload: &[u8]) -> Result<Request, Refusal> {
             }
             Action::SetValetMode(a.on)
         }
-        V::Window(a) => Action::Windows(match a.action {
+        V::VehicleControlWindowAction(a) => Action::Windows(match a.action {
             Some(WindowActionKind::Vent(_)) => Opening::Vent,
             Some(WindowActionKind::Close(_)) => Opening::Close,
             _ => return Err(invalid("command")),
         }),
-        V::SunroofOpenClose(a) => Action::SunRoof(match a.action {
+        V::VehicleControlSunroofOpenCloseAction(a) => Action::SunRoof(match a.action {
             Some(SunroofAction::Vent(_)) => Opening::Vent,
             Some(SunroofAction::Close(_)) => Opening::Close,
             // Open and levels are not modelled (the simulated roof only vents).
             _ => return Err(invalid("state")),
         }),
-        V::HvacSteeringWheelHeater(a) => Action::SteeringWheelHeater(a.power_on),
-        V::HvacBioweaponMode(a) => Action::BioweaponMode(a.on),
-        V::SetCabinOverheatProtection(a) => {
+        V::HvacSteeringWheelHeaterAction(a) => Action::SteeringWheelHeater(a.power_on),
+        V::HvacBioweaponModeAction(a) => Action::BioweaponMode(a.on),
+        V::SetCabinOverheatProtectionAction(a) => {
             Action::CabinOverheatProtection(match (a.on, a.fan_only) {
                 (false, _) => "Off",
                 (true, false) => "On",
                 (true, true) => "FanOnly",
             })
         }
-        V::HvacSetPreconditioningMax(a) => Action::PreconditioningMax(a.on),
-        V::MediaPlay(_)
+        V::HvacSetPreconditioningMaxAction(a) => Action::PreconditioningMax(a.on),
+        V::MediaPlayAction(_)
         | V::MediaNextTrack(_)
         | V::MediaPreviousTrack(_)
         | V::MediaNextFavorite(_)
@@ -216,7 +223,7 @@ fn read_infotainment(payload: &[u8]) -> Result<Request, Refusal> {
             Some(MediaVolume::VolumeDelta(_)) => Action::Media,
             None => return Err(invalid("volume")),
         },
-        V::TriggerHomelink(a) => {
+        V::VehicleControlTriggerHomelinkAction(a) => {
             let location = a.location.ok_or_else(|| invalid("lat"))?;
             if !(-90.0..=90.0).contains(&location.latitude) {
                 return Err(invalid("lat"));
@@ -226,15 +233,17 @@ fn read_infotainment(payload: &[u8]) -> Result<Request, Refusal> {
             }
             Action::TriggerHomelink
         }
-        V::ScheduleSoftwareUpdate(a) if a.offset_sec >= 0 => Action::ScheduleSoftwareUpdate,
-        V::ScheduleSoftwareUpdate(_) => return Err(invalid("offset_sec")),
-        V::SetVehicleName(a) if !a.vehicle_name.is_empty() => {
+        V::VehicleControlScheduleSoftwareUpdateAction(a) if a.offset_sec >= 0 => {
+            Action::ScheduleSoftwareUpdate
+        }
+        V::VehicleControlScheduleSoftwareUpdateAction(_) => return Err(invalid("offset_sec")),
+        V::SetVehicleNameAction(a) if !a.vehicle_name.is_empty() => {
             Action::SetVehicleName(a.vehicle_name)
         }
-        V::SetVehicleName(_) => return Err(invalid("vehicle_name")),
-        V::CancelSoftwareUpdate(_) => Action::CancelSoftwareUpdate,
-        V::Boombox(_) => Action::Boombox,
-        V::HvacSeatCooler(a) => {
+        V::SetVehicleNameAction(_) => return Err(invalid("vehicle_name")),
+        V::VehicleControlCancelSoftwareUpdateAction(_) => Action::CancelSoftwareUpdate,
+        V::BoomboxAction(_) => Action::Boombox,
+        V::HvacSeatCoolerActions(a) => {
             let [seat] = a.hvac_seat_cooler_action.as_slice() else {
                 return Err(invalid("seat_position"));
             };
@@ -244,13 +253,13 @@ fn read_infotainment(payload: &[u8]) -> Result<Request, Refusal> {
                 level: int(seat.seat_cooler_level, 1..=4, "seat_cooler_level")? - 1,
             }
         }
-        V::StwHeatLevel(a) => Action::SteeringWheelHeatLevel(match a.stw_heat_level {
+        V::StwHeatLevelAction(a) => Action::SteeringWheelHeatLevel(match a.stw_heat_level {
             1 => 0,
             2 => 1,
             3 => 3,
             _ => return Err(invalid("level")),
         }),
-        V::AutoSeatClimate(a) => {
+        V::AutoSeatClimateAction(a) => {
             let [seat] = a.carseat.as_slice() else {
                 return Err(invalid("auto_seat_position"));
             };
@@ -259,16 +268,20 @@ fn read_infotainment(payload: &[u8]) -> Result<Request, Refusal> {
                 on: seat.on,
             }
         }
-        V::AutoStwHeat(a) => Action::AutoSteeringWheelHeat(a.on),
+        V::AutoStwHeatAction(a) => Action::AutoSteeringWheelHeat(a.on),
         // ClimateState.CopActivationTemp: 1 low, 2 medium, 3 high.
-        V::SetCopTemp(a) => Action::CopTemp(int(a.cop_activation_temp, 1..=3, "cop_temp")? - 1),
-        V::GuestMode(a) => Action::GuestMode(a.guest_mode_active),
-        V::SetLowPowerMode(a) => Action::LowPowerMode(a.low_power_mode),
-        V::SetKeepAccessoryPowerMode(a) => Action::KeepAccessoryPower(a.keep_accessory_power_mode),
-        V::ScheduledCharging(a) => {
+        V::SetCopTempAction(a) => {
+            Action::CopTemp(int(a.cop_activation_temp, 1..=3, "cop_temp")? - 1)
+        }
+        V::GuestModeAction(a) => Action::GuestMode(a.guest_mode_active),
+        V::SetLowPowerModeAction(a) => Action::LowPowerMode(a.low_power_mode),
+        V::SetKeepAccessoryPowerModeAction(a) => {
+            Action::KeepAccessoryPower(a.keep_accessory_power_mode)
+        }
+        V::ScheduledChargingAction(a) => {
             Action::ScheduledCharging(a.enabled.then_some(minutes(a.charging_time, "time")?))
         }
-        V::ScheduledDeparture(a) => Action::ScheduledDeparture(
+        V::ScheduledDepartureAction(a) => Action::ScheduledDeparture(
             a.enabled
                 .then_some(minutes(a.departure_time, "departure_time")?),
         ),
