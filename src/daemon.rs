@@ -23,12 +23,17 @@ use crate::store::{Store, StoreError, StoreKey};
 use crate::tesla::auth::AuthError;
 use crate::tesla::fleet::{FleetClient, Usage};
 use crate::tesla::region::FleetHosts;
+use crate::vehicle::cost::Governor;
 use crate::vehicle::executor::{Executor, Signing};
 use crate::vehicle::hub::Hub;
 use crate::vehicle::poller::{PollStatus, Poller};
 use crate::vehicle::sessions::Sessions;
 use crate::vehicle::setup::SetupWatch;
+use crate::vehicle::stream::StreamHealth;
 use crate::web::{self, WebState};
+
+/// A car's telemetry stream that has sent nothing for this long no longer spares it a poll.
+const STREAM_SILENT_AFTER: Duration = Duration::from_secs(300);
 
 /// Queued commands get this long to finish at shutdown.
 const DRAIN_TIMEOUT: Duration = Duration::from_secs(30);
@@ -88,6 +93,9 @@ pub struct Daemon {
     web: JoinHandle<()>,
     setup: JoinHandle<()>,
     account: Arc<Account>,
+    cost: Arc<Governor>,
+    cost_task: JoinHandle<()>,
+    stream: Arc<StreamHealth>,
 }
 
 /// Opens the store as configured. There is no plaintext mode: without a key, nothing starts.
@@ -130,6 +138,17 @@ impl Daemon {
         )?);
         let fleet = account.fleet().clone();
         let hub = Arc::new(Hub::load(store.clone())?);
+        // Which cars stream Fleet Telemetry; the telemetry receiver reports there.
+        let stream = Arc::new(StreamHealth::new(STREAM_SILENT_AFTER));
+        // The cost governor sees every Fleet API request from here on.
+        let cost = Governor::open(
+            store.clone(),
+            clock.clone(),
+            cfg.budget.clone(),
+            hub.clone(),
+            Some(stream.clone()),
+        )?;
+        fleet.set_meter(cost.clone());
 
         let listener = match opts.http_listener {
             Some(l) => l,
@@ -152,7 +171,8 @@ impl Daemon {
             hub.clone(),
             clock.clone(),
             cfg.polling.clone(),
-        );
+        )
+        .with_stream(stream.clone());
         let poll_status = poller.status();
         let signing = Signing {
             sessions,
@@ -185,6 +205,7 @@ impl Daemon {
         } else {
             tokio::spawn(async {})
         };
+        let cost_task = tokio::spawn(cost.clone().run(shutdown.clone()));
         let bridge_stop = CancellationToken::new();
         let bridge = tokio::spawn(bridge::run(
             BridgeSettings {
@@ -221,6 +242,9 @@ impl Daemon {
             web,
             setup,
             account,
+            cost,
+            cost_task,
+            stream,
         })
     }
 
@@ -235,6 +259,16 @@ impl Daemon {
     /// Billable Fleet API requests made by this run.
     pub fn usage(&self) -> Usage {
         self.fleet.usage()
+    }
+
+    /// The cost governor: billing meter, budget, rate limits.
+    pub fn cost(&self) -> &Arc<Governor> {
+        &self.cost
+    }
+
+    /// Which cars stream Fleet Telemetry (the receiver reports records here).
+    pub fn stream(&self) -> &Arc<StreamHealth> {
+        &self.stream
     }
 
     /// The account set-up service (sign-in, partner registration, pairing).
@@ -252,6 +286,7 @@ impl Daemon {
         self.shutdown.cancelled().await;
         let _ = self.poller.await;
         let _ = self.setup.await;
+        let _ = self.cost_task.await;
         if tokio::time::timeout(DRAIN_TIMEOUT, self.executor.drain())
             .await
             .is_err()

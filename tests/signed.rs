@@ -187,6 +187,10 @@ async fn a_restart_continues_the_session_with_a_higher_counter() {
     w.running.stop().await;
 
     let running = Running::start(&w.setup.cfg, w.sim.sim.clock()).await;
+    // The new bridge says `online` once it has subscribed; a command sent earlier would be lost.
+    w.probe
+        .wait_text(&format!("{}/status", w.setup.base()), "online")
+        .await;
     w.probe.publish(&set, "LOCK").await;
     assert_eq!(w.probe.wait_count(&results, 2).await[1].json()["ok"], true);
     let after = w.sim.sim.signed_stats(MODEL_Y);

@@ -680,6 +680,128 @@ pub static CATALOG: &[EntityDesc] = &[
         state: Some(|s| text(s, Signal::Version).map(str::to_string)),
         ..BASE
     },
+    // ── Fleet API cost (diagnostics; published by the cost governor, `vehicle::cost`) ──────────
+    EntityDesc {
+        key: "fleet_api_requests_today",
+        name: "Fleet API requests today",
+        state_class: Some("total_increasing"),
+        category: DIAG,
+        icon: Some("mdi:api"),
+        state: Some(|s| number(s, Signal::FleetRequestsToday, 0)),
+        ..BASE
+    },
+    EntityDesc {
+        key: "fleet_api_cost_today",
+        name: "Fleet API cost today",
+        device_class: Some("monetary"),
+        state_class: Some("total"),
+        unit: Some("USD"),
+        precision: Some(3),
+        category: DIAG,
+        state: Some(|s| number(s, Signal::FleetUsdToday, 3)),
+        ..BASE
+    },
+    EntityDesc {
+        key: "fleet_api_cost_month",
+        name: "Fleet API cost this month",
+        device_class: Some("monetary"),
+        state_class: Some("total"),
+        unit: Some("USD"),
+        precision: Some(2),
+        category: DIAG,
+        state: Some(|s| number(s, Signal::FleetUsdMonth, 3)),
+        ..BASE
+    },
+    EntityDesc {
+        key: "fleet_api_cost_month_projected",
+        name: "Fleet API cost projected this month",
+        device_class: Some("monetary"),
+        unit: Some("USD"),
+        precision: Some(2),
+        category: DIAG,
+        state: Some(|s| number(s, Signal::FleetUsdMonthProjected, 3)),
+        ..BASE
+    },
+    EntityDesc {
+        key: "fleet_api_data_left_today",
+        name: "Data requests left today",
+        state_class: Some("measurement"),
+        category: DIAG,
+        icon: Some("mdi:counter"),
+        state: Some(|s| number(s, Signal::FleetDataLeftToday, 0)),
+        ..BASE
+    },
+    EntityDesc {
+        key: "fleet_api_commands_left_today",
+        name: "Commands left today",
+        state_class: Some("measurement"),
+        category: DIAG,
+        icon: Some("mdi:counter"),
+        state: Some(|s| number(s, Signal::FleetCommandsLeftToday, 0)),
+        ..BASE
+    },
+    EntityDesc {
+        key: "fleet_api_wakes_left_today",
+        name: "Wakes left today",
+        state_class: Some("measurement"),
+        category: DIAG,
+        icon: Some("mdi:counter"),
+        state: Some(|s| number(s, Signal::FleetWakesLeftToday, 0)),
+        ..BASE
+    },
+    EntityDesc {
+        key: "fleet_api_charging_commands_left_today",
+        name: "Charging commands left today",
+        state_class: Some("measurement"),
+        category: DIAG,
+        icon: Some("mdi:counter"),
+        enabled: false,
+        state: Some(|s| number(s, Signal::FleetChargingCommandsLeftToday, 0)),
+        ..BASE
+    },
+    EntityDesc {
+        key: "fleet_api_rate_limited_until",
+        name: "Rate limited until",
+        device_class: Some("timestamp"),
+        category: DIAG,
+        // Home Assistant's MQTT sensor reads `None` as "no value".
+        state: Some(|s| {
+            text(s, Signal::FleetRateLimitedUntil)
+                .map(|t| if t.is_empty() { "None" } else { t }.to_string())
+        }),
+        ..BASE
+    },
+    EntityDesc {
+        key: "fleet_api_account_cost_month",
+        name: "Fleet API cost this month (all cars)",
+        device_class: Some("monetary"),
+        state_class: Some("total"),
+        unit: Some("USD"),
+        precision: Some(2),
+        category: DIAG,
+        state: Some(|s| number(s, Signal::FleetAccountUsdMonth, 3)),
+        ..BASE
+    },
+    EntityDesc {
+        key: "fleet_api_account_cost_month_projected",
+        name: "Fleet API cost projected this month (all cars)",
+        device_class: Some("monetary"),
+        unit: Some("USD"),
+        precision: Some(2),
+        category: DIAG,
+        state: Some(|s| number(s, Signal::FleetAccountUsdMonthProjected, 3)),
+        ..BASE
+    },
+    EntityDesc {
+        key: "fleet_api_budget_left",
+        name: "Fleet API budget left this month",
+        device_class: Some("monetary"),
+        unit: Some("USD"),
+        precision: Some(2),
+        category: DIAG,
+        state: Some(|s| number(s, Signal::FleetBudgetLeftUsd, 3)),
+        ..BASE
+    },
     EntityDesc {
         key: "wake",
         platform: Platform::Button,
