@@ -168,6 +168,18 @@ impl Governor {
         }
     }
 
+    /// One car's spend today and its even share of today's budget (the monthly budget spread over
+    /// the month's days and the account's cars), `None` without a budget.
+    pub fn car_today(&self, vin: &str) -> (f64, Option<f64>) {
+        let now = self.clock.now();
+        let report = self.report();
+        let today = report.month.today_by_vin.get(vin).map_or(0.0, Usage::usd);
+        let cars = self.hub.vins().len().max(1) as f64;
+        let days = month_progress(now).1 / DAY_SECS;
+        let share = (report.budget_usd > 0.0).then(|| report.budget_usd / days / cars);
+        (today, share)
+    }
+
     fn reserve(&self) -> f64 {
         self.budget.command_reserve_usd.min(self.budget.monthly_usd)
     }

@@ -8,6 +8,7 @@
 //! - [`setup`]: account set-up state mirrored on each car (sign-in needed, virtual-key checklist).
 //! - [`cost`]: the cost governor: billing meter (durable, per car and month), budget, rate limits.
 //! - [`stream`]: which cars stream Fleet Telemetry right now (receiver reports, poller and governor read).
+//! - [`telemetry`]: Fleet Telemetry records mapped to signals (by field name, with unit and enum rows).
 
 pub mod command;
 pub mod cost;
@@ -19,6 +20,7 @@ pub mod sessions;
 pub mod setup;
 pub mod signal;
 pub mod stream;
+pub mod telemetry;
 pub mod vehicle_data;
 
 use serde::{Deserialize, Serialize};

@@ -134,6 +134,11 @@ signals! {
     TpmsPressureFr,
     TpmsPressureRl,
     TpmsPressureRr,
+    /// Derived: the outcome of the last command sent to the car, as text — `<command>: ok`,
+    /// `<command>: ok (<reason>)` for a benign refusal (`already_set`), or
+    /// `<command>: failed: <reason>` — so a user sees it on the device, not only on
+    /// `command/result`.
+    LastCommandResult,
     /// Cost governor: billable Fleet API requests for this car today (UTC).
     FleetRequestsToday,
     /// Cost governor: estimated US dollars for this car today, at Tesla's prices (signals included).
