@@ -164,13 +164,13 @@ impl Schedule {
     }
 }
 
-/// A stable per-car offset of 0 to 3 list intervals, so cars whose limit lifts at the same moment
+/// A stable per-car offset of 0 or 1 list interval, so cars whose limit lifts at the same moment
 /// come back one after another.
 pub fn spread(vin: &str, list_interval: Duration) -> Duration {
     let h = vin.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
         (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3)
     });
-    list_interval.saturating_mul((h % 4) as u32)
+    list_interval.saturating_mul((h % 2) as u32)
 }
 
 #[cfg(test)]
