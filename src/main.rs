@@ -562,8 +562,14 @@ async fn partner_cmd(cfg: &Config, command: PartnerCmd) -> i32 {
             return 1;
         }
     };
-    let account = cli_account(cfg, store);
-    let code = match command {
+    let code = partner_with(cli_account(cfg, store), command).await;
+    // The account (and the store in it) is gone by now, so the directory can go on every path.
+    let _ = std::fs::remove_dir_all(dir);
+    code
+}
+
+async fn partner_with(account: Account, command: PartnerCmd) -> i32 {
+    match command {
         PartnerCmd::Register { domain } => {
             let domain = match account.domain(domain.as_deref()) {
                 Ok(d) => d,
@@ -613,10 +619,7 @@ async fn partner_cmd(cfg: &Config, command: PartnerCmd) -> i32 {
                 1
             }
         }
-    };
-    drop(account);
-    let _ = std::fs::remove_dir_all(dir);
-    code
+    }
 }
 
 /// `teslasync check`: configuration, then the broker and the Fleet API host.

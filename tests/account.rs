@@ -38,7 +38,7 @@ async fn status(browser: &Browser, web: &url::Url) -> serde_json::Value {
 async fn browser_sign_in_stores_tokens_and_cars_appear_and_forged_callbacks_store_nothing() {
     let sim = SimServer::start(SimConfig::default()).await;
     let (setup, listener, web) = with_redirect(&sim).await;
-    let probe = Probe::start(&[format!("{}/#", setup.base())]).await;
+    let probe = setup.probe(&[format!("{}/#", setup.base())]).await;
     let running = Running::start_on(&setup.cfg, Clock::system(), listener).await;
     let browser = Browser::new();
     assert_eq!(status(&browser, &web).await["auth"]["state"], "signed_out");
@@ -166,7 +166,7 @@ async fn a_revoked_refresh_token_raises_reauth_required_once_and_a_new_sign_in_c
     .await;
     let (setup, listener, web) = with_redirect(&sim).await;
     setup.sign_in(&sim);
-    let probe = Probe::start(&[format!("{}/#", setup.base())]).await;
+    let probe = setup.probe(&[format!("{}/#", setup.base())]).await;
     let running = Running::start_on(&setup.cfg, clock.clone(), listener).await;
     let reauth = format!("{}/{MODEL_S}/reauth_required", setup.base());
     probe.wait_text(&reauth, "OFF").await;
@@ -240,7 +240,7 @@ async fn an_eu_account_reached_through_the_na_host_follows_the_421_and_remembers
         "starts on NA"
     );
     setup.sign_in(&sim);
-    let probe = Probe::start(&[format!("{}/#", setup.base())]).await;
+    let probe = setup.probe(&[format!("{}/#", setup.base())]).await;
     let running = Running::start(&setup.cfg, Clock::system()).await;
     probe
         .wait_text(
@@ -314,7 +314,7 @@ async fn partner_registration_fetches_our_key_explains_412_and_verifies() {
     let sim = SimServer::start(SimConfig::default()).await;
     let (setup, listener, web) = with_redirect(&sim).await;
     setup.sign_in(&sim);
-    let probe = Probe::start(&[format!("{}/#", setup.base())]).await;
+    let probe = setup.probe(&[format!("{}/#", setup.base())]).await;
     let running = Running::start_on(&setup.cfg, Clock::system(), listener).await;
     let browser = Browser::new();
     let register = web.join("api/v1/devtools/register-partner").unwrap();
@@ -560,7 +560,7 @@ async fn an_unregistered_region_is_explained_and_polling_resumes_after_registrat
     sim.sim.require_partner_registration(true);
     let (setup, listener, web) = with_redirect(&sim).await;
     setup.sign_in(&sim);
-    let probe = Probe::start(&[format!("{}/#", setup.base())]).await;
+    let probe = setup.probe(&[format!("{}/#", setup.base())]).await;
     let running = Running::start_on(&setup.cfg, clock.clone(), listener).await;
     let mut cycles = running.wait_cycles_after(0).await;
 

@@ -117,7 +117,10 @@ async fn discovery_and_states_match_the_simulated_cars() {
                 < 1e-6
         );
         // Retained: a subscriber that arrives later (Home Assistant restarting) gets config and states.
-        let late = Probe::start(&[topic.clone(), w.topic(vin, "charge_state_battery_level")]).await;
+        let late = w
+            .setup
+            .probe(&[topic.clone(), w.topic(vin, "charge_state_battery_level")])
+            .await;
         assert!(late.wait(&topic, |_| true).await.retained);
         assert!(
             late.wait(&w.topic(vin, "charge_state_battery_level"), |_| true)

@@ -1,14 +1,19 @@
-//! Shared integration-test harness: a simulated Tesla on a loopback port, a real Mosquitto broker on
-//! 127.0.0.1:1883, a daemon with its own data directory and topic prefix, and an MQTT probe that
-//! subscribes like Home Assistant. Waits are on events with timeouts, never fixed sleeps.
+//! Shared integration-test harness: a simulated Tesla on a loopback port, a private Mosquitto broker
+//! per set-up ([`Broker`], on a free port, gone with the test), a daemon with its own data directory
+//! and topic prefix, and an MQTT probe that subscribes like Home Assistant. Waits are on events with
+//! timeouts, never fixed sleeps.
 #![allow(dead_code)]
+
+mod broker;
+#[allow(unused_imports)]
+pub use broker::{Broker, Login};
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use rumqttc::{AsyncClient, Event, MqttOptions, Packet, QoS};
+use rumqttc::{AsyncClient, Event, Packet, QoS};
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
@@ -19,31 +24,9 @@ use teslasync::secret::Secret;
 use teslasync::sim::{approve_form, Sim, SimConfig, SimRegion, SCOPES};
 use teslasync::tesla::auth::Tokens;
 
-pub const BROKER: &str = "127.0.0.1:1883";
 /// `http.admin_token` of every test daemon from [`Setup::new`].
 pub const ADMIN_PASSWORD: &str = "test-admin-password-0123456789";
 pub const TIMEOUT: Duration = Duration::from_secs(20);
-
-/// Starts Mosquitto if nothing listens on 1883 (CI's `.ci/run` normally has done it already).
-pub fn ensure_broker() {
-    static STARTED: OnceLock<()> = OnceLock::new();
-    STARTED.get_or_init(|| {
-        if std::net::TcpStream::connect(BROKER).is_ok() {
-            return;
-        }
-        let spawned = std::process::Command::new("mosquitto").args(["-p", "1883"]).spawn();
-        if spawned.is_err() {
-            panic!("these tests need a Mosquitto broker on {BROKER}: install it (apt-get install mosquitto) or run `bash .ci/run`");
-        }
-        for _ in 0..100 {
-            if std::net::TcpStream::connect(BROKER).is_ok() {
-                return;
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        panic!("mosquitto did not start listening on {BROKER}");
-    });
-}
 
 /// A unique name for topics, client ids and directories of one test.
 pub fn unique(prefix: &str) -> String {
@@ -123,13 +106,15 @@ impl Drop for SimServer {
 pub struct Setup {
     pub cfg: Config,
     pub dir: tempfile::TempDir,
+    /// This set-up's own broker; `cfg.mqtt.url` points at it.
+    pub broker: Broker,
 }
 
 impl Setup {
     /// A configuration pointing at `sim`, with a fresh data directory, key and topic prefix.
     pub fn new(sim: &SimServer) -> Setup {
         init_test_logging();
-        ensure_broker();
+        let broker = Broker::start();
         let dir = tempfile::tempdir().unwrap();
         let mut cfg = Config::defaults();
         let defaults = SimConfig::default();
@@ -137,7 +122,7 @@ impl Setup {
         cfg.tesla.auth_base_url = sim.url.clone();
         cfg.tesla.client_id = Some(defaults.client_id);
         cfg.tesla.client_secret = Some(Secret::from(defaults.client_secret));
-        cfg.mqtt.url = url::Url::parse(&format!("mqtt://{BROKER}")).unwrap();
+        cfg.mqtt.url = broker.url();
         cfg.mqtt.client_id = unique("daemon");
         cfg.mqtt.base_topic = unique("ts");
         cfg.mqtt.discovery_prefix = unique("ha");
@@ -146,7 +131,7 @@ impl Setup {
         cfg.polling.list_interval = Duration::from_secs(60);
         // The web UI's password; `Browser::new()` presents it as a bearer token.
         cfg.http.admin_token = Some(Secret::from(ADMIN_PASSWORD));
-        Setup { cfg, dir }
+        Setup { cfg, dir, broker }
     }
 
     /// Stores a refresh token from the simulator, as `teslasync auth import` does.
@@ -161,6 +146,11 @@ impl Setup {
 
     pub fn prefix(&self) -> &str {
         &self.cfg.mqtt.discovery_prefix
+    }
+
+    /// A probe on this set-up's broker.
+    pub async fn probe(&self, filters: &[String]) -> Probe {
+        Probe::start(&self.broker, filters).await
     }
 }
 
@@ -267,16 +257,17 @@ impl Msg {
 #[derive(Clone)]
 pub struct Probe {
     pub client: AsyncClient,
+    /// Keeps the broker running while the probe lives.
+    pub broker: Broker,
     messages: Arc<Mutex<HashMap<String, Vec<Msg>>>>,
     notify: Arc<Notify>,
     stop: CancellationToken,
 }
 
 impl Probe {
-    /// Subscribes to `filters` and returns once the subscription is acknowledged.
-    pub async fn start(filters: &[String]) -> Probe {
-        ensure_broker();
-        let mut opts = MqttOptions::new(unique("probe"), "127.0.0.1", 1883);
+    /// Subscribes to `filters` on `broker` and returns once the subscription is acknowledged.
+    pub async fn start(broker: &Broker, filters: &[String]) -> Probe {
+        let mut opts = broker.options(&unique("probe"));
         opts.set_max_packet_size(1024 * 1024, 1024 * 1024);
         opts.set_keep_alive(Duration::from_secs(30));
         let (client, mut eventloop) = AsyncClient::new(opts, 100);
@@ -329,6 +320,7 @@ impl Probe {
             .expect("probe subscribed");
         Probe {
             client,
+            broker: broker.clone(),
             messages,
             notify,
             stop,
@@ -676,11 +668,12 @@ impl World {
         let mut setup = Setup::new(&sim);
         configure(&mut setup, &sim);
         setup.sign_in(&sim);
-        let probe = Probe::start(&[
-            format!("{}/#", setup.base()),
-            format!("{}/#", setup.prefix()),
-        ])
-        .await;
+        let probe = setup
+            .probe(&[
+                format!("{}/#", setup.base()),
+                format!("{}/#", setup.prefix()),
+            ])
+            .await;
         let running = Running::start(&setup.cfg, sim.sim.clock()).await;
         World {
             sim,
