@@ -1,7 +1,7 @@
 use std::collections::HashMap;
 use std::io::Write as _;
 use std::net::SocketAddr;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use super::*;
@@ -856,4 +856,20 @@ fn bad_addon_options_name_the_option_and_never_echo_a_secret() {
     assert!(!secret.contains("42"), "{secret}");
     let broken = problems(load_addon("", "{not json", &[]));
     assert_eq!(broken.len(), 1, "{broken:?}");
+}
+
+#[test]
+fn reference_docs_are_generated_from_the_key_table() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/configuration.md");
+    let generated = keys::reference_markdown();
+    let on_disk = std::fs::read_to_string(&path).unwrap_or_default();
+    if on_disk != generated && std::env::var_os("TESLASYNC_WRITE_EXAMPLE").is_some() {
+        std::fs::write(&path, &generated).unwrap();
+        return;
+    }
+    assert!(
+        on_disk == generated,
+        "docs/configuration.md is out of date with src/config/keys.rs; regenerate it with \
+         `TESLASYNC_WRITE_EXAMPLE=1 cargo test --lib reference` and review the diff"
+    );
 }
