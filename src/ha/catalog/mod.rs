@@ -23,6 +23,7 @@
 mod body;
 mod charging;
 mod climate;
+mod docs;
 mod drive;
 mod media;
 mod powertrain;
@@ -35,6 +36,7 @@ use std::sync::LazyLock;
 
 use serde_json::{json, Map, Value as Json};
 
+pub use docs::entities_markdown;
 pub use state::fmt_number;
 pub use types::*;
 
