@@ -113,9 +113,16 @@ pub async fn run(
 ) -> Result<(), BridgeError> {
     let topics = Topics::new(&settings.mqtt.base_topic, &settings.mqtt.discovery_prefix);
     let (client, eventloop) = AsyncClient::new(options(&settings.mqtt, &topics), 256);
-    let (net_tx, mut net_rx) = mpsc::channel(256);
+    // Unbounded: the network task must never wait for the bridge, or a bridge busy publishing (and
+    // waiting for the network task to send) would deadlock with it.
+    let (net_tx, mut net_rx) = mpsc::unbounded_channel();
     let io_stop = CancellationToken::new();
-    let io = tokio::spawn(drive(eventloop, net_tx, io_stop.clone()));
+    let io = tokio::spawn(drive(
+        eventloop,
+        net_tx,
+        format!("{}/", topics.discovery_prefix()),
+        io_stop.clone(),
+    ));
     let mut hub_events = hub.subscribe();
     let mut bridge = Bridge {
         client,
@@ -217,7 +224,12 @@ fn options(mqtt: &MqttConfig, topics: &Topics) -> MqttOptions {
 }
 
 /// Polls the MQTT event loop (which reconnects by itself) and forwards what matters.
-async fn drive(mut eventloop: EventLoop, tx: mpsc::Sender<Net>, stop: CancellationToken) {
+async fn drive(
+    mut eventloop: EventLoop,
+    tx: mpsc::UnboundedSender<Net>,
+    discovery_prefix: String,
+    stop: CancellationToken,
+) {
     let mut backoff = Duration::from_secs(1);
     loop {
         let event = tokio::select! {
@@ -229,6 +241,15 @@ async fn drive(mut eventloop: EventLoop, tx: mpsc::Sender<Net>, stop: Cancellati
                 info!("connected to the MQTT broker");
                 backoff = Duration::from_secs(1);
                 Net::Connected
+            }
+            // Live discovery configs are our own publications coming back (the bridge watches only
+            // the retained ones): not worth a trip through the channel.
+            Ok(Event::Incoming(Packet::Publish(p)))
+                if !p.retain
+                    && p.topic.starts_with(&discovery_prefix)
+                    && p.topic.ends_with("/config") =>
+            {
+                continue
             }
             Ok(Event::Incoming(Packet::Publish(p))) => Net::Message {
                 topic: p.topic,
@@ -250,7 +271,7 @@ async fn drive(mut eventloop: EventLoop, tx: mpsc::Sender<Net>, stop: Cancellati
                 continue;
             }
         };
-        if tx.send(net).await.is_err() {
+        if tx.send(net).is_err() {
             return;
         }
     }

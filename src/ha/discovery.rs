@@ -199,12 +199,12 @@ pub fn component(topics: &Topics, info: &VehicleInfo, signals: &Signals, e: &Ent
             put(&mut c, "payload_install", "install");
             put(&mut c, "device_class", "firmware");
         }
-        Entity::Tracker(r) => {
+        Entity::Tracker(_) => {
+            // The state topic carries a place name (a route's destination) or `None` (reset);
+            // otherwise Home Assistant derives the zone from the coordinates.
             put(&mut c, "json_attributes_topic", topics.attributes(vin, id));
+            put(&mut c, "state_topic", state);
             put(&mut c, "source_type", "gps");
-            if r.place.is_some() {
-                put(&mut c, "state_topic", state);
-            }
         }
         Entity::Time(_) => {
             put(&mut c, "state_topic", state);

@@ -100,6 +100,11 @@ impl Topics {
         format!("{}/{vin}/event", self.base)
     }
 
+    /// Home Assistant's discovery prefix.
+    pub fn discovery_prefix(&self) -> &str {
+        &self.prefix
+    }
+
     pub fn home_assistant_status(&self) -> String {
         format!("{}/status", self.prefix)
     }

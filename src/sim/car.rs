@@ -58,6 +58,14 @@ pub struct Spec {
     pub tpms_bar: [f64; 4],
     /// A pending update the driver can schedule (`schedule_software_update`), if any.
     pub available_update: Option<&'static str>,
+    /// Ventilated front seats (`vehicle_config.has_seat_cooling`).
+    pub has_seat_cooling: bool,
+    /// Heated rear seats (`vehicle_config.rear_seat_heaters`, 0 = none).
+    pub rear_seat_heaters: u8,
+    /// `vehicle_config.third_row_seats` (`None` without a third row).
+    pub third_row_seats: &'static str,
+    /// Cabin overheat protection with a settable temperature.
+    pub cop_user_set_temp: bool,
 }
 
 /// A 2022 Model Y: requires signed commands, as every recent car does.
@@ -79,6 +87,10 @@ pub static MODEL_Y_2022: Spec = Spec {
     charge_port_type: "CCS",
     tpms_bar: [2.9, 2.9, 2.875, 2.9],
     available_update: None,
+    has_seat_cooling: false,
+    rear_seat_heaters: 1,
+    third_row_seats: "None",
+    cop_user_set_temp: true,
 };
 
 /// A 2018 Model S: pre-2021 S/X cannot use the command protocol and keep REST commands.
@@ -100,6 +112,10 @@ pub static MODEL_S_2018: Spec = Spec {
     charge_port_type: "EU",
     tpms_bar: [2.825, 2.85, 2.8, 2.825],
     available_update: Some("2024.45.32.20"),
+    has_seat_cooling: false,
+    rear_seat_heaters: 1,
+    third_row_seats: "None",
+    cop_user_set_temp: false,
 };
 
 const NAMES: [&str; 8] = [
@@ -237,7 +253,20 @@ pub struct Car {
     pub climate_keeper: &'static str,
     pub bioweapon_mode: bool,
     pub cabin_overheat_protection: &'static str,
+    /// `Low`, `Medium` or `High` (30, 35, 40 °C).
+    pub cop_temperature: &'static str,
     pub defrost: bool,
+    /// Front left, front right ventilation, 0 (off) to 3, on cars with seat cooling.
+    pub seat_coolers: [u8; 2],
+    /// Third row left, right.
+    pub third_row_heaters: [u8; 2],
+    /// Automatic seat climate front left, front right.
+    pub auto_seat_climate: [bool; 2],
+    pub auto_steering_wheel_heat: bool,
+    /// Legacy scheduled charging: enabled, minutes after midnight.
+    pub scheduled_charging: (bool, u16),
+    /// Legacy scheduled departure: enabled, minutes after midnight.
+    pub scheduled_departure: (bool, u16),
 
     // Body and security.
     pub locked: bool,
@@ -252,25 +281,44 @@ pub struct Car {
     /// Percent open, for cars that have one.
     pub sun_roof_percent: u8,
     pub audio_volume: f64,
+    pub media: Media,
     pub software_update: &'static str,
 
     // Commanded settings (sim::action), REST numbering.
-    /// Front left, front right seat cooling: 0 off … 3 high.
-    pub seat_coolers: [u8; 2],
     /// Steering wheel heat level: 0 off, 1 low, 3 high.
     pub steering_wheel_heat_level: u8,
-    /// Auto seat climate, front left and front right.
-    pub auto_seat_climate: [bool; 2],
-    pub auto_steering_wheel_heat: bool,
-    /// Cabin overheat protection activation temperature: 0 low (30 °C), 1 medium, 2 high.
-    pub cop_temp: u8,
     pub guest_mode: bool,
     pub low_power_mode: bool,
     pub keep_accessory_power: bool,
-    /// Legacy scheduled charging start, minutes after midnight, when enabled.
-    pub scheduled_charging_start: Option<u16>,
-    /// Legacy scheduled departure, minutes after midnight, when enabled.
-    pub scheduled_departure: Option<u16>,
+    /// Percent of the update installed while `software_update` is `installing`.
+    pub install_percent: u8,
+}
+
+/// What the car's media player is doing.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Media {
+    /// `Playing`, `Paused` or `Stopped`.
+    pub status: &'static str,
+    pub source: &'static str,
+    pub title: &'static str,
+    pub artist: &'static str,
+    pub album: &'static str,
+    /// Milliseconds.
+    pub duration_ms: u64,
+    pub elapsed_ms: u64,
+}
+
+impl Media {
+    /// A paused radio-free playlist, so that now-playing entities have something to show.
+    pub const PAUSED: Media = Media {
+        status: "Paused",
+        source: "Spotify",
+        title: "Drive My Car",
+        artist: "The Beatles",
+        album: "Rubber Soul",
+        duration_ms: 150_000,
+        elapsed_ms: 42_000,
+    };
 }
 
 impl Car {
@@ -327,7 +375,14 @@ impl Car {
             climate_keeper: "off",
             bioweapon_mode: false,
             cabin_overheat_protection: "On",
+            cop_temperature: "Medium",
             defrost: false,
+            seat_coolers: [0; 2],
+            third_row_heaters: [0; 2],
+            auto_seat_climate: [false; 2],
+            auto_steering_wheel_heat: false,
+            scheduled_charging: (false, 600),
+            scheduled_departure: (false, 480),
             locked: true,
             sentry_mode: false,
             valet_mode: false,
@@ -337,21 +392,17 @@ impl Car {
             windows: [0; 4],
             sun_roof_percent: 0,
             audio_volume: 2.33,
+            media: Media::PAUSED,
             software_update: if spec.available_update.is_some() {
                 "available"
             } else {
                 ""
             },
-            seat_coolers: [0; 2],
             steering_wheel_heat_level: 0,
-            auto_seat_climate: [false; 2],
-            auto_steering_wheel_heat: false,
-            cop_temp: 1,
             guest_mode: false,
             low_power_mode: false,
             keep_accessory_power: false,
-            scheduled_charging_start: None,
-            scheduled_departure: None,
+            install_percent: 0,
         }
     }
 

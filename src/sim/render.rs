@@ -234,13 +234,13 @@ fn charge_state(car: &Car, ts: u64) -> Value {
         "off_peak_charging_enabled": false,
         "off_peak_charging_times": "all_week",
         "off_peak_hours_end_time": 360,
-        "preconditioning_enabled": false,
+        "preconditioning_enabled": car.scheduled_departure.0,
         "preconditioning_times": "all_week",
-        "scheduled_charging_mode": "Off",
-        "scheduled_charging_pending": false,
+        "scheduled_charging_mode": scheduled_charging_mode(car),
+        "scheduled_charging_pending": car.scheduled_charging.0 && plugged && !charging,
         "scheduled_charging_start_time": null,
-        "scheduled_charging_start_time_app": 600,
-        "scheduled_departure_time_minutes": 480,
+        "scheduled_charging_start_time_app": car.scheduled_charging.1,
+        "scheduled_departure_time_minutes": car.scheduled_departure.1,
         "supercharger_session_trip_planner": false,
         "time_to_full_charge": round(minutes_to_full as f64 / 60.0, 2),
         "trip_charging": false,
@@ -250,20 +250,29 @@ fn charge_state(car: &Car, ts: u64) -> Value {
     merge(head, rest)
 }
 
+/// `Off`, `StartAt` (scheduled charging) or `DepartBy` (scheduled departure), as Tesla reports it.
+fn scheduled_charging_mode(car: &Car) -> &'static str {
+    match (car.scheduled_charging.0, car.scheduled_departure.0) {
+        (true, _) => "StartAt",
+        (false, true) => "DepartBy",
+        (false, false) => "Off",
+    }
+}
+
 fn climate_state(car: &Car, ts: u64) -> Value {
     let [fl, fr, rl, rc, rr] = car.seat_heaters;
-    json!({
+    let mut block = json!({
         "allow_cabin_overheat_protection": true,
-        "auto_seat_climate_left": false,
-        "auto_seat_climate_right": false,
-        "auto_steering_wheel_heat": false,
+        "auto_seat_climate_left": car.auto_seat_climate[0],
+        "auto_seat_climate_right": car.auto_seat_climate[1],
+        "auto_steering_wheel_heat": car.auto_steering_wheel_heat,
         "battery_heater": false,
         "battery_heater_no_power": null,
         "bioweapon_mode": car.bioweapon_mode,
         "cabin_overheat_protection": car.cabin_overheat_protection,
         "cabin_overheat_protection_actively_cooling": false,
         "climate_keeper_mode": car.climate_keeper,
-        "cop_activation_temperature": "High",
+        "cop_activation_temperature": car.cop_temperature,
         "defrost_mode": if car.defrost { 2 } else { 0 },
         "driver_temp_setting": car.driver_temp,
         "passenger_temp_setting": car.passenger_temp,
@@ -287,12 +296,30 @@ fn climate_state(car: &Car, ts: u64) -> Value {
         "seat_heater_rear_center": rc,
         "seat_heater_rear_right": rr,
         "side_mirror_heaters": false,
-        "steering_wheel_heat_level": if car.steering_wheel_heater { 3 } else { 0 },
+        "steering_wheel_heat_level": car.steering_wheel_heat_level,
         "steering_wheel_heater": car.steering_wheel_heater,
         "supports_fan_only_cabin_overheat_protection": true,
         "wiper_blade_heater": false,
         "timestamp": ts,
-    })
+    });
+    // Equipment-dependent fields exist only on cars that have the equipment.
+    if let Some(b) = block.as_object_mut() {
+        if car.spec.has_seat_cooling {
+            b.insert("seat_fan_front_left".into(), json!(car.seat_coolers[0]));
+            b.insert("seat_fan_front_right".into(), json!(car.seat_coolers[1]));
+        }
+        if car.spec.third_row_seats != "None" {
+            b.insert(
+                "seat_heater_third_row_left".into(),
+                json!(car.third_row_heaters[0]),
+            );
+            b.insert(
+                "seat_heater_third_row_right".into(),
+                json!(car.third_row_heaters[1]),
+            );
+        }
+    }
+    block
 }
 
 fn drive_state(car: &Car, ts: u64, location: bool) -> Value {
@@ -352,16 +379,16 @@ fn vehicle_config(car: &Car, ts: u64) -> Value {
         "motorized_charge_port": true,
         "can_accept_navigation_requests": true,
         "can_actuate_trunks": true,
-        "has_seat_cooling": false,
-        "rear_seat_heaters": 1,
+        "has_seat_cooling": car.spec.has_seat_cooling,
+        "rear_seat_heaters": car.spec.rear_seat_heaters,
         "sun_roof_installed": if car.spec.has_sun_roof { json!(2) } else { Value::Null },
-        "third_row_seats": "None",
+        "third_row_seats": car.spec.third_row_seats,
         "plg": true,
         "pws": modern,
         "driver_assist": car.spec.driver_assist,
         "key_version": 2,
         "utc_offset": 3600,
-        "cop_user_set_temp_supported": modern,
+        "cop_user_set_temp_supported": car.spec.cop_user_set_temp,
         "webcam_supported": modern,
         "timestamp": ts,
     })
@@ -414,17 +441,17 @@ fn vehicle_state(car: &Car, ts: u64) -> Value {
     });
     let rest = json!({
         "media_info": {
-            "media_playback_status": "Stopped",
+            "media_playback_status": car.media.status,
             "audio_volume": car.audio_volume,
             "audio_volume_increment": 0.333_333,
             "audio_volume_max": 10.333_333,
-            "now_playing_source": "",
-            "now_playing_title": "",
-            "now_playing_artist": "",
-            "now_playing_album": "",
+            "now_playing_source": car.media.source,
+            "now_playing_title": car.media.title,
+            "now_playing_artist": car.media.artist,
+            "now_playing_album": car.media.album,
             "now_playing_station": "",
-            "now_playing_duration": 0,
-            "now_playing_elapsed": 0,
+            "now_playing_duration": car.media.duration_ms,
+            "now_playing_elapsed": car.media.elapsed_ms,
             "a2dp_source_name": "",
         },
         "media_state": { "remote_control_enabled": true },
@@ -432,7 +459,7 @@ fn vehicle_state(car: &Car, ts: u64) -> Value {
             "status": car.software_update,
             "version": car.spec.available_update.unwrap_or(" "),
             "download_perc": if car.software_update.is_empty() { 0 } else { 100 },
-            "install_perc": 1,
+            "install_perc": car.install_percent,
             "expected_duration_sec": 2700,
         },
         "speed_limit_mode": {
@@ -476,7 +503,7 @@ pub fn sim_view(car: &Car, now: SystemTime, timing: &Timing) -> Value {
         _ => Value::Null,
     };
     let all: Vec<Endpoint> = ENDPOINTS.iter().map(|(_, e)| *e).collect();
-    json!({
+    let view = json!({
         "vin": car.vin,
         "display_name": car.display_name,
         "model": car.spec.model,
@@ -508,5 +535,23 @@ pub fn sim_view(car: &Car, now: SystemTime, timing: &Timing) -> Value {
         "longitude": round(car.longitude, 6),
         "heading": car.heading.round() as u64 % 360,
         "vehicle_data": vehicle_data(car, &all, now),
-    })
+    });
+    let equipment = json!({
+        "seat_heaters": car.seat_heaters,
+        "seat_coolers": car.seat_coolers,
+        "steering_wheel_heater": car.steering_wheel_heater,
+        "climate_keeper_mode": car.climate_keeper,
+        "bioweapon_mode": car.bioweapon_mode,
+        "cabin_overheat_protection": car.cabin_overheat_protection,
+        "defrost": car.defrost,
+        "valet_mode": car.valet_mode,
+        "windows": car.windows,
+        "sun_roof_percent_open": car.sun_roof_percent,
+        "frunk": car.frunk,
+        "trunk": car.trunk,
+        "audio_volume": car.audio_volume,
+        "software_update": car.software_update,
+        "remote_start": car.remote_start,
+    });
+    merge(view, equipment)
 }

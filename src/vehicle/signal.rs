@@ -173,6 +173,36 @@ signals! {
     FleetAccountUsdMonthProjected,
     /// Cost governor, account-level: what is left of `budget.monthly_usd` this month.
     FleetBudgetLeftUsd,
+    /// Derived: when the charge reaches its limit (Unix seconds), from `minutes_to_full_charge` and
+    /// the block's timestamp; unknown while not charging.
+    FullChargeAt,
+    /// Derived: when the car arrives at its navigation destination (Unix seconds); unknown without a
+    /// route.
+    ArrivalAt,
+    /// Poll-only: `climate_state.is_preconditioning`.
+    IsPreconditioning,
+    /// Poll-only: `climate_state.cabin_overheat_protection_actively_cooling`.
+    CopActivelyCooling,
+    /// Poll-only: `charge_state.trip_charging`.
+    TripCharging,
+    /// Poll-only: `vehicle_state.dashcam_state` (`Recording`, `Unavailable`, ...).
+    DashcamState,
+    /// Poll-only: `vehicle_state.sun_roof_percent_open`.
+    SunRoofPercentOpen,
+    /// Poll-only: `vehicle_state.tpms_soft_warning_*` per tyre.
+    TpmsSoftWarningFl,
+    TpmsSoftWarningFr,
+    TpmsSoftWarningRl,
+    TpmsSoftWarningRr,
+    /// Poll-only: `climate_state.bioweapon_mode`.
+    BioweaponMode,
+    /// Poll-only: `climate_state.seat_heater_third_row_left/right` (0-3).
+    SeatHeaterThirdRowLeft,
+    SeatHeaterThirdRowRight,
+    /// Poll-only: `charge_state.scheduled_departure_time_minutes` (minutes after midnight).
+    ScheduledDepartureMinutes,
+    /// Poll-only: `charge_state.scheduled_charging_start_time_app` (minutes after midnight).
+    ScheduledChargingMinutes,
     /// Account-level, mirrored on every car: Tesla refused the refresh token; sign in again.
     ReauthRequired,
     /// From `fleet_status`: the car has TeslaSync's virtual key.

@@ -58,8 +58,10 @@ const FIELDS: &[(Signal, &str, Kind)] = &[
         "/charge_state/charger_power",
         Kind::Number,
     ),
+    // Energy into the battery this session (Home Assistant streams it from `DCChargingEnergyIn`,
+    // the battery side, for AC and DC sessions alike).
     (
-        Signal::ACChargingEnergyIn,
+        Signal::DCChargingEnergyIn,
         "/charge_state/charge_energy_added",
         Kind::Number,
     ),
@@ -220,6 +222,406 @@ const FIELDS: &[(Signal, &str, Kind)] = &[
         "/vehicle_state/tpms_pressure_rr",
         Kind::Number,
     ),
+    (
+        Signal::ChargeRateMilePerHour,
+        "/charge_state/charge_rate",
+        Kind::Number,
+    ),
+    (
+        Signal::FastChargerType,
+        "/charge_state/fast_charger_type",
+        Kind::Text,
+    ),
+    (
+        Signal::FastChargerPresent,
+        "/charge_state/fast_charger_present",
+        Kind::Bool,
+    ),
+    (
+        Signal::ChargeEnableRequest,
+        "/charge_state/charge_enable_request",
+        Kind::Bool,
+    ),
+    (
+        Signal::PreconditioningEnabled,
+        "/charge_state/preconditioning_enabled",
+        Kind::Bool,
+    ),
+    (
+        Signal::ScheduledChargingPending,
+        "/charge_state/scheduled_charging_pending",
+        Kind::Bool,
+    ),
+    (
+        Signal::ScheduledChargingMode,
+        "/charge_state/scheduled_charging_mode",
+        Kind::Text,
+    ),
+    (
+        Signal::ScheduledChargingStartTime,
+        "/charge_state/scheduled_charging_start_time",
+        Kind::Number,
+    ),
+    (
+        Signal::ScheduledChargingMinutes,
+        "/charge_state/scheduled_charging_start_time_app",
+        Kind::Number,
+    ),
+    (
+        Signal::ScheduledDepartureMinutes,
+        "/charge_state/scheduled_departure_time_minutes",
+        Kind::Number,
+    ),
+    (
+        Signal::TripCharging,
+        "/charge_state/trip_charging",
+        Kind::Bool,
+    ),
+    (
+        Signal::ChargePortColdWeatherMode,
+        "/charge_state/charge_port_cold_weather_mode",
+        Kind::Bool,
+    ),
+    (
+        Signal::NotEnoughPowerToHeat,
+        "/charge_state/not_enough_power_to_heat",
+        Kind::Bool,
+    ),
+    (
+        Signal::SuperchargerSessionTripPlanner,
+        "/charge_state/supercharger_session_trip_planner",
+        Kind::Bool,
+    ),
+    (
+        Signal::EnergyRemaining,
+        "/charge_state/energy_remaining",
+        Kind::Number,
+    ),
+    (
+        Signal::IsPreconditioning,
+        "/climate_state/is_preconditioning",
+        Kind::Bool,
+    ),
+    (
+        Signal::CopActivelyCooling,
+        "/climate_state/cabin_overheat_protection_actively_cooling",
+        Kind::Bool,
+    ),
+    (
+        Signal::RearDefrostEnabled,
+        "/climate_state/is_rear_defroster_on",
+        Kind::Bool,
+    ),
+    (
+        Signal::ClimateKeeperMode,
+        "/climate_state/climate_keeper_mode",
+        Kind::Text,
+    ),
+    (
+        Signal::BioweaponMode,
+        "/climate_state/bioweapon_mode",
+        Kind::Bool,
+    ),
+    (
+        Signal::CabinOverheatProtectionMode,
+        "/climate_state/cabin_overheat_protection",
+        Kind::Text,
+    ),
+    (
+        Signal::CabinOverheatProtectionTemperatureLimit,
+        "/climate_state/cop_activation_temperature",
+        Kind::Text,
+    ),
+    (
+        Signal::DefrostMode,
+        "/climate_state/defrost_mode",
+        Kind::Number,
+    ),
+    (
+        Signal::SeatHeaterRearLeft,
+        "/climate_state/seat_heater_rear_left",
+        Kind::Number,
+    ),
+    (
+        Signal::SeatHeaterRearCenter,
+        "/climate_state/seat_heater_rear_center",
+        Kind::Number,
+    ),
+    (
+        Signal::SeatHeaterRearRight,
+        "/climate_state/seat_heater_rear_right",
+        Kind::Number,
+    ),
+    (
+        Signal::SeatHeaterThirdRowLeft,
+        "/climate_state/seat_heater_third_row_left",
+        Kind::Number,
+    ),
+    (
+        Signal::SeatHeaterThirdRowRight,
+        "/climate_state/seat_heater_third_row_right",
+        Kind::Number,
+    ),
+    (
+        Signal::ClimateSeatCoolingFrontLeft,
+        "/climate_state/seat_fan_front_left",
+        Kind::Number,
+    ),
+    (
+        Signal::ClimateSeatCoolingFrontRight,
+        "/climate_state/seat_fan_front_right",
+        Kind::Number,
+    ),
+    (
+        Signal::HvacSteeringWheelHeatLevel,
+        "/climate_state/steering_wheel_heat_level",
+        Kind::Number,
+    ),
+    (
+        Signal::HvacSteeringWheelHeatAuto,
+        "/climate_state/auto_steering_wheel_heat",
+        Kind::Bool,
+    ),
+    (
+        Signal::AutoSeatClimateLeft,
+        "/climate_state/auto_seat_climate_left",
+        Kind::Bool,
+    ),
+    (
+        Signal::AutoSeatClimateRight,
+        "/climate_state/auto_seat_climate_right",
+        Kind::Bool,
+    ),
+    (
+        Signal::RouteTrafficMinutesDelay,
+        "/drive_state/active_route_traffic_minutes_delay",
+        Kind::Number,
+    ),
+    (
+        Signal::ExpectedEnergyPercentAtTripArrival,
+        "/drive_state/active_route_energy_at_arrival",
+        Kind::Number,
+    ),
+    (
+        Signal::MilesToArrival,
+        "/drive_state/active_route_miles_to_arrival",
+        Kind::Number,
+    ),
+    (
+        Signal::DestinationName,
+        "/drive_state/active_route_destination",
+        Kind::Text,
+    ),
+    (
+        Signal::DashcamState,
+        "/vehicle_state/dashcam_state",
+        Kind::Text,
+    ),
+    (
+        Signal::TpmsSoftWarningFl,
+        "/vehicle_state/tpms_soft_warning_fl",
+        Kind::Bool,
+    ),
+    (
+        Signal::TpmsSoftWarningFr,
+        "/vehicle_state/tpms_soft_warning_fr",
+        Kind::Bool,
+    ),
+    (
+        Signal::TpmsSoftWarningRl,
+        "/vehicle_state/tpms_soft_warning_rl",
+        Kind::Bool,
+    ),
+    (
+        Signal::TpmsSoftWarningRr,
+        "/vehicle_state/tpms_soft_warning_rr",
+        Kind::Bool,
+    ),
+    (
+        Signal::TpmsLastSeenPressureTimeFl,
+        "/vehicle_state/tpms_last_seen_pressure_time_fl",
+        Kind::Number,
+    ),
+    (
+        Signal::TpmsLastSeenPressureTimeFr,
+        "/vehicle_state/tpms_last_seen_pressure_time_fr",
+        Kind::Number,
+    ),
+    (
+        Signal::TpmsLastSeenPressureTimeRl,
+        "/vehicle_state/tpms_last_seen_pressure_time_rl",
+        Kind::Number,
+    ),
+    (
+        Signal::TpmsLastSeenPressureTimeRr,
+        "/vehicle_state/tpms_last_seen_pressure_time_rr",
+        Kind::Number,
+    ),
+    (
+        Signal::SunRoofPercentOpen,
+        "/vehicle_state/sun_roof_percent_open",
+        Kind::Number,
+    ),
+    (
+        Signal::SoftwareUpdateStatus,
+        "/vehicle_state/software_update/status",
+        Kind::Text,
+    ),
+    (
+        Signal::SoftwareUpdateVersion,
+        "/vehicle_state/software_update/version",
+        Kind::Text,
+    ),
+    (
+        Signal::SoftwareUpdateInstallationPercentComplete,
+        "/vehicle_state/software_update/install_perc",
+        Kind::Number,
+    ),
+    (
+        Signal::SoftwareUpdateDownloadPercentComplete,
+        "/vehicle_state/software_update/download_perc",
+        Kind::Number,
+    ),
+    (
+        Signal::HomelinkDeviceCount,
+        "/vehicle_state/homelink_device_count",
+        Kind::Number,
+    ),
+    (
+        Signal::HomelinkNearby,
+        "/vehicle_state/homelink_nearby",
+        Kind::Bool,
+    ),
+    (
+        Signal::ServiceMode,
+        "/vehicle_state/service_mode",
+        Kind::Bool,
+    ),
+    (
+        Signal::RemoteStartEnabled,
+        "/vehicle_state/remote_start_enabled",
+        Kind::Bool,
+    ),
+    (
+        Signal::RemoteStartActive,
+        "/vehicle_state/remote_start",
+        Kind::Bool,
+    ),
+    (
+        Signal::SpeedLimitMode,
+        "/vehicle_state/speed_limit_mode/active",
+        Kind::Bool,
+    ),
+    (
+        Signal::CurrentLimitMph,
+        "/vehicle_state/speed_limit_mode/current_limit_mph",
+        Kind::Number,
+    ),
+    (
+        Signal::MediaPlaybackStatus,
+        "/vehicle_state/media_info/media_playback_status",
+        Kind::Text,
+    ),
+    (
+        Signal::MediaAudioVolume,
+        "/vehicle_state/media_info/audio_volume",
+        Kind::Number,
+    ),
+    (
+        Signal::MediaAudioVolumeMax,
+        "/vehicle_state/media_info/audio_volume_max",
+        Kind::Number,
+    ),
+    (
+        Signal::MediaAudioVolumeIncrement,
+        "/vehicle_state/media_info/audio_volume_increment",
+        Kind::Number,
+    ),
+    (
+        Signal::MediaNowPlayingTitle,
+        "/vehicle_state/media_info/now_playing_title",
+        Kind::Text,
+    ),
+    (
+        Signal::MediaNowPlayingArtist,
+        "/vehicle_state/media_info/now_playing_artist",
+        Kind::Text,
+    ),
+    (
+        Signal::MediaNowPlayingAlbum,
+        "/vehicle_state/media_info/now_playing_album",
+        Kind::Text,
+    ),
+    (
+        Signal::MediaNowPlayingStation,
+        "/vehicle_state/media_info/now_playing_station",
+        Kind::Text,
+    ),
+    (
+        Signal::MediaPlaybackSource,
+        "/vehicle_state/media_info/now_playing_source",
+        Kind::Text,
+    ),
+    (
+        Signal::MediaNowPlayingDuration,
+        "/vehicle_state/media_info/now_playing_duration",
+        Kind::Number,
+    ),
+    (
+        Signal::MediaNowPlayingElapsed,
+        "/vehicle_state/media_info/now_playing_elapsed",
+        Kind::Number,
+    ),
+    (Signal::CarType, "/vehicle_config/car_type", Kind::Text),
+    (Signal::Trim, "/vehicle_config/trim_badging", Kind::Text),
+    (
+        Signal::ExteriorColor,
+        "/vehicle_config/exterior_color",
+        Kind::Text,
+    ),
+    (Signal::RoofColor, "/vehicle_config/roof_color", Kind::Text),
+    (Signal::WheelType, "/vehicle_config/wheel_type", Kind::Text),
+    (
+        Signal::ChargePort,
+        "/vehicle_config/charge_port_type",
+        Kind::Text,
+    ),
+    (
+        Signal::EfficiencyPackage,
+        "/vehicle_config/efficiency_package",
+        Kind::Text,
+    ),
+    (
+        Signal::SunroofInstalled,
+        "/vehicle_config/sun_roof_installed",
+        Kind::Number,
+    ),
+    (
+        Signal::RearSeatHeaters,
+        "/vehicle_config/rear_seat_heaters",
+        Kind::Number,
+    ),
+    (
+        Signal::ThirdRowSeats,
+        "/vehicle_config/third_row_seats",
+        Kind::Text,
+    ),
+    (
+        Signal::HasSeatCooling,
+        "/vehicle_config/has_seat_cooling",
+        Kind::Bool,
+    ),
+    (
+        Signal::CopUserSetTempSupported,
+        "/vehicle_config/cop_user_set_temp_supported",
+        Kind::Bool,
+    ),
+    (Signal::RightHandDrive, "/vehicle_config/rhd", Kind::Bool),
+    (
+        Signal::EuropeVehicle,
+        "/vehicle_config/eu_vehicle",
+        Kind::Bool,
+    ),
 ];
 
 /// Blocks read outside [`FIELDS`]: the gear, speed and position (`drive_state`, whose coordinates
@@ -294,7 +696,41 @@ pub fn signals_from_vehicle_data(data: &Json) -> Vec<(Signal, Value)> {
             out.push((Signal::Version, Value::Text(version.to_string())));
         }
     }
+    out.extend(absolute_time(
+        data,
+        Signal::FullChargeAt,
+        "/charge_state/minutes_to_full_charge",
+        "/charge_state/timestamp",
+    ));
+    out.extend(absolute_time(
+        data,
+        Signal::ArrivalAt,
+        "/drive_state/active_route_minutes_to_arrival",
+        "/drive_state/timestamp",
+    ));
     if let Some(drive) = data.get("drive_state") {
+        // Without a route Tesla leaves the route fields out; the minutes to arrival going unknown
+        // is what makes every route entity unknown.
+        let minutes = drive
+            .get("active_route_minutes_to_arrival")
+            .and_then(number)
+            .unwrap_or(Value::Unknown);
+        out.push((Signal::MinutesToArrival, minutes));
+        let dest = (
+            drive.get("active_route_latitude").and_then(Json::as_f64),
+            drive.get("active_route_longitude").and_then(Json::as_f64),
+        );
+        out.push((
+            Signal::DestinationLocation,
+            match dest {
+                (Some(latitude), Some(longitude)) => Value::Location {
+                    latitude,
+                    longitude,
+                    heading: None,
+                },
+                _ => Value::Unknown,
+            },
+        ));
         let gear = drive
             .get("shift_state")
             .and_then(Json::as_str)
@@ -320,6 +756,26 @@ pub fn signals_from_vehicle_data(data: &Json) -> Vec<(Signal, Value)> {
     out
 }
 
+/// "In N minutes" as a point in time: the block's own timestamp (ms) plus N minutes, to the
+/// minute, so that repeated polls of the same estimate give the same value. 0 or null: unknown.
+fn absolute_time(
+    data: &Json,
+    signal: Signal,
+    minutes: &str,
+    timestamp: &str,
+) -> Option<(Signal, Value)> {
+    let minutes = data.pointer(minutes)?;
+    let at_ms = data.pointer(timestamp).and_then(Json::as_u64);
+    let value = match (minutes.as_f64(), at_ms) {
+        (Some(m), Some(ms)) if m > 0.0 => {
+            let secs = ms / 1000 + (m * 60.0).round() as u64;
+            Value::Int((secs / 60 * 60) as i64)
+        }
+        _ => Value::Unknown,
+    };
+    Some((signal, value))
+}
+
 fn number(v: &Json) -> Option<Value> {
     v.as_i64()
         .map(Value::Int)
@@ -340,6 +796,7 @@ mod tests {
                 "climate_state",
                 "drive_state",
                 "location_data",
+                "vehicle_config",
                 "vehicle_state"
             ]
         );

@@ -24,6 +24,7 @@ mod body;
 mod charging;
 mod climate;
 mod cost;
+mod docs;
 mod drive;
 mod media;
 mod powertrain;
@@ -36,6 +37,7 @@ use std::sync::LazyLock;
 
 use serde_json::{json, Map, Value as Json};
 
+pub use docs::entities_markdown;
 pub use state::fmt_number;
 pub use types::*;
 

@@ -18,7 +18,11 @@ fn read(r: &Read, s: &Signals) -> Found {
     let Some(value) = s.get(&r.signal()) else {
         return match r {
             // A derived reading may not need its first signal (a parked car has no speed).
-            Read::Derived(_, f) => f(s).map_or(Found::Absent, Found::Known),
+            Read::Derived(_, f) => match f(s) {
+                None => Found::Absent,
+                Some(Reading::Unknown) => Found::Unknown,
+                Some(r) => Found::Known(r),
+            },
             _ => Found::Absent,
         };
     };
@@ -37,7 +41,11 @@ fn read(r: &Read, s: &Signals) -> Found {
         Read::IsNot(_, list) => value.as_text().map(|t| Reading::Bool(!text_in(t, list))),
         Read::Derived(_, f) => f(s),
     };
-    reading.map_or(Found::Absent, Found::Known)
+    match reading {
+        None => Found::Absent,
+        Some(Reading::Unknown) => Found::Unknown,
+        Some(r) => Found::Known(r),
+    }
 }
 
 /// Formats a reading as a value (sensors): numbers with `decimals`, flags as `ON`/`OFF`.
@@ -48,6 +56,7 @@ fn value(found: Found, decimals: u8) -> Option<String> {
         Found::Known(Reading::Bool(b)) => Some(if b { "ON" } else { "OFF" }.to_string()),
         Found::Known(Reading::Number(n)) => Some(fmt_number(n, decimals as usize)),
         Found::Known(Reading::Text(t)) => Some(t),
+        Found::Known(Reading::Unknown) => Some(UNKNOWN.to_string()),
     }
 }
 
@@ -59,7 +68,7 @@ fn word(found: Found, yes: &str, no: &str) -> Option<String> {
         Found::Unknown => return Some(UNKNOWN.to_string()),
         Found::Known(Reading::Bool(b)) => b,
         Found::Known(Reading::Number(n)) => n != 0.0,
-        Found::Known(Reading::Text(_)) => return None,
+        Found::Known(Reading::Text(_) | Reading::Unknown) => return None,
     };
     Some(if on { yes } else { no }.to_string())
 }
@@ -97,6 +106,7 @@ pub fn states(e: &Entity, s: &Signals) -> Vec<(Option<&'static str>, String)> {
             let found = read(&r.read, s);
             main(match (found, r.measure) {
                 (Found::Known(Reading::Text(t)), Measure::Enum(_)) => Some(snake_case(&t)),
+                (Found::Known(Reading::Number(secs)), Measure::Timestamp) => Some(iso8601(secs)),
                 (found, _) => value(found, r.decimals),
             })
         }
@@ -121,10 +131,14 @@ pub fn states(e: &Entity, s: &Signals) -> Vec<(Option<&'static str>, String)> {
         }),
         Entity::Climate(r) => climate_states(r, s),
         Entity::Update(r) => main(update_state(r, s).map(|j| j.to_string())),
-        Entity::Tracker(r) => main(r.place.and_then(|p| match s.get(&p) {
-            Some(Value::Text(t)) if !t.is_empty() => Some(t.clone()),
-            _ => None,
-        })),
+        // Without a position (a route that ended) the tracker is reset to unknown.
+        Entity::Tracker(r) => main(match s.get(&r.location) {
+            Some(Value::Unknown) => Some(UNKNOWN.to_string()),
+            _ => r.place.and_then(|p| match s.get(&p) {
+                Some(Value::Text(t)) if !t.is_empty() => Some(t.clone()),
+                _ => None,
+            }),
+        }),
         Entity::Button(_) => Vec::new(),
     }
 }
@@ -234,6 +248,7 @@ pub fn attributes(e: &Entity, s: &Signals) -> Option<Json> {
             }
             Some(attrs)
         }
+        Value::Unknown => Some(json!({})),
         _ => None,
     }
 }
@@ -453,6 +468,12 @@ fn parse_time(p: &str) -> Option<u32> {
 }
 
 // ── Formatting ──────────────────────────────────────────────────────────────────────────────
+
+/// Unix seconds as Home Assistant's timestamp state (`2026-12-01T21:30:00Z`).
+fn iso8601(secs: f64) -> String {
+    let t = std::time::UNIX_EPOCH + std::time::Duration::from_secs(secs.max(0.0) as u64);
+    humantime::format_rfc3339_seconds(t).to_string()
+}
 
 /// A number with at most `decimals` decimals and no trailing zeros (`72`, `21.5`).
 pub fn fmt_number(v: f64, decimals: usize) -> String {

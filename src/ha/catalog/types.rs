@@ -285,6 +285,8 @@ pub enum Reading {
     Bool(bool),
     Number(f64),
     Text(String),
+    /// Known to be unknown (a route field after navigation ended).
+    Unknown,
 }
 
 /// How an entity's state comes from the car's signals. The signal named first is the row's source
