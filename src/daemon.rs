@@ -16,18 +16,21 @@ use tracing::{info, warn};
 
 use crate::account::Account;
 use crate::clock::Clock;
-use crate::config::Config;
+use crate::config::{Config, TelemetryMode};
 use crate::ha::bridge::{self, BridgeSettings};
 use crate::keys::{self, CommandKey, KeyError};
 use crate::store::{Store, StoreError, StoreKey};
 use crate::tesla::auth::AuthError;
 use crate::tesla::fleet::{FleetClient, Usage};
 use crate::tesla::region::FleetHosts;
+use crate::tesla::telemetry;
 use crate::vehicle::executor::{Executor, Signing};
 use crate::vehicle::hub::Hub;
 use crate::vehicle::poller::{PollStatus, Poller};
 use crate::vehicle::sessions::Sessions;
 use crate::vehicle::setup::SetupWatch;
+use crate::vehicle::stream::StreamHealth;
+use crate::vehicle::telemetry::HubSink;
 use crate::web::{self, WebState};
 
 /// Queued commands get this long to finish at shutdown.
@@ -48,6 +51,8 @@ pub enum DaemonError {
     HttpClient(String),
     #[error(transparent)]
     Key(#[from] KeyError),
+    #[error(transparent)]
+    Telemetry(#[from] telemetry::StartError),
 }
 
 impl DaemonError {
@@ -58,6 +63,7 @@ impl DaemonError {
             DaemonError::Store(StoreError::WrongKey { .. }) => 2,
             DaemonError::Auth(AuthError::MissingClientId) => 2,
             DaemonError::Key(KeyError::Invalid { .. }) => 2,
+            DaemonError::Telemetry(_) => 2,
             _ => 1,
         }
     }
@@ -71,6 +77,9 @@ pub struct StartOptions {
     pub http_listener: Option<TcpListener>,
     /// Tesla's regional Fleet API hosts unless given (tests map them to simulator listeners).
     pub fleet_hosts: Option<FleetHosts>,
+    /// An already-bound listener for the telemetry receiver (tests pass port 0); otherwise
+    /// `telemetry.listen`.
+    pub telemetry_listener: Option<TcpListener>,
 }
 
 /// A running daemon.
@@ -88,6 +97,8 @@ pub struct Daemon {
     web: JoinHandle<()>,
     setup: JoinHandle<()>,
     account: Arc<Account>,
+    stream: Arc<StreamHealth>,
+    telemetry: Option<telemetry::Running>,
 }
 
 /// Opens the store as configured. There is no plaintext mode: without a key, nothing starts.
@@ -206,6 +217,25 @@ impl Daemon {
             recheck,
         };
         let web = tokio::spawn(web::serve(listener, web_state, shutdown.clone()));
+        let stream = Arc::new(StreamHealth::new(telemetry::SILENT_AFTER));
+        let telemetry = if cfg.telemetry.enabled && cfg.telemetry.mode == TelemetryMode::Receiver {
+            let sink = Arc::new(HubSink {
+                hub: hub.clone(),
+                health: stream.clone(),
+                clock: clock.clone(),
+            });
+            let running = telemetry::start_receiver(
+                &cfg.telemetry,
+                &cfg.storage.path,
+                opts.telemetry_listener,
+                sink,
+                shutdown.clone(),
+            )
+            .await?;
+            Some(running)
+        } else {
+            None
+        };
         info!(web = %http_addr, broker = %cfg.mqtt.url, "TeslaSync is running");
         Ok(Daemon {
             hub,
@@ -221,7 +251,19 @@ impl Daemon {
             web,
             setup,
             account,
+            stream,
+            telemetry,
         })
+    }
+
+    /// Which cars stream Fleet Telemetry (the poller skips `vehicle_data` for healthy streams).
+    pub fn stream_health(&self) -> &Arc<StreamHealth> {
+        &self.stream
+    }
+
+    /// Where the telemetry receiver listens, and the CA pushed to cars (when it runs).
+    pub fn telemetry(&self) -> Option<&telemetry::Running> {
+        self.telemetry.as_ref()
     }
 
     pub fn hub(&self) -> &Arc<Hub> {
@@ -268,6 +310,9 @@ impl Daemon {
             Ok(Ok(())) => {}
         }
         let _ = self.web.await;
+        if let Some(t) = self.telemetry {
+            let _ = t.task.await;
+        }
         self.store.flush_async().await?;
         info!("TeslaSync stopped");
         Ok(())

@@ -503,6 +503,7 @@ async fn auto_region_world(ou_code: SimRegion) -> (SimServer, Setup, Running) {
             clock: Clock::system(),
             http_listener: Some(listener),
             fleet_hosts: Some(hosts),
+            ..StartOptions::default()
         },
     )
     .await;

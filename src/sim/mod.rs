@@ -34,6 +34,7 @@ mod region;
 mod render;
 mod reply;
 mod signed;
+pub mod telemetry;
 
 #[cfg(test)]
 mod signed_tests;

@@ -192,6 +192,7 @@ impl Running {
                 clock,
                 http_listener: Some(listener),
                 fleet_hosts: None,
+                ..StartOptions::default()
             },
         )
         .await
@@ -271,7 +272,12 @@ impl Probe {
     /// Subscribes to `filters` and returns once the subscription is acknowledged.
     pub async fn start(filters: &[String]) -> Probe {
         ensure_broker();
-        let mut opts = MqttOptions::new(unique("probe"), "127.0.0.1", 1883);
+        Probe::start_on(1883, filters).await
+    }
+
+    /// A probe on the broker at `127.0.0.1:<port>` (a test's own broker).
+    pub async fn start_on(port: u16, filters: &[String]) -> Probe {
+        let mut opts = MqttOptions::new(unique("probe"), "127.0.0.1", port);
         opts.set_max_packet_size(1024 * 1024, 1024 * 1024);
         opts.set_keep_alive(Duration::from_secs(30));
         let (client, mut eventloop) = AsyncClient::new(opts, 100);

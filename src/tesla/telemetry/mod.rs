@@ -9,6 +9,103 @@
 //! Knows nothing about signals, MQTT or Home Assistant: `vehicle::telemetry` maps records to
 //! signals.
 
+pub mod certs;
 pub mod decode;
 pub mod envelope;
 pub mod proto;
+pub mod server;
+
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::net::TcpListener;
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+
+use crate::config::TelemetryConfig;
+
+/// A stream with no record for this long counts as silent (the poller takes over again).
+pub const SILENT_AFTER: Duration = Duration::from_secs(10 * 60);
+/// How long the receiver waits for the broker before leaving a record unacknowledged.
+pub const ACK_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Why the receiver could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error(transparent)]
+    Certs(#[from] certs::CertError),
+    #[error("cannot listen on {addr} for Fleet Telemetry ({error}); set [telemetry] listen or TESLASYNC_TELEMETRY__LISTEN")]
+    Bind { addr: String, error: String },
+}
+
+/// A running receiver.
+pub struct Running {
+    pub addr: std::net::SocketAddr,
+    /// What cars are told to trust (`ca` of the telemetry config).
+    pub ca_pem: String,
+    pub task: JoinHandle<std::io::Result<()>>,
+}
+
+/// The server identity as configured: the user's certificate, or the one generated in
+/// `<data_dir>/telemetry/`.
+pub fn identity(
+    cfg: &TelemetryConfig,
+    data_dir: &Path,
+) -> Result<certs::ServerIdentity, StartError> {
+    Ok(match (&cfg.server_cert_file, &cfg.server_key_file) {
+        (Some(cert), Some(key)) => certs::load_identity(cert, key)?,
+        _ => certs::load_or_create(
+            &data_dir.join("telemetry"),
+            cfg.hostname.as_deref().unwrap_or("localhost"),
+        )?,
+    })
+}
+
+/// Starts the mTLS receiver on `listener` (or `telemetry.listen`).
+pub async fn start_receiver(
+    cfg: &TelemetryConfig,
+    data_dir: &Path,
+    listener: Option<TcpListener>,
+    sink: Arc<dyn server::Sink>,
+    shutdown: CancellationToken,
+) -> Result<Running, StartError> {
+    let identity = identity(cfg, data_dir)?;
+    let tesla_ca = match &cfg.tesla_ca_file {
+        Some(path) => read_pem(path, "tesla_ca_file")?,
+        None => certs::TESLA_PROD_CA.to_string(),
+    };
+    let extra = match &cfg.client_ca_file {
+        Some(path) => Some(read_pem(path, "client_ca_file")?),
+        None => None,
+    };
+    let roots = certs::client_roots(&tesla_ca, extra.as_deref())?;
+    let tls = certs::server_config(&identity, roots)?;
+    let bind_err = |e: std::io::Error| StartError::Bind {
+        addr: cfg.listen.to_string(),
+        error: e.to_string(),
+    };
+    let listener = match listener {
+        Some(l) => l,
+        None => TcpListener::bind(cfg.listen).await.map_err(bind_err)?,
+    };
+    let addr = listener.local_addr().map_err(bind_err)?;
+    let settings = server::ServerSettings {
+        tls,
+        ack_timeout: ACK_TIMEOUT,
+    };
+    let task = tokio::spawn(server::serve(listener, settings, sink, shutdown));
+    Ok(Running {
+        addr,
+        ca_pem: identity.ca_pem,
+        task,
+    })
+}
+
+fn read_pem(path: &Path, key: &'static str) -> Result<String, certs::CertError> {
+    std::fs::read_to_string(path).map_err(|source| certs::CertError::Read {
+        path: path.to_path_buf(),
+        key,
+        source,
+    })
+}
