@@ -184,9 +184,13 @@ async fn a_restart_continues_the_session_with_a_higher_counter() {
     w.probe.publish(&set, "UNLOCK").await;
     assert_eq!(w.result(MODEL_Y, 1).await["ok"], true);
     let before = w.sim.sim.signed_stats(MODEL_Y);
+    let status = format!("{}/status", w.setup.base());
     w.running.stop().await;
+    w.probe.wait_text(&status, "offline").await;
 
     let running = Running::start(&w.setup.cfg, w.sim.sim.clock()).await;
+    // The bridge subscribes before it announces `online`: a command sent earlier would be lost.
+    w.probe.wait_text(&status, "online").await;
     w.probe.publish(&set, "LOCK").await;
     assert_eq!(w.probe.wait_count(&results, 2).await[1].json()["ok"], true);
     let after = w.sim.sim.signed_stats(MODEL_Y);

@@ -45,8 +45,8 @@ impl Streaming {
             format!("{}/#", setup.prefix()),
         ];
         let probe = match mqtt_port {
-            Some(port) => Probe::start_on(port, &filters).await,
-            None => Probe::start(&filters).await,
+            Some(port) => Probe::start_on(port, &setup.broker, &filters).await,
+            None => setup.probe(&filters).await,
         };
         let http = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let telemetry = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -402,7 +402,12 @@ async fn a_record_is_acked_only_once_the_broker_has_it() {
     car.wait_for(Duration::from_secs(25), |st| st.unacked == 0)
         .await
         .expect("acked after the broker came back");
-    let probe = Probe::start_on(broker.port, &[format!("{}/#", w.setup.base())]).await;
+    let probe = Probe::start_on(
+        broker.port,
+        &w.setup.broker,
+        &[format!("{}/#", w.setup.base())],
+    )
+    .await;
     probe
         .wait_text(&w.topic(MODEL_Y, "drive_state_shift_state"), "d")
         .await;
