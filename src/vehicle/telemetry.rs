@@ -473,3 +473,26 @@ mod tests {
         assert_eq!(got.signals, vec![(Signal::BatteryLevel, Value::Int(80))]);
     }
 }
+
+/// Replays the fuzz corpus (`fuzz/corpus/telemetry_frame/`) through the decoder on every
+/// `cargo test`, so inputs the fuzzer once found stay harmless.
+#[cfg(test)]
+mod corpus {
+    #[test]
+    fn the_saved_fuzz_corpus_decodes_without_panicking() {
+        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/fuzz/corpus/telemetry_frame");
+        let mut n = 0;
+        for entry in std::fs::read_dir(dir).expect("the fuzz corpus exists") {
+            let bytes = std::fs::read(entry.unwrap().path()).unwrap();
+            if let crate::tesla::telemetry::decode::Frame::Record {
+                record: crate::tesla::telemetry::decode::Record::Data(data),
+                ..
+            } = crate::tesla::telemetry::decode::decode_frame(&bytes)
+            {
+                let _ = super::map_record(&data);
+            }
+            n += 1;
+        }
+        assert!(n >= 5, "only {n} corpus files");
+    }
+}

@@ -29,7 +29,8 @@ use rustls_pki_types::pem::PemObject;
 use rustls_pki_types::{CertificateDer, PrivateKeyDer};
 
 /// Tesla's production vehicle CA bundle, the default trust anchors for car certificates.
-pub const TESLA_PROD_CA: &str = include_str!("../../../data/tesla/prod_ca.crt");
+/// (The public bundle Tesla's own server embeds; `telemetry.tesla_ca_file` replaces it when Tesla adds CAs.)
+pub const TESLA_PROD_CA: &str = include_str!("tesla_prod_ca.crt");
 
 const CA_NAME: &str = "TeslaSync Fleet Telemetry CA";
 
