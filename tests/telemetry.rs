@@ -414,3 +414,61 @@ async fn a_record_is_acked_only_once_the_broker_has_it() {
     drop(car);
     s.world.running.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn configure_signs_the_profile_and_the_car_accepts_it_only_with_the_paired_key() {
+    use teslasync::keys::{self, CommandKey};
+    use teslasync::tesla::telemetry::{configure, profile};
+    let s = Streaming::start(None).await;
+    let w = &s.world;
+    let key_path = keys::default_path(&w.setup.cfg.storage.path);
+    let (key, _) = CommandKey::load_or_create(&key_path).unwrap();
+    w.sim
+        .sim
+        .pair_key(MODEL_Y, &key.public_key_bytes())
+        .unwrap();
+    let receiver = w.running.daemon().telemetry().unwrap();
+    let config = profile::config("localhost", 4443, &receiver.ca_pem, profile::PROFILE);
+    let fleet = w.running.daemon().account().fleet();
+    let results = configure(
+        fleet,
+        &key.protocol_key(),
+        &[MODEL_Y.to_string(), MODEL_S.to_string()],
+        &config,
+    )
+    .await
+    .unwrap();
+    let y = &results[0];
+    assert_eq!(y.skipped, None);
+    assert!(y.status.as_ref().unwrap().active(), "{y:?}");
+    // Model S never paired this key: Tesla skips it and it holds no config.
+    assert_eq!(results[1].skipped.as_deref(), Some("missing_key"));
+    assert!(!results[1].status.as_ref().unwrap().active());
+    // What the car holds is what was signed, verified by the car's own check.
+    let held = w.sim.sim.telemetry_config(MODEL_Y).unwrap();
+    assert_eq!(held["hostname"], "localhost");
+    assert_eq!(held["port"], 4443);
+    assert_eq!(held["ca"], receiver.ca_pem.as_str());
+    assert_eq!(held["fields"]["Locked"]["interval_seconds"], 5);
+
+    // A token whose claims were changed after signing is refused.
+    let token = teslasync::tesla::command::jws::sign_fleet_telemetry_config(
+        &key.protocol_key(),
+        &profile::config("evil.example.com", 443, "PEM", profile::PROFILE),
+    )
+    .unwrap();
+    let mut parts: Vec<String> = token.split('.').map(str::to_string).collect();
+    let other = teslasync::tesla::command::jws::sign_fleet_telemetry_config(
+        &key.protocol_key(),
+        &profile::config("localhost", 443, "PEM", profile::PROFILE),
+    )
+    .unwrap();
+    parts[1] = other.split('.').nth(1).unwrap().to_string();
+    let tampered = parts.join(".");
+    assert!(fleet
+        .fleet_telemetry_config_jws(&[MODEL_Y.to_string()], &tampered)
+        .await
+        .is_err());
+    assert_eq!(w.sim.sim.telemetry_config(MODEL_Y).unwrap()["port"], 4443);
+    s.world.running.stop().await;
+}

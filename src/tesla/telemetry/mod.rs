@@ -12,6 +12,7 @@
 pub mod certs;
 pub mod decode;
 pub mod envelope;
+pub mod profile;
 pub mod proto;
 pub mod server;
 
@@ -108,4 +109,46 @@ fn read_pem(path: &Path, key: &'static str) -> Result<String, certs::CertError> 
         key,
         source,
     })
+}
+
+/// What a config push did for one car.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct CarConfigResult {
+    pub vin: String,
+    /// Why Tesla skipped the car (`missing_key`, `unsupported_firmware`, ...), if it did.
+    pub skipped: Option<String>,
+    /// What Tesla reports after the push (`None` if the read-back failed).
+    pub status: Option<crate::tesla::fleet::TelemetryConfigStatus>,
+}
+
+/// Signs `config` as `Tesla.SS256` with the command key, pushes it to `vins` with one
+/// `fleet_telemetry_config_jws` call and reads each car's config back. A car counts as configured
+/// only when it is synced *and* reports a config ([`TelemetryConfigStatus::active`]): a car at its
+/// limit answers "synced" with no config.
+///
+/// [`TelemetryConfigStatus::active`]: crate::tesla::fleet::TelemetryConfigStatus::active
+pub async fn configure(
+    fleet: &crate::tesla::fleet::FleetClient,
+    key: &crate::tesla::command::KeyPair,
+    vins: &[String],
+    config: &serde_json::Value,
+) -> Result<Vec<CarConfigResult>, crate::tesla::fleet::FleetError> {
+    let token = crate::tesla::command::jws::sign_fleet_telemetry_config(key, config)
+        .expect("the profile config is a JSON object");
+    let push = fleet.fleet_telemetry_config_jws(vins, &token).await?;
+    let mut out = Vec::new();
+    for vin in vins {
+        let skipped = push
+            .skipped_vehicles
+            .iter()
+            .find(|(_, list)| list.contains(vin))
+            .map(|(reason, _)| reason.clone());
+        let status = fleet.fleet_telemetry_config(vin).await.ok();
+        out.push(CarConfigResult {
+            vin: vin.clone(),
+            skipped,
+            status,
+        });
+    }
+    Ok(out)
 }
