@@ -16,13 +16,14 @@ use tracing::{info, warn};
 
 use crate::account::Account;
 use crate::clock::Clock;
-use crate::config::Config;
+use crate::config::{Config, TelemetryMode};
 use crate::ha::bridge::{self, BridgeSettings};
 use crate::keys::{self, CommandKey, KeyError};
 use crate::store::{Store, StoreError, StoreKey};
 use crate::tesla::auth::AuthError;
 use crate::tesla::fleet::{FleetClient, Usage};
 use crate::tesla::region::FleetHosts;
+use crate::tesla::telemetry;
 use crate::vehicle::cost::Governor;
 use crate::vehicle::executor::{Executor, Signing};
 use crate::vehicle::hub::Hub;
@@ -30,6 +31,7 @@ use crate::vehicle::poller::{PollStatus, Poller};
 use crate::vehicle::sessions::Sessions;
 use crate::vehicle::setup::SetupWatch;
 use crate::vehicle::stream::StreamHealth;
+use crate::vehicle::telemetry::HubSink;
 use crate::web::{self, WebState};
 
 /// A car's telemetry stream that has sent nothing for this long no longer spares it a poll.
@@ -53,6 +55,8 @@ pub enum DaemonError {
     HttpClient(String),
     #[error(transparent)]
     Key(#[from] KeyError),
+    #[error(transparent)]
+    Telemetry(#[from] telemetry::StartError),
 }
 
 impl DaemonError {
@@ -63,6 +67,7 @@ impl DaemonError {
             DaemonError::Store(StoreError::WrongKey { .. }) => 2,
             DaemonError::Auth(AuthError::MissingClientId) => 2,
             DaemonError::Key(KeyError::Invalid { .. }) => 2,
+            DaemonError::Telemetry(_) => 2,
             _ => 1,
         }
     }
@@ -76,6 +81,9 @@ pub struct StartOptions {
     pub http_listener: Option<TcpListener>,
     /// Tesla's regional Fleet API hosts unless given (tests map them to simulator listeners).
     pub fleet_hosts: Option<FleetHosts>,
+    /// An already-bound listener for the telemetry receiver (tests pass port 0); otherwise
+    /// `telemetry.listen`.
+    pub telemetry_listener: Option<TcpListener>,
     /// Where the set-up page's key-hosting check fetches the public key instead of
     /// `https://<tesla.domain>` (the demo's domain exists only inside the simulator).
     pub public_key_base: Option<url::Url>,
@@ -99,6 +107,7 @@ pub struct Daemon {
     cost: Arc<Governor>,
     cost_task: JoinHandle<()>,
     stream: Arc<StreamHealth>,
+    telemetry: Option<telemetry::Running>,
     recheck: Arc<tokio::sync::Notify>,
     /// `login?once=…` when no password is configured: the one way into the web UI.
     sign_in_path: Option<String>,
@@ -245,6 +254,7 @@ impl Daemon {
             .admin_token
             .is_none()
             .then(|| format!("login?once={}", access.issue_one_time_token()));
+        let stream = Arc::new(StreamHealth::new(telemetry::SILENT_AFTER));
         let web_state = WebState {
             hub: hub.clone(),
             fleet: fleet.clone(),
@@ -257,6 +267,24 @@ impl Daemon {
             cost: Some(Arc::new(StatusCost(cost.clone()))),
         };
         let web = tokio::spawn(web::serve(listener, web_state, shutdown.clone()));
+        let telemetry = if cfg.telemetry.enabled && cfg.telemetry.mode == TelemetryMode::Receiver {
+            let sink = Arc::new(HubSink {
+                hub: hub.clone(),
+                health: stream.clone(),
+                clock: clock.clone(),
+            });
+            let running = telemetry::start_receiver(
+                &cfg.telemetry,
+                &cfg.storage.path,
+                opts.telemetry_listener,
+                sink,
+                shutdown.clone(),
+            )
+            .await?;
+            Some(running)
+        } else {
+            None
+        };
         info!(web = %http_addr, broker = %cfg.mqtt.url, "TeslaSync is running");
         Ok(Daemon {
             hub,
@@ -275,10 +303,21 @@ impl Daemon {
             cost,
             cost_task,
             stream,
+            telemetry,
             recheck,
             sign_in_path,
             public_base: public_base(&cfg, http_addr),
         })
+    }
+
+    /// Which cars stream Fleet Telemetry (the poller skips `vehicle_data` for healthy streams).
+    pub fn stream_health(&self) -> &Arc<StreamHealth> {
+        &self.stream
+    }
+
+    /// Where the telemetry receiver listens, and the CA pushed to cars (when it runs).
+    pub fn telemetry(&self) -> Option<&telemetry::Running> {
+        self.telemetry.as_ref()
     }
 
     /// The one-time sign-in link for the web UI (when `http.admin_token` is not set); it works once.
@@ -348,6 +387,9 @@ impl Daemon {
             Ok(Ok(())) => {}
         }
         let _ = self.web.await;
+        if let Some(t) = self.telemetry {
+            let _ = t.task.await;
+        }
         self.store.flush_async().await?;
         info!("TeslaSync stopped");
         Ok(())

@@ -112,6 +112,19 @@ pub async fn run(
         let _ = sim.pair_key(&vin, &key.public_key_bytes());
     }
 
+    // Fleet Telemetry: the simulated cars stream to the daemon's receiver over mutual TLS, with
+    // certificates from a demo vehicle CA standing in for Tesla's.
+    let vehicle_ca = crate::sim::telemetry::TestCa::new("TeslaSync demo vehicle CA");
+    let telemetry_listener = TcpListener::bind("127.0.0.1:0")
+        .await
+        .map_err(|e| DemoError::Sim(e.to_string()))?;
+    std::fs::create_dir_all(&data_dir).map_err(|e| DemoError::Sim(e.to_string()))?;
+    let ca_file = data_dir.join("demo-vehicle-ca.pem");
+    std::fs::write(&ca_file, vehicle_ca.pem()).map_err(|e| DemoError::Sim(e.to_string()))?;
+    cfg.telemetry.enabled = true;
+    cfg.telemetry.hostname = Some("localhost".into());
+    cfg.telemetry.client_ca_file = Some(ca_file);
+
     let store = crate::daemon::open_store(&cfg)?;
     Tokens::import_refresh_token(&store, &Secret::from(sim.issue_refresh_token()))
         .map_err(DaemonError::from)?;
@@ -121,6 +134,7 @@ pub async fn run(
         cfg.clone(),
         StartOptions {
             public_key_base: Some(reachable_url),
+            telemetry_listener: Some(telemetry_listener),
             ..StartOptions::default()
         },
         shutdown.clone(),
@@ -136,6 +150,7 @@ pub async fn run(
         );
     }
     daemon.recheck_pairing();
+    let _streams = start_streaming(&daemon, &sim, &key, &vehicle_ca).await;
     println!();
     println!(
         "TeslaSync demo is running with {} simulated cars.",
@@ -159,6 +174,58 @@ pub async fn run(
 }
 
 /// A fresh data directory per demo run (its storage key dies with the process).
+/// Pushes the signed telemetry config to the simulated cars, as `teslasync telemetry configure`
+/// does, and starts every car that accepted it streaming to the receiver. Best effort: the demo
+/// still polls without it.
+async fn start_streaming(
+    daemon: &Daemon,
+    sim: &Sim,
+    key: &CommandKey,
+    vehicle_ca: &crate::sim::telemetry::TestCa,
+) -> Vec<crate::sim::telemetry::StreamHandle> {
+    use crate::tesla::telemetry::{configure, profile};
+    let Some(receiver) = daemon.telemetry() else {
+        return Vec::new();
+    };
+    let config = profile::config(
+        "localhost",
+        receiver.addr.port(),
+        &receiver.ca_pem,
+        profile::PROFILE,
+    );
+    let vins = sim.vins();
+    let fleet = daemon.account().fleet();
+    if let Err(e) = configure(fleet, &key.protocol_key(), &vins, &config).await {
+        tracing::warn!(error = %e, "the demo could not configure Fleet Telemetry");
+        return Vec::new();
+    }
+    let mut streams = Vec::new();
+    for vin in vins {
+        let Some(held) = sim.telemetry_config(&vin) else {
+            continue;
+        };
+        let fields = held["fields"]
+            .as_object()
+            .map(|f| {
+                f.iter()
+                    .map(|(name, rule)| {
+                        let secs = rule["interval_seconds"].as_u64().unwrap_or(60);
+                        (name.clone(), Duration::from_secs(secs))
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        let stream_config = crate::sim::telemetry::StreamConfig {
+            hostname: held["hostname"].as_str().unwrap_or("localhost").to_string(),
+            connect_to: receiver.addr,
+            ca_pem: held["ca"].as_str().unwrap_or_default().to_string(),
+            fields,
+        };
+        streams.push(sim.stream(&vin, stream_config, vehicle_ca.issue(&vin)));
+    }
+    streams
+}
+
 fn demo_dir() -> PathBuf {
     let suffix: u64 = rand::random();
     std::env::temp_dir().join(format!("teslasync-demo-{}-{suffix:x}", std::process::id()))

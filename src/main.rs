@@ -79,6 +79,13 @@ enum Cmd {
         #[arg(short, long, global = true)]
         config: Option<PathBuf>,
     },
+    /// Fleet Telemetry: push the signed streaming config to every car that has TeslaSync's key.
+    Telemetry {
+        #[command(subcommand)]
+        command: TelemetryCmd,
+        #[arg(short, long, global = true)]
+        config: Option<PathBuf>,
+    },
     /// Check the configuration and connectivity; prints every problem in plain words.
     Check {
         #[arg(short, long)]
@@ -105,6 +112,14 @@ enum KeysCmd {
     },
     /// Print the public key (PEM) and its fingerprint; never the private key.
     Show,
+}
+
+#[derive(Subcommand)]
+enum TelemetryCmd {
+    /// Sign the field profile with the command key, send it to each paired car
+    /// (fleet_telemetry_config_jws) and report what each car synced. Stop the daemon first: it
+    /// holds the store with the tokens.
+    Configure,
 }
 
 #[derive(Subcommand)]
@@ -358,6 +373,15 @@ async fn dispatch(cmd: Cmd) -> i32 {
             };
             partner_cmd(&cfg, command).await
         }
+        Cmd::Telemetry { command, config } => {
+            let cfg = match load_config(config.as_deref()) {
+                Ok(c) => c,
+                Err(code) => return code,
+            };
+            match command {
+                TelemetryCmd::Configure => telemetry_configure(&cfg).await,
+            }
+        }
         Cmd::Check { config } => check(config).await,
         Cmd::Healthcheck { config, url } => healthcheck(config, url).await,
     }
@@ -566,6 +590,95 @@ fn scratch_store() -> Result<(Store, PathBuf), String> {
     Store::open(&dir, StoreKey::Ephemeral)
         .map(|s| (s, dir))
         .map_err(|e| e.to_string())
+}
+
+/// `teslasync telemetry configure`: exit 0 when every paired car synced the config, 1 otherwise,
+/// 2 for configuration problems.
+async fn telemetry_configure(cfg: &Config) -> i32 {
+    use teslasync::tesla::telemetry::{self, profile};
+    let Some(hostname) = cfg.telemetry.hostname.clone() else {
+        eprintln!("teslasync: telemetry.hostname is not set: cars need the public name to connect to; set [telemetry] hostname or TESLASYNC_TELEMETRY__HOSTNAME");
+        return 2;
+    };
+    let key = match CommandKey::load(&keys::default_path(&cfg.storage.path)) {
+        Ok(k) => k,
+        Err(e) => {
+            eprintln!("teslasync: {e}");
+            return 2;
+        }
+    };
+    let identity = match telemetry::identity(&cfg.telemetry, &cfg.storage.path) {
+        Ok(i) => i,
+        Err(e) => {
+            eprintln!("teslasync: {e}");
+            return 2;
+        }
+    };
+    let store = match teslasync::daemon::open_store(cfg) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("teslasync: {e}");
+            return e.exit_code();
+        }
+    };
+    let account = cli_account(cfg, store);
+    let fleet = account.fleet();
+    let vins: Vec<String> = match fleet.vehicles().await {
+        Ok(v) => v.into_iter().map(|v| v.vin).collect(),
+        Err(e) => {
+            eprintln!("teslasync: could not list the cars: {e}");
+            return 1;
+        }
+    };
+    let paired = match fleet.fleet_status(&vins).await {
+        Ok(s) => s.key_paired_vins,
+        Err(e) => {
+            eprintln!("teslasync: could not read the virtual-key status: {e}");
+            return 1;
+        }
+    };
+    for vin in vins.iter().filter(|v| !paired.contains(v)) {
+        println!("{vin}: skipped, TeslaSync's virtual key is not paired (open the pairing link on the status page)");
+    }
+    if paired.is_empty() {
+        return 1;
+    }
+    let config = profile::config(
+        &hostname,
+        cfg.telemetry.port,
+        &identity.ca_pem,
+        profile::PROFILE,
+    );
+    let results = match telemetry::configure(fleet, &key.protocol_key(), &paired, &config).await {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("teslasync: Tesla refused the telemetry config: {e}");
+            return 1;
+        }
+    };
+    let mut all = true;
+    for r in results {
+        let line = match (&r.skipped, &r.status) {
+            (Some(reason), _) => format!("skipped by Tesla: {reason}"),
+            (None, Some(s)) if s.active() => "configured and synced; it streams while awake".into(),
+            (None, Some(s)) if s.limit_reached => {
+                "accepted but the car is at its limit of telemetry configs (remove another app's)"
+                    .into()
+            }
+            (None, Some(s)) if s.synced => {
+                "accepted but the car holds no config (at its limit of configs?)".into()
+            }
+            (None, Some(_)) => "accepted; the car syncs it the next time it is online".into(),
+            (None, None) => "accepted; the status could not be read back".into(),
+        };
+        all &= r.status.as_ref().is_some_and(|s| s.active());
+        println!("{}: {line}", r.vin);
+    }
+    if all {
+        0
+    } else {
+        1
+    }
 }
 
 /// `teslasync partner register|verify`.

@@ -333,6 +333,71 @@ pub static KEYS: &[Key] = &[
     // [telemetry]
     Key::flag("telemetry", "enabled", "Receive Fleet Telemetry streamed by the cars.")
         .default("false"),
+    Key::text(
+        "telemetry",
+        "mode",
+        "receiver: cars stream to TeslaSync itself (mutual TLS on telemetry.listen); upstream: read \
+         the MQTT output of Tesla's own fleet-telemetry server.",
+    )
+    .default("receiver"),
+    Key::text(
+        "telemetry",
+        "listen",
+        "Address the receiver listens on for cars (forward the public port here).",
+    )
+    .default("0.0.0.0:4443"),
+    Key::text(
+        "telemetry",
+        "hostname",
+        "Public host name cars connect to (pushed to the cars; must resolve to this machine from \
+         the internet).",
+    )
+    .example("telemetry.example.com"),
+    Key::number(
+        "telemetry",
+        "port",
+        "Public port pushed to the cars, if the router forwards another port than listen's.",
+    )
+    .example("443"),
+    Key::text(
+        "telemetry",
+        "tesla_ca_file",
+        "PEM bundle of Tesla's vehicle CAs; cars' client certificates must chain to it. Default: \
+         the bundle built into TeslaSync.",
+    )
+    .example("/data/tesla_prod_ca.crt"),
+    Key::text(
+        "telemetry",
+        "client_ca_file",
+        "Extra PEM trust anchors for client certificates (a test CA, a proxy's).",
+    )
+    .example("/data/extra_client_ca.pem"),
+    Key::text(
+        "telemetry",
+        "server_cert_file",
+        "Your own server certificate (PEM, leaf first, then its chain). Default: a private CA and \
+         certificate generated once in storage.path.",
+    )
+    .example("/ssl/fullchain.pem"),
+    Key::text(
+        "telemetry",
+        "server_key_file",
+        "The private key of server_cert_file (PEM).",
+    )
+    .example("/ssl/privkey.pem"),
+    Key::text(
+        "telemetry",
+        "upstream_url",
+        "Upstream mode: the MQTT broker Tesla's fleet-telemetry server publishes to. Default: \
+         mqtt.url.",
+    )
+    .example("mqtt://localhost:1883"),
+    Key::text(
+        "telemetry",
+        "upstream_topic_base",
+        "Upstream mode: the fleet-telemetry server's mqtt.topic_base.",
+    )
+    .default("telemetry"),
     // [budget]
     Key::number(
         "budget",

@@ -360,10 +360,46 @@ impl CommandsConfig {
     }
 }
 
-/// `[telemetry]`: Fleet Telemetry (more keys later).
+/// `[telemetry]`: Fleet Telemetry.
 #[derive(Debug, Clone, PartialEq)]
 pub struct TelemetryConfig {
     pub enabled: bool,
+    pub mode: TelemetryMode,
+    pub listen: SocketAddr,
+    /// Public name pushed to cars; required for the receiver unless a certificate is given.
+    pub hostname: Option<String>,
+    /// Public port pushed to cars (the listen port unless configured).
+    pub port: u16,
+    pub tesla_ca_file: Option<PathBuf>,
+    pub client_ca_file: Option<PathBuf>,
+    /// Both or neither.
+    pub server_cert_file: Option<PathBuf>,
+    pub server_key_file: Option<PathBuf>,
+    /// Upstream broker; `None` means `mqtt.url`.
+    pub upstream_url: Option<Url>,
+    pub upstream_topic_base: String,
+}
+
+/// Where telemetry comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum TelemetryMode {
+    /// Cars connect to TeslaSync's own mTLS receiver.
+    #[default]
+    Receiver,
+    /// Tesla's fleet-telemetry server receives; TeslaSync reads its MQTT output.
+    Upstream,
+}
+
+impl FromStr for TelemetryMode {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<TelemetryMode, String> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "receiver" => Ok(TelemetryMode::Receiver),
+            "upstream" => Ok(TelemetryMode::Upstream),
+            _ => Err("must be receiver or upstream".to_owned()),
+        }
+    }
 }
 
 /// `[budget]`: Fleet API spend limits.
@@ -608,9 +644,55 @@ fn resolve(raw: &RawConfig, problems: &mut Vec<ConfigProblem>) -> (Config, Vec<&
         );
     }
 
+    let listen = r.req("telemetry.listen", |v| socket_addr(text(v)?));
+    let path = |v: &RawValue| non_empty(text(v)?).map(PathBuf::from);
     let telemetry = TelemetryConfig {
         enabled: r.req("telemetry.enabled", flag),
+        mode: r.req("telemetry.mode", |v| text(v)?.parse()),
+        listen,
+        hostname: r.get("telemetry.hostname", |v| domain(text(v)?)),
+        port: r
+            .get("telemetry.port", |v| match v {
+                RawValue::Float(x) if x.fract() == 0.0 && (1.0..=65535.0).contains(x) => {
+                    Ok(*x as u16)
+                }
+                RawValue::Float(_) => Err("must be a port number from 1 to 65535".to_owned()),
+                other => Err(wrong_kind(other)),
+            })
+            .unwrap_or(listen.port()),
+        tesla_ca_file: r.get("telemetry.tesla_ca_file", path),
+        client_ca_file: r.get("telemetry.client_ca_file", path),
+        server_cert_file: r.get("telemetry.server_cert_file", path),
+        server_key_file: r.get("telemetry.server_key_file", path),
+        upstream_url: r.get("telemetry.upstream_url", |v| mqtt_url(text(v)?)),
+        upstream_topic_base: r.req("telemetry.upstream_topic_base", |v| topic_prefix(text(v)?)),
     };
+    if telemetry.server_cert_file.is_some() != telemetry.server_key_file.is_some() {
+        let (set, missing) = if telemetry.server_cert_file.is_some() {
+            ("telemetry.server_cert_file", "telemetry.server_key_file")
+        } else {
+            ("telemetry.server_key_file", "telemetry.server_cert_file")
+        };
+        r.problem(
+            set,
+            None,
+            &format!("is set without {missing}; give the certificate and its key together"),
+            missing,
+        );
+    }
+    if telemetry.enabled
+        && telemetry.mode == TelemetryMode::Receiver
+        && telemetry.hostname.is_none()
+        && telemetry.server_cert_file.is_none()
+    {
+        r.problem(
+            "telemetry.hostname",
+            None,
+            "is needed for the telemetry receiver: cars connect to this public name (and the \
+             generated server certificate is made for it)",
+            "telemetry.hostname",
+        );
+    }
 
     let budget = BudgetConfig {
         monthly_usd: r.req("budget.monthly_usd", dollars),

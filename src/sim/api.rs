@@ -87,6 +87,14 @@ pub fn routes(sim: &Sim, region: Option<SimRegion>) -> Router<Sim> {
     let fleet = Router::new()
         .route("/api/1/vehicles", get(list_vehicles))
         .route("/api/1/vehicles/fleet_status", post(partner::fleet_status))
+        .route(
+            "/api/1/vehicles/fleet_telemetry_config_jws",
+            post(super::telemetry_config::push_jws),
+        )
+        .route(
+            "/api/1/vehicles/{vin}/fleet_telemetry_config",
+            get(super::telemetry_config::get_config),
+        )
         .route("/api/1/vehicles/{vin}", get(get_vehicle))
         .route("/api/1/vehicles/{vin}/vehicle_data", get(vehicle_data))
         .route("/api/1/vehicles/{vin}/wake_up", post(wake_up))

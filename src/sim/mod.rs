@@ -35,6 +35,8 @@ mod region;
 mod render;
 mod reply;
 mod signed;
+pub mod telemetry;
+mod telemetry_config;
 
 #[cfg(test)]
 mod signed_tests;
@@ -144,6 +146,8 @@ pub(crate) struct World {
     /// Signed-command state by VIN, for the cars that speak the protocol. Beside the cars rather
     /// than in them: verifiers hold keys and sessions, which a `Car` clone must not duplicate.
     pub keyrings: BTreeMap<String, signed::Keyring>,
+    /// The Fleet Telemetry config each car holds (its verified claims), by VIN.
+    pub telemetry_configs: BTreeMap<String, serde_json::Value>,
 }
 
 impl World {
@@ -203,6 +207,7 @@ impl Sim {
             partner: PartnerState::default(),
             txid: 0,
             keyrings,
+            telemetry_configs: BTreeMap::new(),
         };
         let sim = Sim {
             clock: cfg.clock,

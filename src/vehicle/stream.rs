@@ -22,6 +22,14 @@ pub struct CarStream {
     pub records: u64,
     /// Signals (datums) in those records; Tesla bills streaming per signal.
     pub signals: u64,
+    /// Open connections (a car may hold more than one for a moment while it reconnects).
+    pub connections: u32,
+    /// Datums this build could not map (a field, arm or enum value newer than it).
+    pub unknown: u64,
+    /// Frames refused (undecodable, text, protocol errors).
+    pub rejected: u64,
+    /// Why the last frame was refused.
+    pub last_rejection: Option<String>,
 }
 
 /// Per-car stream state, shared by the receiver, the poller, the cost governor and the web UI.
@@ -51,16 +59,35 @@ impl StreamHealth {
     /// A car opened a connection (its certificate was verified and it is one of the account's cars).
     pub fn connected(&self, vin: &str, at: SystemTime) {
         self.update(vin, |car| {
+            car.connections += 1;
             car.connected = true;
-            car.connected_since = Some(at);
+            car.connected_since.get_or_insert(at);
         });
     }
 
-    /// A car's connection closed.
+    /// A car's connection closed; the car stays connected while another connection is open.
     pub fn disconnected(&self, vin: &str) {
         self.update(vin, |car| {
-            car.connected = false;
-            car.connected_since = None;
+            car.connections = car.connections.saturating_sub(1);
+            if car.connections == 0 {
+                car.connected = false;
+                car.connected_since = None;
+            }
+        });
+    }
+
+    /// `n` datums of a record could not be mapped.
+    pub fn unknown(&self, vin: &str, n: u64) {
+        if n > 0 {
+            self.update(vin, |car| car.unknown += n);
+        }
+    }
+
+    /// A frame from the car was refused.
+    pub fn rejected(&self, vin: &str, why: &str) {
+        self.update(vin, |car| {
+            car.rejected += 1;
+            car.last_rejection = Some(why.to_string());
         });
     }
 
@@ -125,6 +152,12 @@ mod tests {
         assert!(!health.is_healthy(VIN, t0 + Duration::from_secs(300)));
         let car = health.get(VIN).unwrap();
         assert_eq!((car.records, car.signals, car.connected), (1, 12, true));
+        health.connected(VIN, t0);
+        health.disconnected(VIN);
+        assert!(
+            health.get(VIN).unwrap().connected,
+            "the second connection is still open"
+        );
         health.disconnected(VIN);
         assert!(!health.get(VIN).unwrap().connected);
     }

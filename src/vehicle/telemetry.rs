@@ -12,13 +12,96 @@
 //!   vocabulary has a word for it (`<invalid>` for the charge cable and port latch, as Tesla's REST
 //!   API spells it).
 //!
-//! Isolation resistance stays in kΩ, the unit the car streams and the signal declares. Pure: the
-//! receiver and the upstream ingester call it.
+//! Isolation resistance stays in kΩ, the unit the car streams and the signal declares. The
+//! mapping is pure; [`HubSink`] is where the receiver's records enter the hub.
 
+use std::sync::Arc;
 use std::time::SystemTime;
 
-use crate::tesla::telemetry::decode::{Alert, ClientError, Datum, Reading, VehicleData};
+use tracing::{info, warn};
+
+use crate::clock::Clock;
+use crate::tesla::telemetry::decode::{Alert, ClientError, Datum, Reading, Record, VehicleData};
+use crate::tesla::telemetry::server::{Delivered, Sink};
+use crate::vehicle::hub::Hub;
 use crate::vehicle::signal::{Signal, Update, Value};
+use crate::vehicle::stream::StreamHealth;
+
+/// Takes the receiver's records into the hub and reports them to [`StreamHealth`].
+///
+/// A `V` record becomes one hub update; alerts become `vehicle_alert` events and client errors
+/// `telemetry_error` events on the car's event topic. Each record resolves as delivered only when
+/// the bridge has confirmed that the broker holds what it caused, so only then is the car acked.
+pub struct HubSink {
+    pub hub: Arc<Hub>,
+    pub health: Arc<StreamHealth>,
+    pub clock: Clock,
+}
+
+impl Sink for HubSink {
+    fn knows(&self, vin: &str) -> bool {
+        self.hub.get(vin).is_some()
+    }
+
+    fn connection(&self, vin: &str, open: bool) {
+        if open {
+            self.health.connected(vin, self.clock.now());
+        } else {
+            self.health.disconnected(vin);
+        }
+    }
+
+    fn deliver(&self, vin: &str, record: Record) -> Delivered {
+        let now = self.clock.now();
+        let (delivery, datums) = match record {
+            Record::Data(data) => {
+                let mapped = map_record(&data);
+                self.health.unknown(vin, mapped.unknown as u64);
+                let at = data.created_at.unwrap_or(now);
+                let update = mapped.update(vin, at);
+                let delivery = self.hub.apply_delivered(update, &mapped.removed);
+                (delivery, data.datums.len() as u64)
+            }
+            Record::Alerts(alerts) => {
+                for alert in &alerts {
+                    info!(vin, alert = %alert.name, "vehicle alert");
+                    self.hub
+                        .problem(Some(vin), "vehicle_alert", alert_message(alert));
+                }
+                (self.hub.apply_delivered(empty(vin, now), &[]), 0)
+            }
+            Record::Errors(errors) => {
+                for error in &errors {
+                    let message = client_error_message(error);
+                    warn!(vin, error = %message, "the car reports a telemetry configuration error");
+                    self.hub.problem(Some(vin), "telemetry_error", message);
+                }
+                (self.hub.apply_delivered(empty(vin, now), &[]), 0)
+            }
+        };
+        let (health, vin) = (self.health.clone(), vin.to_string());
+        Box::pin(async move {
+            let delivered = delivery.wait().await;
+            if delivered {
+                health.record(&vin, now, datums);
+            }
+            delivered
+        })
+    }
+
+    fn rejected(&self, vin: &str, why: &str) {
+        warn!(vin, why, "refused a telemetry frame");
+        self.health.rejected(vin, why);
+    }
+}
+
+fn empty(vin: &str, at: SystemTime) -> Update {
+    Update {
+        vin: vin.to_string(),
+        at,
+        signals: Vec::new(),
+    }
+}
 
 /// Atmospheres to bar.
 const BAR_PER_ATM: f64 = 1.01325;
@@ -388,5 +471,28 @@ mod tests {
         let got = map_record(&data);
         assert_eq!(got.unknown, 3);
         assert_eq!(got.signals, vec![(Signal::BatteryLevel, Value::Int(80))]);
+    }
+}
+
+/// Replays the fuzz corpus (`fuzz/corpus/telemetry_frame/`) through the decoder on every
+/// `cargo test`, so inputs the fuzzer once found stay harmless.
+#[cfg(test)]
+mod corpus {
+    #[test]
+    fn the_saved_fuzz_corpus_decodes_without_panicking() {
+        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/fuzz/corpus/telemetry_frame");
+        let mut n = 0;
+        for entry in std::fs::read_dir(dir).expect("the fuzz corpus exists") {
+            let bytes = std::fs::read(entry.unwrap().path()).unwrap();
+            if let crate::tesla::telemetry::decode::Frame::Record {
+                record: crate::tesla::telemetry::decode::Record::Data(data),
+                ..
+            } = crate::tesla::telemetry::decode::decode_frame(&bytes)
+            {
+                let _ = super::map_record(&data);
+            }
+            n += 1;
+        }
+        assert!(n >= 5, "only {n} corpus files");
     }
 }

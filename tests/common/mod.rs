@@ -16,7 +16,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use rumqttc::{AsyncClient, Event, Packet, QoS};
+use rumqttc::{AsyncClient, Event, MqttOptions, Packet, QoS};
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
@@ -280,7 +280,17 @@ pub struct Probe {
 impl Probe {
     /// Subscribes to `filters` on `broker` and returns once the subscription is acknowledged.
     pub async fn start(broker: &Broker, filters: &[String]) -> Probe {
-        let mut opts = broker.options(&unique("probe"));
+        Probe::connect(broker, broker.options(&unique("probe")), filters).await
+    }
+
+    /// A probe on a broker the test runs itself at `127.0.0.1:<port>` (one it stops and
+    /// restarts); `keep` is kept alive with the probe as usual.
+    pub async fn start_on(port: u16, keep: &Broker, filters: &[String]) -> Probe {
+        let opts = MqttOptions::new(unique("probe"), "127.0.0.1", port);
+        Probe::connect(keep, opts, filters).await
+    }
+
+    async fn connect(broker: &Broker, mut opts: MqttOptions, filters: &[String]) -> Probe {
         opts.set_max_packet_size(1024 * 1024, 1024 * 1024);
         opts.set_keep_alive(Duration::from_secs(30));
         let (client, mut eventloop) = AsyncClient::new(opts, 100);

@@ -286,6 +286,37 @@ pub struct VehicleKeyInfo {
     pub total_number_of_keys: Option<u32>,
 }
 
+/// The answer to a telemetry config push.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
+pub struct TelemetryConfigPush {
+    #[serde(default)]
+    pub updated_vehicles: u32,
+    /// Reason → VINs (`missing_key`, `unsupported_hardware`, `unsupported_firmware`, `max_configs`).
+    #[serde(default)]
+    pub skipped_vehicles: std::collections::BTreeMap<String, Vec<String>>,
+}
+
+/// A car's telemetry config as Tesla reports it.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
+pub struct TelemetryConfigStatus {
+    #[serde(default)]
+    pub synced: bool,
+    /// `None` with `synced: true` means the car did not take it (it is at its limit of configs).
+    #[serde(default)]
+    pub config: Option<Json>,
+    #[serde(default)]
+    pub limit_reached: bool,
+    #[serde(default)]
+    pub key_paired: bool,
+}
+
+impl TelemetryConfigStatus {
+    /// The car has a config and synced it: only both together mean it will stream.
+    pub fn active(&self) -> bool {
+        self.synced && self.config.as_ref().is_some_and(|c| !c.is_null())
+    }
+}
+
 /// Reachability of a host, for the admin API's connectivity test.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Reachability {
@@ -554,6 +585,37 @@ impl FleetClient {
             "api/1/vehicles/fleet_status",
             Some(serde_json::json!({ "vins": vins })),
             Category::Free,
+        )
+        .await
+    }
+
+    /// `POST /api/1/vehicles/fleet_telemetry_config_jws`: pushes a signed telemetry config
+    /// (`token`, from `tesla::command::jws::sign_fleet_telemetry_config`) to `vins`. Counted as a
+    /// data request: Tesla's category for it is not published, so the meter errs high.
+    pub async fn fleet_telemetry_config_jws(
+        &self,
+        vins: &[String],
+        token: &str,
+    ) -> Result<TelemetryConfigPush, FleetError> {
+        self.call(
+            Method::POST,
+            "api/1/vehicles/fleet_telemetry_config_jws",
+            Some(serde_json::json!({ "vins": vins, "token": token })),
+            Category::Data,
+        )
+        .await
+    }
+
+    /// `GET /api/1/vehicles/{vin}/fleet_telemetry_config`: what the car has synced.
+    pub async fn fleet_telemetry_config(
+        &self,
+        vin: &str,
+    ) -> Result<TelemetryConfigStatus, FleetError> {
+        self.call(
+            Method::GET,
+            &format!("api/1/vehicles/{vin}/fleet_telemetry_config"),
+            None,
+            Category::Data,
         )
         .await
     }
