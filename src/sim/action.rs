@@ -93,6 +93,8 @@ pub enum Action {
     ScheduledCharging(Option<u16>),
     /// Departure time in minutes after midnight, `None` to disable.
     ScheduledDeparture(Option<u16>),
+    /// A destination for the navigation: an address, or `lat,lon`.
+    Navigate(String),
 }
 
 /// Percent open for a vented sunroof (the Model S vent position).
@@ -250,6 +252,7 @@ impl Car {
             Action::KeepAccessoryPower(on) => self.keep_accessory_power = *on,
             Action::ScheduledCharging(start) => self.scheduled_charging_start = *start,
             Action::ScheduledDeparture(at) => self.scheduled_departure = *at,
+            Action::Navigate(to) => self.navigation_destination = Some(to.clone()),
         }
         Ok(())
     }

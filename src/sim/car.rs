@@ -271,6 +271,8 @@ pub struct Car {
     pub scheduled_charging_start: Option<u16>,
     /// Legacy scheduled departure, minutes after midnight, when enabled.
     pub scheduled_departure: Option<u16>,
+    /// Where the navigation was last sent: an address, or `lat,lon`.
+    pub navigation_destination: Option<String>,
 }
 
 impl Car {
@@ -352,6 +354,7 @@ impl Car {
             keep_accessory_power: false,
             scheduled_charging_start: None,
             scheduled_departure: None,
+            navigation_destination: None,
         }
     }
 
