@@ -263,3 +263,23 @@ async fn auth_login_completes_when_tesla_redirects_to_its_listener() {
     assert_eq!(code, 0, "{status}");
     assert!(status.contains("Signed in"), "{status}");
 }
+
+/// `teslasync healthcheck` (the container's HEALTHCHECK): 0 while the daemon answers, 1 after it stops.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn healthcheck_follows_the_daemon() {
+    let sim = SimServer::start(SimConfig::default()).await;
+    let setup = Setup::new(&sim);
+    let running = Running::start(&setup.cfg, teslasync::clock::Clock::system()).await;
+    let health = running.web().join("healthz").unwrap().to_string();
+    let check = move || {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_teslasync"));
+        cmd.args(["healthcheck", "--url", &health]);
+        output(&mut cmd)
+    };
+    let (code, _, err) = tokio::task::spawn_blocking(check.clone()).await.unwrap();
+    assert_eq!(code, 0, "{err}");
+    running.stop().await;
+    let (code, _, err) = tokio::task::spawn_blocking(check).await.unwrap();
+    assert_eq!(code, 1);
+    assert!(err.contains("did not answer"), "{err}");
+}

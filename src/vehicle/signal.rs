@@ -139,6 +139,16 @@ signals! {
     /// `<command>: failed: <reason>` — so a user sees it on the device, not only on
     /// `command/result`.
     LastCommandResult,
+    /// Poll-only: `vehicle_config.third_row_seats` (`None` when the car has no third row).
+    ThirdRowSeats,
+    /// Poll-only: `vehicle_config.has_seat_cooling` (ventilated front seats).
+    HasSeatCooling,
+    /// Poll-only: `vehicle_config.cop_user_set_temp_supported` (cabin overheat protection has a
+    /// user-set temperature).
+    CopUserSetTempSupported,
+    /// Poll-only: `vehicle_state.software_update.status` (`available`, `scheduled`, `downloading`,
+    /// `installing`, ... or empty when there is none).
+    SoftwareUpdateStatus,
     /// Account-level, mirrored on every car: Tesla refused the refresh token; sign in again.
     ReauthRequired,
     /// From `fleet_status`: the car has TeslaSync's virtual key.
@@ -579,6 +589,9 @@ pub enum Value {
         longitude: f64,
         heading: Option<f64>,
     },
+    /// Tesla reported the field without a value (JSON `null`): Home Assistant shows `unknown`,
+    /// never a made-up 0 or the last value.
+    Unknown,
 }
 
 impl Value {

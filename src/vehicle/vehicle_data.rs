@@ -222,14 +222,20 @@ const FIELDS: &[(Signal, &str, Kind)] = &[
     ),
 ];
 
-/// Maps a `vehicle_data` response to signals. Missing or null fields are skipped (firmware differs),
-/// except where null itself means something (a parked car has no gear and no speed).
+/// Maps a `vehicle_data` response to signals. Missing fields are skipped (firmware differs, blocks
+/// not asked for); a field Tesla sends as `null` is [`Value::Unknown`] (Home Assistant shows
+/// `unknown`, not 0 and not a stale value), except where null itself means something (a parked car
+/// has no gear and no speed).
 pub fn signals_from_vehicle_data(data: &Json) -> Vec<(Signal, Value)> {
     let mut out = Vec::new();
     for (signal, pointer, kind) in FIELDS {
-        let Some(v) = data.pointer(pointer).filter(|v| !v.is_null()) else {
+        let Some(v) = data.pointer(pointer) else {
             continue;
         };
+        if v.is_null() {
+            out.push((*signal, Value::Unknown));
+            continue;
+        }
         let value = match kind {
             Kind::Number => number(v),
             Kind::Bool => v.as_bool().map(Value::Bool),
@@ -332,9 +338,14 @@ mod tests {
                 heading: Some(271.0)
             }
         );
+        assert_eq!(
+            s[&Signal::ACChargingPower],
+            Value::Unknown,
+            "null is unknown, not zero"
+        );
         assert!(
-            !s.contains_key(&Signal::ACChargingPower),
-            "null is skipped, not zero"
+            !s.contains_key(&Signal::ChargerVoltage),
+            "a missing field says nothing"
         );
     }
 

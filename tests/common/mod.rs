@@ -24,6 +24,8 @@ use teslasync::secret::Secret;
 use teslasync::sim::{approve_form, Sim, SimConfig, SimRegion, SCOPES};
 use teslasync::tesla::auth::Tokens;
 
+/// `http.admin_token` of every test daemon from [`Setup::new`].
+pub const ADMIN_PASSWORD: &str = "test-admin-password-0123456789";
 pub const TIMEOUT: Duration = Duration::from_secs(20);
 
 /// A unique name for topics, client ids and directories of one test.
@@ -127,6 +129,8 @@ impl Setup {
         cfg.storage.path = dir.path().join("data");
         cfg.storage.encryption_key = Some(random_key());
         cfg.polling.list_interval = Duration::from_secs(60);
+        // The web UI's password; `Browser::new()` presents it as a bearer token.
+        cfg.http.admin_token = Some(Secret::from(ADMIN_PASSWORD));
         Setup { cfg, dir, broker }
     }
 
@@ -182,6 +186,7 @@ impl Running {
                 clock,
                 http_listener: Some(listener),
                 fleet_hosts: None,
+                ..StartOptions::default()
             },
         )
         .await
@@ -488,15 +493,18 @@ impl Page {
     }
 }
 
-/// A browser without JavaScript: shows redirects instead of following them, keeps the one cookie
+/// A browser without JavaScript: shows redirects instead of following them, keeps the cookies
 /// TeslaSync sets, and records every answer (for leak checks).
 #[derive(Clone)]
 pub struct Browser {
     http: reqwest::Client,
-    pub cookie: Arc<Mutex<Option<String>>>,
+    /// Cookie name → value.
+    pub cookies: Arc<Mutex<std::collections::BTreeMap<String, String>>>,
     pub seen: Arc<Mutex<Vec<Page>>>,
     /// Extra header sent with every request (forward auth).
     pub header: Option<(&'static str, &'static str)>,
+    /// `Authorization: Bearer` sent with every request.
+    pub bearer: Option<String>,
 }
 
 impl Default for Browser {
@@ -506,42 +514,79 @@ impl Default for Browser {
 }
 
 impl Browser {
+    /// The admin's browser: presents [`ADMIN_PASSWORD`] as a bearer token (daemons from
+    /// [`Setup::new`] accept it), so tests about other things need no sign-in.
     pub fn new() -> Browser {
+        Browser {
+            bearer: Some(ADMIN_PASSWORD.to_owned()),
+            ..Browser::anonymous()
+        }
+    }
+
+    /// A browser with no credential at all.
+    pub fn anonymous() -> Browser {
         Browser {
             http: reqwest::Client::builder()
                 .redirect(reqwest::redirect::Policy::none())
                 .no_proxy()
                 .build()
                 .unwrap(),
-            cookie: Arc::default(),
+            cookies: Arc::default(),
             seen: Arc::default(),
             header: None,
+            bearer: None,
         }
     }
 
+    /// The `teslasync_login` cookie pair, if set.
+    pub fn cookie(&self, name: &str) -> Option<String> {
+        self.cookies
+            .lock()
+            .unwrap()
+            .get(name)
+            .map(|v| format!("{name}={v}"))
+    }
+
     async fn send(&self, req: reqwest::RequestBuilder) -> Page {
-        let mut req = req;
+        let mut req = req.header("accept", "text/html,application/json");
         let url = req
             .try_clone()
             .and_then(|r| r.build().ok())
             .map(|r| r.url().to_string())
             .unwrap_or_default();
-        if let Some(c) = self.cookie.lock().unwrap().clone() {
-            req = req.header("cookie", c);
+        let jar: Vec<String> = self
+            .cookies
+            .lock()
+            .unwrap()
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect();
+        if !jar.is_empty() {
+            req = req.header("cookie", jar.join("; "));
         }
         if let Some((k, v)) = self.header {
             req = req.header(k, v);
         }
+        if let Some(t) = &self.bearer {
+            req = req.bearer_auth(t);
+        }
         let resp = req.send().await.unwrap();
         let status = resp.status().as_u16();
         let headers = resp.headers().clone();
-        if let Some(set) = headers.get("set-cookie").and_then(|v| v.to_str().ok()) {
-            let pair = set.split(';').next().unwrap_or_default().to_string();
-            *self.cookie.lock().unwrap() = if pair.ends_with('=') {
-                None
-            } else {
-                Some(pair)
-            };
+        for set in headers
+            .get_all("set-cookie")
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+        {
+            let pair = set.split(';').next().unwrap_or_default();
+            if let Some((k, v)) = pair.split_once('=') {
+                let mut jar = self.cookies.lock().unwrap();
+                if v.is_empty() {
+                    jar.remove(k);
+                } else {
+                    jar.insert(k.to_owned(), v.to_owned());
+                }
+            }
         }
         let body = resp.text().await.unwrap();
         let page = Page {
