@@ -1,6 +1,6 @@
 //! Signing cost with a cached session: what every command pays on top of the Fleet API round trip.
 //! The target is well under 100 µs per command; a handshake from scratch (one ECDH on our side) is
-//! shown for comparison.
+//! shown for comparison, and the parser that turns MQTT JSON into a command.
 
 use std::hint::black_box;
 use std::sync::Arc;
@@ -8,7 +8,7 @@ use std::time::SystemTime;
 
 use criterion::{criterion_group, criterion_main, Criterion};
 use teslasync::tesla::command::{actions, Domain, KeyPair, SignOptions, Signer, VehicleVerifier};
-use teslasync::vehicle::command::Command;
+use teslasync::vehicle::command::{Command, Limits};
 
 const VIN: &str = "5YJ3E1EA7KF000001";
 
@@ -30,6 +30,20 @@ fn handshake(car: &mut VehicleVerifier, client: &Arc<KeyPair>, now: SystemTime) 
 fn bench(c: &mut Criterion) {
     let now = SystemTime::now();
     let client = Arc::new(KeyPair::generate());
+
+    // What every command from MQTT pays first: the one parser (size, unknown keys, types, the
+    // car's bounds).
+    let params = serde_json::json!({"percent": 80});
+    let limits = Limits::ANY_CAR;
+    c.bench_function("parse + validate set_charge_limit params", |b| {
+        b.iter(|| {
+            black_box(Command::parse_within(
+                black_box("set_charge_limit"),
+                black_box(&params),
+                &limits,
+            ))
+        })
+    });
 
     let cmd = Command::SetChargeLimit { percent: 80 };
     let mut infotainment = car(Domain::Infotainment, &client, now);

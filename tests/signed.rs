@@ -286,3 +286,39 @@ async fn nothing_to_do_counts_as_success_on_both_transports() {
     assert_eq!(w.sim.sim.billing().by_vin[MODEL_S].commands, 2, "went REST");
     w.running.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn navigation_is_signed_only_when_the_user_opts_in() {
+    let nav = r#"{"command": "navigation_request", "params": {"type": "share_ext_content_raw", "value": {"android.intent.extra.TEXT": "Dam 1, Amsterdam"}}}"#;
+    for experimental in [false, true] {
+        let w = World::start_with(SimConfig::default(), |setup, sim| {
+            pair(setup, sim);
+            setup.cfg.commands.experimental = experimental;
+        })
+        .await;
+        w.probe
+            .wait_text(&w.topic(MODEL_Y, "vehicle_state_sentry_mode"), "OFF")
+            .await;
+        w.probe.publish(&w.topic(MODEL_Y, "command"), nav).await;
+        let result = w.result(MODEL_Y, 1).await;
+        let stats = w.sim.sim.signed_stats(MODEL_Y);
+        if experimental {
+            assert_eq!(result["ok"], true, "{result}");
+            assert_eq!(stats.accepted, 1, "{stats:?}");
+        } else {
+            assert_eq!(result["ok"], false);
+            let reason = result["reason"].as_str().unwrap();
+            assert!(
+                reason.contains("[commands] experimental = true"),
+                "{reason}"
+            );
+            assert_eq!(
+                stats.handshakes + stats.accepted,
+                0,
+                "no request: {stats:?}"
+            );
+            assert_eq!(w.sim.sim.billing().commands, 0);
+        }
+        w.running.stop().await;
+    }
+}

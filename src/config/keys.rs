@@ -330,6 +330,14 @@ pub static KEYS: &[Key] = &[
         "Comma-separated VINs to always command over plain REST (pre-2021 Model S/X).",
     )
     .example("5YJSA1E2XJF000002"),
+    Key::flag(
+        "commands",
+        "experimental",
+        "Sign navigation commands with protobuf numbers that come from the Tesla app, not from \
+         Tesla's published protocol. Off: cars that need signed commands refuse them before any \
+         request.",
+    )
+    .default("false"),
     // [telemetry]
     Key::flag("telemetry", "enabled", "Receive Fleet Telemetry streamed by the cars.")
         .default("false"),

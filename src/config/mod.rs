@@ -338,6 +338,8 @@ pub struct CommandsConfig {
     pub signed_vins: Vec<String>,
     /// Always REST (cars that cannot use the protocol).
     pub rest_vins: Vec<String>,
+    /// Sign commands whose protobuf is not in Tesla's published protos (navigation).
+    pub experimental: bool,
 }
 
 /// A per-car override of the command transport.
@@ -630,6 +632,7 @@ fn resolve(raw: &RawConfig, problems: &mut Vec<ConfigProblem>) -> (Config, Vec<&
         rest_vins: r
             .get("commands.rest_vins", |v| vin_list(text(v)?))
             .unwrap_or_default(),
+        experimental: r.req("commands.experimental", flag),
     };
     if let Some(vin) = commands
         .signed_vins

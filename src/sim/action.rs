@@ -93,6 +93,8 @@ pub enum Action {
     ScheduledCharging(Option<u16>),
     /// Departure time in minutes after midnight, `None` to disable.
     ScheduledDeparture(Option<u16>),
+    /// A destination for the navigation: an address, or `lat,lon`.
+    Navigate(String),
 }
 
 /// Percent open for a vented sunroof (the Model S vent position).
@@ -261,6 +263,7 @@ impl Car {
             Action::ScheduledDeparture(at) => {
                 self.scheduled_departure = (at.is_some(), at.unwrap_or(self.scheduled_departure.1))
             }
+            Action::Navigate(to) => self.navigation_destination = Some(to.clone()),
         }
         Ok(())
     }

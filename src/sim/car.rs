@@ -290,6 +290,8 @@ pub struct Car {
     pub guest_mode: bool,
     pub low_power_mode: bool,
     pub keep_accessory_power: bool,
+    /// Where the navigation was last sent: an address, or `lat,lon`.
+    pub navigation_destination: Option<String>,
     /// Percent of the update installed while `software_update` is `installing`.
     pub install_percent: u8,
 }
@@ -403,6 +405,7 @@ impl Car {
             low_power_mode: false,
             keep_accessory_power: false,
             install_percent: 0,
+            navigation_destination: None,
         }
     }
 

@@ -330,7 +330,28 @@ pub static COMMANDS: &[CommandSpec] = &[
         p.opt_num("end_off_peak_time", 0.0..=1439.0)?;
         Ok(Action::ScheduledDeparture(enable.then_some(time)))
     }),
+    cmd!("navigation_request", |p| {
+        p.choice("type", &["share_ext_content_raw"])?;
+        let text =
+            p.0.get("value")
+                .and_then(|v| v.get("android.intent.extra.TEXT"))
+                .and_then(Value::as_str)
+                .filter(|t| !t.trim().is_empty())
+                .ok_or(InvalidParam("value"))?;
+        Ok(Action::Navigate(text.to_string()))
+    }),
+    cmd!("navigation_gps_request", |p| {
+        let lat = p.num("lat", -90.0..=90.0)?;
+        let lon = p.num("lon", -180.0..=180.0)?;
+        p.opt_num("order", 1.0..=3.0)?;
+        Ok(Action::Navigate(gps_destination(lat, lon)))
+    }),
 ];
+
+/// How the simulated car names a destination given by coordinates.
+pub fn gps_destination(lat: f64, lon: f64) -> String {
+    format!("{lat:.5},{lon:.5}")
+}
 
 #[cfg(test)]
 mod tests {

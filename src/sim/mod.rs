@@ -8,7 +8,8 @@
 //!
 //! Module map:
 //! - `car`: one vehicle's state, the sleep/wake state machine, charging and driving physics, control
-//!   actions; `action`: what a command does to a car; `commands`: the REST command table.
+//!   actions; `action`: what a command does to a car; `commands`: the REST command table;
+//!   `protobuf`: the car's own reading of a signed payload (both end in the same `action`).
 //! - `render`: cars as Tesla JSON (vehicle object, `vehicle_data` blocks) and as the control view.
 //! - `auth`: refresh/access tokens and their rotation, authorization codes, partner tokens;
 //!   `authorize`: the sign-in (consent) page; `billing`: Tesla's pricing categories;

@@ -11,6 +11,7 @@ use prost::Message;
 
 use super::action::{Action, Opening, Trunk, MAX_RANGE_PERCENT, NOT_SUPPORTED, STANDARD_PERCENT};
 use super::car::{CHARGE_AMPS_MAX, CHARGE_LIMIT_MAX, CHARGE_LIMIT_MIN, MAX_TEMP_C, MIN_TEMP_C};
+use super::commands::gps_destination;
 use crate::tesla::command::messages::car_server::{
     charging_start_stop_action::ChargingAction,
     hvac_seat_heater_actions::hvac_seat_heater_action::{SeatHeaterLevel, SeatPosition},
@@ -285,6 +286,19 @@ fn read_infotainment(payload: &[u8]) -> Result<Request, Refusal> {
             a.enabled
                 .then_some(minutes(a.departure_time, "departure_time")?),
         ),
+        V::NavigationRequest(a) if !a.destination.trim().is_empty() => {
+            Action::Navigate(a.destination)
+        }
+        V::NavigationRequest(_) => return Err(invalid("value")),
+        V::NavigationGpsRequest(a) => {
+            if !(-90.0..=90.0).contains(&a.lat) {
+                return Err(invalid("lat"));
+            }
+            if !(-180.0..=180.0).contains(&a.lon) {
+                return Err(invalid("lon"));
+            }
+            Action::Navigate(gps_destination(a.lat, a.lon))
+        }
         // Everything else is a real action the simulated cars do not model.
         _ => return Err(unsupported()),
     };

@@ -1,5 +1,5 @@
 //! `sim::signed`: the vehicle side of signed commands — what a simulated car does with a
-//! `POST /api/1/vehicles/{vin}/signed_command` (vehicle-command.md §1) once Fleet API has delivered it.
+//! `POST /api/1/vehicles/{vin}/signed_command` once Fleet API has delivered it.
 //!
 //! Each car that speaks the protocol has a [`Keyring`]: one [`VehicleVerifier`] per domain (VCSEC and
 //! infotainment), each with the car's own deterministic P-256 key, sharing one set of paired client

@@ -201,6 +201,13 @@ async fn execute(
         return Ok(String::new());
     }
     let signed = wants_signed(&record, &inner.signing.overrides);
+    if signed && command.is_experimental_when_signed() && !inner.signing.overrides.experimental {
+        return Err(format!(
+            "{} is signed with protobuf numbers from the Tesla app, not Tesla's published \
+             protocol; set [commands] experimental = true to send it to this car",
+            command.name()
+        ));
+    }
     if command.needs_online() {
         let live = inner.fleet.vehicle(vin).await.map_err(|e| e.to_string())?;
         if live.state.as_deref() != Some("online") {

@@ -1,5 +1,5 @@
 //! `tesla::command::crypto`: the primitives of the vehicle command protocol — P-256 keys, ECDH
-//! session keys, the HMAC sub-keys, HMAC tags and AES-GCM for encrypted replies (spec §3, §5.4).
+//! session keys, the HMAC sub-keys, HMAC tags and AES-GCM for encrypted replies.
 //!
 //! Owns key material and nothing else: no message layout (that is `metadata` and `messages`), no
 //! session bookkeeping (`session`). Secret values never appear in `Debug` output.
@@ -86,7 +86,7 @@ impl KeyPair {
         &self.secret
     }
 
-    /// ECDH with a peer's public key, reduced to the protocol's AES-128 key (spec §3).
+    /// ECDH with a peer's public key, reduced to the protocol's AES-128 key.
     pub fn shared_key(&self, peer_public: &[u8]) -> Result<[u8; 16], KeyError> {
         shared_key(&self.secret, peer_public)
     }
@@ -110,7 +110,7 @@ pub fn parse_public(bytes: &[u8]) -> Result<PublicKey, KeyError> {
 }
 
 /// `K = SHA1(Sx)[0..16]` where `Sx` is the ECDH x-coordinate as exactly 32 big-endian bytes.
-/// `raw_secret_bytes` keeps leading zeros, which some implementations got wrong (spec §12.5).
+/// `raw_secret_bytes` keeps leading zeros, which some implementations got wrong.
 pub fn shared_key(secret: &SecretKey, peer_public: &[u8]) -> Result<[u8; 16], KeyError> {
     let peer = parse_public(peer_public)?;
     let shared = p256::ecdh::diffie_hellman(secret.to_nonzero_scalar(), peer.as_affine());
@@ -206,7 +206,8 @@ pub fn aes_gcm_open(
 pub(crate) mod tests {
     use super::*;
 
-    /// The published test keys of protocol.md (spec §8.1). Never enroll them.
+    /// The published test keys of protocol.md (Tesla's vehicle-command repository). Never
+    /// enroll them.
     pub const CLIENT_PRIVATE: &str =
         "2538cdc29a97c19c1e99a637d6cf4f8c970c118b56ede1e6323e6d162c4b30db";
     pub const CLIENT_PUBLIC: &str = "04b2b6bc68c2da0665ce656815594996c62394edd8bea905fe781a754fe6a845a714330902f225e9269d466e05b349981fda9d85cc23c6fb444aa73b629105dc6e";

@@ -1,5 +1,5 @@
 //! `tesla::command::jws`: `Tesla.SS256` JSON Web Signatures — Schnorr signatures over P-256 with
-//! the client key, which Fleet API requires for `fleet_telemetry_config_jws` (spec §10).
+//! the client key, which Fleet API requires for `fleet_telemetry_config_jws`.
 //!
 //! Owns the Schnorr signature (RFC 8235 style, RFC 6979 nonces, no low-s normalisation), the
 //! compact token format and canonical claim serialization. It knows nothing about telemetry
@@ -236,7 +236,7 @@ mod tests {
         KeyPair::from_bytes(&x).unwrap()
     }
 
-    /// Go `schnorr_test.go` (spec §10.4).
+    /// Go `schnorr_test.go`.
     #[test]
     fn go_schnorr_vector() {
         let key = key_3_2_248();
@@ -280,7 +280,7 @@ mod tests {
         );
     }
 
-    /// Go `jwt_test.go` (spec §10.4).
+    /// Go `jwt_test.go`.
     #[test]
     fn go_jwt_verification_vector() {
         let public = hex::decode("04775e2ef570d292df424c09f70e7d95678d5ce78124acb3f9375b198a4da9f9e9f0cc6d880e2e606e9b01b0fa62c6150e371aa5d8f7f09cc9e1bd3a1b449893ec").unwrap();

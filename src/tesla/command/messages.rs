@@ -179,6 +179,9 @@ impl MessageFault {
             RequiresResponseEncryption => {
                 "the vehicle requires an encrypted reply for this command"
             }
+            RequiresPhysicalProximity => {
+                "the vehicle wants a phone key next to it for this command"
+            }
         }
     }
 
@@ -206,6 +209,7 @@ impl MessageFault {
             }
             WrongPersonalization => "check the VIN",
             RequiresResponseEncryption => "resend with response encryption enabled",
+            RequiresPhysicalProximity => "send it from the Tesla app near the car",
             ResponseMtuExceeded => "check the vehicle state before retrying",
             KeychainIsFull => "remove a key from the vehicle first",
             CommandRequiresAccountCredentials => "send it through the Fleet API",

@@ -1,4 +1,4 @@
-//! `tesla::command::metadata`: the authenticated-metadata TLV encoding (spec §4).
+//! `tesla::command::metadata`: the authenticated-metadata TLV encoding.
 //!
 //! Every tag and encryption in the protocol covers `TLVs ‖ 0xFF ‖ message`, where each TLV is
 //! `tag(1) ‖ len(1) ‖ value`, tags strictly ascending. This module owns that byte layout and the
@@ -65,7 +65,7 @@ impl Metadata {
     }
 }
 
-/// The fields a signed command binds (spec §5.1 for HMAC, §5.2 for AES-GCM).
+/// The fields a signed command binds.
 #[derive(Debug, Clone, Copy)]
 pub struct CommandMetadata<'a> {
     pub signature_type: SignatureType,
@@ -94,7 +94,7 @@ impl CommandMetadata<'_> {
     }
 }
 
-/// Metadata for the session-info tag (spec §6.2): binds the reply to the VIN and to the uuid of
+/// Metadata for the session-info tag : binds the reply to the VIN and to the uuid of
 /// the request it answers, so an old reply cannot be replayed to roll the session back.
 pub fn session_info(vin: &str, challenge: &[u8]) -> Result<Vec<u8>, MetadataError> {
     let mut m = Metadata::new();
@@ -104,7 +104,7 @@ pub fn session_info(vin: &str, challenge: &[u8]) -> Result<Vec<u8>, MetadataErro
     Ok(m.finish())
 }
 
-/// The fields an encrypted reply binds (spec §5.4).
+/// The fields an encrypted reply binds.
 #[derive(Debug, Clone, Copy)]
 pub struct ResponseMetadata<'a> {
     /// The replying domain (`from_destination.domain` of the reply).
@@ -188,7 +188,7 @@ mod tests {
         assert!(err.to_string().contains("at most 255"));
     }
 
-    /// Go `metadata_test.go` (spec §8.7).
+    /// Go `metadata_test.go`.
     #[test]
     fn go_metadata_digest_vector() {
         let mut m = Metadata::new();

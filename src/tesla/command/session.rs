@@ -1,6 +1,7 @@
-//! `tesla::command::session`: the client's state for one VIN × domain session (spec §6.3–§6.5,
-//! §6.7): the vehicle's pinned public key, derived keys, epoch, counter and clock offset, plus the
-//! rules for updating them from authenticated session info.
+//! `tesla::command::session`: the client's state for one VIN × domain session: the vehicle's
+//! pinned public key, derived keys, epoch, counter and clock offset, plus the rules for updating
+//! them from authenticated session info (as protocol.md in Tesla's vehicle-command repository
+//! describes them).
 //!
 //! Owns state and its update rules only. It does not authenticate session info (the signer does
 //! that before calling `Session::update`) and does not store anything: [`SessionSnapshot`] is a
@@ -16,7 +17,7 @@ use super::error::ProtocolError;
 use super::messages::{Domain, SessionInfo};
 
 /// One established session. Created only from authenticated session info, so there is no
-/// half-initialised state (a Python client once crashed on exactly that, spec §12.4).
+/// half-initialised state (a Python client once crashed on exactly that).
 #[derive(Clone, Debug)]
 pub struct Session {
     domain: Domain,
@@ -29,7 +30,7 @@ pub struct Session {
     /// it survives a restart; the vehicle's clock does not stop while we are down.
     clock_zero_ms: i64,
     /// Latest authenticated `clock_time` in this epoch; older session info is refused so that a
-    /// replayed reply cannot move the clock back (spec §6.5).
+    /// replayed reply cannot move the clock back.
     last_clock_time: u32,
 }
 
@@ -73,7 +74,7 @@ impl Session {
         }
     }
 
-    /// Applies authenticated session info from a later reply (spec §6.5).
+    /// Applies authenticated session info from a later reply.
     ///
     /// Same epoch: the counter never moves back and the clock must not regress. New epoch (the
     /// domain rebooted): take the vehicle's counter, it restarted too.

@@ -1,6 +1,6 @@
 //! `tesla::command::signer`: the client side of one VIN × domain — build the handshake request,
 //! authenticate the session-info reply, sign commands (HMAC-personalized, the only mode Fleet API
-//! accepts) and verify, decrypt and classify the vehicle's reply (spec §5.1, §5.4, §6, §7).
+//! accepts) and verify, decrypt and classify the vehicle's reply.
 //!
 //! Bytes in, bytes out: it never sends anything, never sleeps and never reads the clock — every
 //! call that depends on time takes `now`. It never retries either; the caller reads the
@@ -223,7 +223,7 @@ impl Signer {
 
     /// A signer with a session saved earlier by [`Signer::snapshot`]. Use it optimistically: if
     /// the vehicle rebooted meanwhile, the first reply carries fresh session info and the retry
-    /// succeeds (spec §6.7).
+    /// succeeds.
     pub fn restore(key: Arc<KeyPair>, snapshot: &SessionSnapshot) -> Result<Signer, ProtocolError> {
         let mut signer = Signer::new(key, &snapshot.vin, snapshot.domain)?;
         let session = Session::restore(snapshot, &signer.key)?;
@@ -264,7 +264,7 @@ impl Signer {
             .map(|s| s.snapshot(&self.vin, &self.key))
     }
 
-    /// An unsigned request for the domain's session info (spec §6.1).
+    /// An unsigned request for the domain's session info.
     pub fn handshake_request(&self, now: SystemTime) -> HandshakeRequest {
         self.handshake_request_with(MessageIds::random(), now)
     }
@@ -291,7 +291,7 @@ impl Signer {
     /// Authenticates the handshake reply and establishes (or refreshes) the session.
     ///
     /// The vehicle's public key is trusted on first use; a later handshake may replace it (the
-    /// domain was replaced or its key rotated), which is how a stale session recovers (§12.2).
+    /// domain was replaced or its key rotated), which is how a stale session recovers.
     pub fn accept_handshake(
         &mut self,
         request: &HandshakeRequest,
@@ -543,7 +543,7 @@ impl Signer {
         }
     }
 
-    /// Decodes a reply and checks it answers `uuid` from our domain (spec §7).
+    /// Decodes a reply and checks it answers `uuid` from our domain.
     fn decode_reply(
         &self,
         reply: &[u8],
@@ -566,7 +566,7 @@ impl Signer {
         Ok(msg)
     }
 
-    /// Checks a session-info tag (spec §6.2). Returns the info and the keys derived for its
+    /// Checks a session-info tag. Returns the info and the keys derived for its
     /// vehicle public key; the error is the reason to report.
     fn authenticate_session_info(
         &self,
@@ -633,7 +633,7 @@ fn rejected(reason: impl Into<String>) -> InfoError {
     InfoError::Rejected(reason.into())
 }
 
-/// Reads the application-level result out of a reply payload (spec §2.3, §2.4).
+/// Reads the application-level result out of a reply payload.
 fn interpret_payload(domain: Domain, payload: &[u8]) -> Result<(), ProtocolError> {
     let bad = |e: prost::DecodeError| ProtocolError::BadReply {
         domain,
@@ -749,7 +749,7 @@ mod tests {
         .encode_to_vec()
     }
 
-    /// The protocol.md handshake (spec §8.3), for either domain. The reply is the published one
+    /// The protocol.md handshake, for either domain. The reply is the published one
     /// (the tag does not cover the domain, so it authenticates for VCSEC too).
     fn signer_after_handshake(domain: Domain) -> Signer {
         let mut signer = Signer::new(Arc::new(client()), VIN, domain).unwrap();
@@ -863,7 +863,7 @@ mod tests {
         assert!(err.is_key_not_paired(), "{err}");
     }
 
-    /// Spec §8.5: (domain, ttl, encrypt) → metadata, tag, request hash.
+    /// Computed vectors, same session as protocol.md's handshake: (domain, ttl, encrypt) → metadata, tag, request hash.
     #[test]
     fn hmac_commands_match_spec_8_5() {
         let epoch = "4c463f9cc0d3d26906e982ed224adde6";
@@ -1026,7 +1026,7 @@ mod tests {
         .encode_to_vec()
     }
 
-    /// Spec §8.6: the signer decrypts both published encrypted replies.
+    /// Synthetic encrypted replies, made the way a car does: the signer decrypts both published encrypted replies.
     #[test]
     fn encrypted_replies_match_spec_8_6() {
         let opts = SignOptions {
@@ -1117,7 +1117,7 @@ mod tests {
         }
     }
 
-    /// Spec §8.4, the BLE-only AES-GCM command: same metadata layout, signature type 5.
+    /// protocol.md's "Turn HVAC on", the BLE-only AES-GCM command: same metadata layout, signature type 5.
     #[test]
     fn aes_gcm_command_matches_spec_8_4() {
         let meta = CommandMetadata {

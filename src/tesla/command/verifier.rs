@@ -1,5 +1,5 @@
 //! `tesla::command::verifier`: the **vehicle side** of one domain — what a car's VCSEC or
-//! infotainment computer does with a `RoutableMessage` (spec §5.3, §6). The simulator uses it to
+//! infotainment computer does with a `RoutableMessage`. The simulator uses it to
 //! act like a car; tests use it to exercise the signer end to end.
 //!
 //! Owns the domain's key pair, epoch and clock, the set of enrolled client keys and, per client,
@@ -463,7 +463,7 @@ impl VehicleVerifier {
     }
 
     /// A fault reply; `info` = the client's keys and counter when session info should ride along
-    /// (signature-class faults, spec §5.3), tagged with the offending request's uuid.
+    /// (signature-class faults), tagged with the offending request's uuid.
     fn reject(
         &self,
         reply_to: Option<Destination>,
@@ -506,7 +506,7 @@ impl VehicleVerifier {
         msg.encode_to_vec()
     }
 
-    /// Encoded session info for one client and its tag, bound to `challenge` (spec §6.2).
+    /// Encoded session info for one client and its tag, bound to `challenge`.
     fn session_info(
         &self,
         keys: &SessionKeys,

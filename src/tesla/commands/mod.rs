@@ -738,7 +738,12 @@ commands! {
 
     // --- Infotainment: navigation (community proto; the official proxy forwards these unsigned)
     /// Sends an address or place name (`navigationRequest`).
-    NavigationRequest { destination: ShareText = "value" req() } => "navigation_request",
+    NavigationRequest {
+        destination: ShareText = "value" req(),
+        /// What the Tesla app sends along (`en-US`, the send time); passed on over REST.
+        locale: Option<String> = "locale" or(None),
+        timestamp_ms: Option<u64> = "timestamp_ms" or(None),
+    } => "navigation_request",
         info(A::NavigationRequest(NavigationRequest { destination: destination.0.clone(), order: 0 })),
         extra "type" = "share_ext_content_raw";
     /// Navigates to coordinates (`navigationGpsRequest`).
@@ -798,6 +803,20 @@ impl Command {
         self.action().encode().ok_or(ActionError::RestOnly {
             command: self.name(),
         })
+    }
+
+    /// Whether the signed form of this command uses protobuf numbers that come from the Tesla app
+    /// (as community bindings have them) rather than from Tesla's published protocol: the
+    /// navigation requests. Tesla's own proxy does not sign them; TeslaSync does only when the
+    /// user opts in (`[commands] experimental`). REST cars take them as usual.
+    pub fn is_experimental_when_signed(&self) -> bool {
+        matches!(
+            self,
+            Command::NavigationRequest { .. }
+                | Command::NavigationGpsRequest { .. }
+                | Command::NavigationScRequest { .. }
+                | Command::NavigationWaypointsRequest { .. }
+        )
     }
 
     /// Whether the car only carries this command out with the climate running: seat and

@@ -605,12 +605,14 @@ fn unknown_parameters_are_refused_with_a_did_you_mean() {
             level: 3
         }
     );
-    // The navigation body's constant `type` is accepted back.
-    Command::parse(
+    // The navigation body's constant `type` is accepted back, and what the app sends along.
+    let nav = Command::parse(
         "navigation_request",
-        &json!({"type": "share_ext_content_raw", "value": "Main St 1"}),
+        &json!({"type": "share_ext_content_raw", "value": "Main St 1",
+                "locale": "en-US", "timestamp_ms": 1_700_000_000_000u64}),
     )
     .unwrap();
+    assert_eq!(nav.rest_body()["locale"], "en-US");
 }
 
 #[test]
