@@ -45,6 +45,10 @@ fn bench(c: &mut Criterion) {
     };
     let signals: Signals = signals_from_vehicle_data(&data).into_iter().collect();
     let topics = Topics::new("teslasync", "homeassistant");
+    let site = discovery::Site {
+        mode: DiscoveryMode::Device,
+        configuration_url: None,
+    };
 
     c.bench_function("map vehicle_data to signals", |b| {
         b.iter(|| signals_from_vehicle_data(black_box(&data)))
@@ -61,8 +65,7 @@ fn bench(c: &mut Criterion) {
 
     c.bench_function("device discovery config for one car (serialized)", |b| {
         b.iter(|| {
-            let configs =
-                discovery::configs(&topics, DiscoveryMode::Device, black_box(&info), &signals);
+            let configs = discovery::configs(&topics, &site, black_box(&info), &signals);
             serde_json::to_vec(&configs[0].1).unwrap().len()
         })
     });

@@ -231,6 +231,7 @@ impl Daemon {
             BridgeSettings {
                 mqtt: cfg.mqtt.clone(),
                 discovery: cfg.mqtt.discovery,
+                configuration_url: Some(status_url(&cfg.http)),
             },
             hub.clone(),
             executor.clone(),
@@ -374,4 +375,17 @@ pub async fn run(cfg: Config, shutdown: CancellationToken) -> Result<(), DaemonE
         println!("Sign in to TeslaSync's web UI (works once; set http.admin_token for a password): {link}");
     }
     daemon.wait().await
+}
+
+/// Where the status page is: `http.public_url`, else the listen address (an unspecified address
+/// becomes this machine's loopback, the only one known to reach it).
+fn status_url(http: &crate::config::HttpConfig) -> String {
+    if let Some(url) = &http.public_url {
+        return url.to_string();
+    }
+    let mut addr = http.listen;
+    if addr.ip().is_unspecified() {
+        addr.set_ip(std::net::Ipv4Addr::LOCALHOST.into());
+    }
+    format!("http://{addr}/")
 }

@@ -8,7 +8,7 @@
 //!
 //! Bad input never stops the bridge: it answers with an `event` and a failed `command/result`.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeSet, HashMap, HashSet};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -25,9 +25,9 @@ use tracing::{debug, info, warn};
 
 use crate::clock::Clock;
 use crate::config::{DiscoveryMode, MqttConfig};
-use crate::ha::catalog::{self, CATALOG};
-use crate::ha::discovery;
-use crate::ha::topics::{Inbound, Topics};
+use crate::ha::catalog;
+use crate::ha::discovery::{self, BridgeFacts, Site};
+use crate::ha::topics::{bridge_object_id, object_id, Inbound, Topics};
 use crate::vehicle::command::Command;
 use crate::vehicle::executor::{CommandOutcome, Executor, Job};
 use crate::vehicle::hub::{Hub, HubEvent};
@@ -40,6 +40,8 @@ const MAX_PACKET: usize = 1024 * 1024;
 pub struct BridgeSettings {
     pub mqtt: MqttConfig,
     pub discovery: DiscoveryMode,
+    /// The status page, linked from every device in Home Assistant.
+    pub configuration_url: Option<String>,
 }
 
 /// Why the bridge stopped.
@@ -72,12 +74,14 @@ enum Net {
 struct Bridge {
     client: AsyncClient,
     topics: Topics,
-    discovery: DiscoveryMode,
+    site: Site,
     hub: Arc<Hub>,
     executor: Executor,
     clock: Clock,
     /// Last payload per retained topic, so unchanged values are not sent again.
     published: HashMap<String, Vec<u8>>,
+    /// Devices whose retained discovery configs we watch, to clear the ones no longer published.
+    watched: HashSet<String>,
     delivery: DeliveryMarkers,
 }
 
@@ -116,7 +120,10 @@ pub async fn run(
     let mut bridge = Bridge {
         client,
         topics,
-        discovery: settings.discovery,
+        site: Site {
+            mode: settings.discovery,
+            configuration_url: settings.configuration_url,
+        },
         hub,
         executor,
         clock,
@@ -125,6 +132,7 @@ pub async fn run(
             topic: bridge_topics_delivery(&settings.mqtt),
             ..DeliveryMarkers::default()
         },
+        watched: HashSet::new(),
     };
     let mut republish_at: Option<tokio::time::Instant> = None;
     loop {
@@ -259,6 +267,7 @@ impl Bridge {
         self.delivery.connection += 1;
         // The broker may have restarted and lost retained messages: send everything again.
         self.published.clear();
+        self.watched.clear();
         self.publish_retained(self.topics.status(), b"online".to_vec())
             .await?;
         self.sync_all().await?;
@@ -307,6 +316,22 @@ impl Bridge {
             self.on_marker(payload);
             return Ok(false);
         }
+        if retained && !payload.is_empty() {
+            if let Some(id) = self
+                .watched
+                .iter()
+                .find(|id| self.topics.is_discovery_of(topic, id))
+            {
+                // A config from another discovery mode, a removed entity or an earlier version.
+                if !self.published.contains_key(topic) {
+                    info!(topic, device = %id, "clearing a discovery config TeslaSync no longer publishes");
+                    self.client
+                        .publish(topic, QoS::AtLeastOnce, true, Vec::<u8>::new())
+                        .await?;
+                }
+                return Ok(false);
+            }
+        }
         let Some(inbound) = self.topics.parse(topic) else {
             return Ok(false);
         };
@@ -330,17 +355,26 @@ impl Bridge {
         };
         match inbound {
             Inbound::HomeAssistantStatus => return Ok(text.trim() == "online"),
-            Inbound::Set { vin, key } => self.on_set(&vin.to_ascii_uppercase(), &key, text).await?,
+            Inbound::Set { vin, key, aspect } => {
+                self.on_set(&vin.to_ascii_uppercase(), &key, aspect.as_deref(), text)
+                    .await?
+            }
             Inbound::Command { vin } => self.on_command(&vin.to_ascii_uppercase(), text).await?,
         }
         Ok(false)
     }
 
-    async fn on_set(&mut self, vin: &str, key: &str, payload: &str) -> Result<(), BridgeError> {
+    async fn on_set(
+        &mut self,
+        vin: &str,
+        key: &str,
+        aspect: Option<&str>,
+        payload: &str,
+    ) -> Result<(), BridgeError> {
         let Some(record) = self.known_vehicle(vin).await? else {
             return Ok(());
         };
-        let Some(command_fn) = catalog::find(key).and_then(|e| e.command) else {
+        let Some(entity) = catalog::find(key).filter(|e| e.is_control()) else {
             return self
                 .event(
                     Some(vin),
@@ -349,17 +383,34 @@ impl Bridge {
                 )
                 .await;
         };
-        match command_fn(payload, &record.signals) {
-            Ok(command) => self.submit(vin, command, None),
-            Err(e) => self.reject(vin, None, key, &format!("{key}: {e}")).await?,
+        let requests = match entity.requests(aspect, payload, &record.signals) {
+            Ok(r) => r,
+            Err(e) => return self.reject(vin, None, key, &format!("{key}: {e}")).await,
+        };
+        // Parse them all before sending any, so a bad second command does not leave half a change.
+        // Through the one parser, with the bounds the entity advertised (the car's own).
+        let limits = crate::vehicle::command::limits_of(&record.signals);
+        let mut commands = Vec::with_capacity(requests.len());
+        for r in requests {
+            match Command::parse_within(r.command, &r.params, &limits) {
+                Ok(c) => commands.push(c),
+                Err(e) => {
+                    return self
+                        .reject(vin, None, r.command, &format!("{key}: {e}"))
+                        .await
+                }
+            }
+        }
+        for command in commands {
+            self.submit(vin, command, None);
         }
         Ok(())
     }
 
     async fn on_command(&mut self, vin: &str, payload: &str) -> Result<(), BridgeError> {
-        if self.known_vehicle(vin).await?.is_none() {
+        let Some(record) = self.known_vehicle(vin).await? else {
             return Ok(());
-        }
+        };
         let request: CommandRequest = match serde_json::from_str(payload) {
             Ok(r) => r,
             Err(e) => {
@@ -367,7 +418,8 @@ impl Bridge {
                 return self.reject(vin, None, "", &msg).await;
             }
         };
-        match Command::parse(&request.command, &request.params) {
+        let limits = crate::vehicle::command::limits_of(&record.signals);
+        match Command::parse_within(&request.command, &request.params, &limits) {
             Ok(command) => self.submit(vin, command, request.id),
             Err(e) => {
                 self.reject(vin, request.id, &request.command, &e.to_string())
@@ -453,8 +505,40 @@ impl Bridge {
     }
 
     async fn sync_all(&mut self) -> Result<(), BridgeError> {
+        self.sync_bridge().await?;
         for vin in self.hub.vins() {
             self.sync_vehicle(&vin).await?;
+        }
+        Ok(())
+    }
+
+    /// Starts watching a device's retained discovery configs (once per connection).
+    async fn watch(&mut self, object_id: String) -> Result<(), BridgeError> {
+        if self.watched.insert(object_id.clone()) {
+            for filter in self.topics.discovery_filters(&object_id) {
+                self.client.subscribe(filter, QoS::AtLeastOnce).await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// The bridge device: its discovery and its diagnostics.
+    async fn sync_bridge(&mut self) -> Result<(), BridgeError> {
+        self.watch(bridge_object_id(self.topics.base())).await?;
+        for (topic, config) in discovery::bridge_configs(&self.topics, &self.site) {
+            self.publish_retained(topic, serde_json::to_vec(&config).expect("serializable"))
+                .await?;
+        }
+        let facts = BridgeFacts {
+            version: env!("CARGO_PKG_VERSION"),
+            cars: self.hub.vins().len(),
+        };
+        for sensor in discovery::BRIDGE_SENSORS {
+            self.publish_retained(
+                self.topics.bridge_state(sensor.key),
+                (sensor.value)(&facts).into_bytes(),
+            )
+            .await?;
         }
         Ok(())
     }
@@ -464,22 +548,40 @@ impl Bridge {
         let Some(record) = self.hub.get(vin) else {
             return Ok(());
         };
-        for (topic, config) in
-            discovery::configs(&self.topics, self.discovery, &record.info, &record.signals)
-        {
+        let device = object_id(vin);
+        let configs = discovery::configs(&self.topics, &self.site, &record.info, &record.signals);
+        // Entities the car no longer has (hardware reported missing) leave Home Assistant.
+        let current: HashSet<&str> = configs.iter().map(|(t, _)| t.as_str()).collect();
+        let gone: Vec<String> = self
+            .published
+            .keys()
+            .filter(|t| self.topics.is_discovery_of(t, &device) && !current.contains(t.as_str()))
+            .cloned()
+            .collect();
+        for topic in gone {
+            self.published.remove(&topic);
+            self.client
+                .publish(topic, QoS::AtLeastOnce, true, Vec::<u8>::new())
+                .await?;
+        }
+        for (topic, config) in configs {
             self.publish_retained(topic, serde_json::to_vec(&config).expect("serializable"))
                 .await?;
         }
+        self.watch(device).await?;
         self.publish_retained(self.topics.availability(vin), b"online".to_vec())
             .await?;
-        for entity in CATALOG {
-            if let Some(state) = entity.state_of(&record.signals) {
-                self.publish_retained(self.topics.state(vin, entity.key), state.into_bytes())
-                    .await?;
+        for entity in catalog::for_car(&record.signals) {
+            for (aspect, state) in entity.states(&record.signals) {
+                let topic = match aspect {
+                    None => self.topics.state(vin, entity.id()),
+                    Some(a) => self.topics.aspect_state(vin, entity.id(), a),
+                };
+                self.publish_retained(topic, state.into_bytes()).await?;
             }
             if let Some(attributes) = entity.attributes_of(&record.signals) {
                 self.publish_retained(
-                    self.topics.attributes(vin, entity.key),
+                    self.topics.attributes(vin, entity.id()),
                     attributes.to_string().into_bytes(),
                 )
                 .await?;
@@ -497,14 +599,14 @@ impl Bridge {
             .filter(|t| t.starts_with(&own_prefix))
             .cloned()
             .collect();
-        stale.extend(discovery::removal_topics(&self.topics, self.discovery, vin));
+        stale.extend(discovery::removal_topics(&self.topics, self.site.mode, vin));
         for topic in stale {
             self.published.remove(&topic);
             self.client
                 .publish(topic, QoS::AtLeastOnce, true, Vec::<u8>::new())
                 .await?;
         }
-        Ok(())
+        self.sync_bridge().await
     }
 
     async fn publish_retained(

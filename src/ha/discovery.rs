@@ -2,17 +2,28 @@
 //!
 //! Given a car (its info and current signals) and the settings, returns `(topic, payload)` pairs; the
 //! bridge decides what to publish. Signals matter because some options come from the car (a number's
-//! maximum is the charger's maximum current), so a changed bound yields a changed payload, which the
-//! bridge republishes. Payloads are `serde_json::Value` objects, whose keys serialize sorted, so equal
-//! configs are equal bytes.
+//! maximum is the charger's maximum current, a sunroof exists only on cars that have one), so a
+//! changed bound yields a changed payload, which the bridge republishes. Payloads are
+//! `serde_json::Value` objects, whose keys serialize sorted, so equal configs are equal bytes.
+//!
+//! Each platform's keys come from its row type alone; nothing here looks at an entity's key.
 
 use serde_json::{json, Map, Value as Json};
 
 use crate::config::DiscoveryMode;
-use crate::ha::catalog::{Category, EntityDesc, Platform, CATALOG};
-use crate::ha::topics::{object_id, unique_id, Topics};
+use crate::ha::catalog::{self, aspect, resolve, Climate, Entity, Measure, Options, Platform};
+use crate::ha::topics::{bridge_object_id, object_id, unique_id, Topics};
 use crate::vehicle::signal::{Signal, Signals, Value};
 use crate::vehicle::VehicleInfo;
+
+/// What discovery needs besides the car.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Site {
+    pub mode: DiscoveryMode,
+    /// The status page (`http.public_url`, else the listen address), shown as "Visit" in Home
+    /// Assistant's device page.
+    pub configuration_url: Option<String>,
+}
 
 /// Origin block: tells Home Assistant's logs who published the entities.
 fn origin() -> Json {
@@ -23,16 +34,20 @@ fn origin() -> Json {
     })
 }
 
-fn device(info: &VehicleInfo, signals: &Signals) -> Json {
+fn device(topics: &Topics, site: &Site, info: &VehicleInfo, signals: &Signals) -> Json {
     let mut dev = json!({
         "identifiers": [object_id(&info.vin)],
         "name": info.display_name,
         "manufacturer": "Tesla",
         "model": info.model(),
         "serial_number": info.vin,
+        "via_device": bridge_object_id(topics.base()),
     });
     if let Some(Value::Text(version)) = signals.get(&Signal::Version) {
         dev["sw_version"] = json!(version);
+    }
+    if let Some(url) = &site.configuration_url {
+        dev["configuration_url"] = json!(url);
     }
     dev
 }
@@ -42,128 +57,369 @@ fn availability(topics: &Topics, vin: &str) -> Json {
     json!([{ "topic": topics.status() }, { "topic": topics.availability(vin) }])
 }
 
+/// `sensor.red_rocket_battery_level`: the platform, then the device and entity names, as Home
+/// Assistant would name it (only applied when the entity is first registered).
+fn default_entity_id(platform: Platform, device_name: &str, entity_name: &str) -> String {
+    format!(
+        "{}.{}_{}",
+        platform.as_str(),
+        slug(device_name),
+        slug(entity_name)
+    )
+}
+
+/// Lower-case ASCII words joined by `_`.
+pub fn slug(s: &str) -> String {
+    let mut out = String::new();
+    for c in s.chars() {
+        if c.is_ascii_alphanumeric() {
+            out.push(c.to_ascii_lowercase());
+        } else if !out.ends_with('_') && !out.is_empty() {
+            out.push('_');
+        }
+    }
+    out.trim_end_matches('_').to_string()
+}
+
+fn put(c: &mut Map<String, Json>, key: &str, value: impl Into<Json>) {
+    c.insert(key.into(), value.into());
+}
+
+fn options_list(o: &Options) -> Vec<&'static str> {
+    o.choices.iter().map(|c| c.option).collect()
+}
+
 /// The platform-specific part of one entity's config (no device, origin or availability).
-pub fn component(topics: &Topics, info: &VehicleInfo, signals: &Signals, e: &EntityDesc) -> Json {
+pub fn component(topics: &Topics, info: &VehicleInfo, signals: &Signals, e: &Entity) -> Json {
     let vin = &info.vin;
+    let id = e.id();
+    let common = e.common();
     let mut c = Map::new();
-    c.insert("platform".into(), json!(e.platform.as_str()));
-    c.insert("unique_id".into(), json!(unique_id(vin, e.key)));
-    c.insert("name".into(), json!(e.name));
-    let optional = [
-        ("device_class", e.device_class),
-        ("state_class", e.state_class),
-        ("unit_of_measurement", e.unit),
-        ("icon", e.icon),
-    ];
-    for (k, v) in optional {
-        if let Some(v) = v {
-            c.insert(k.into(), json!(v));
+    put(&mut c, "platform", e.platform().as_str());
+    put(&mut c, "unique_id", unique_id(vin, id));
+    put(&mut c, "name", common.name);
+    let device_name = if info.display_name.trim().is_empty() {
+        vin.as_str()
+    } else {
+        info.display_name.as_str()
+    };
+    put(
+        &mut c,
+        "default_entity_id",
+        default_entity_id(e.platform(), device_name, common.name),
+    );
+    if let Some(icon) = common.icon {
+        put(&mut c, "icon", icon);
+    }
+    if let Some(category) = common.category {
+        put(&mut c, "entity_category", category.as_str());
+    }
+    if !common.enabled {
+        put(&mut c, "enabled_by_default", false);
+    }
+    if !common.visible {
+        put(&mut c, "visible_by_default", false);
+    }
+    let state = topics.state(vin, id);
+    let set = topics.set(vin, id);
+    let measure = |c: &mut Map<String, Json>, m: Measure| {
+        if let Some(class) = m.device_class() {
+            put(c, "device_class", class);
         }
-    }
-    if let Some(p) = e.precision {
-        c.insert("suggested_display_precision".into(), json!(p));
-    }
-    match e.category {
-        Some(Category::Diagnostic) => {
-            c.insert("entity_category".into(), json!("diagnostic"));
+        if let Some(unit) = m.unit() {
+            put(c, "unit_of_measurement", unit.as_str());
         }
-        Some(Category::Config) => {
-            c.insert("entity_category".into(), json!("config"));
+        if !m.options().is_empty() {
+            put(c, "options", m.options());
         }
-        None => {}
-    }
-    if !e.enabled {
-        c.insert("enabled_by_default".into(), json!(false));
-    }
-    if e.state.is_some() {
-        c.insert("state_topic".into(), json!(topics.state(vin, e.key)));
-    }
-    if e.attributes.is_some() {
-        c.insert(
-            "json_attributes_topic".into(),
-            json!(topics.attributes(vin, e.key)),
-        );
-    }
-    if e.command.is_some() {
-        c.insert("command_topic".into(), json!(topics.set(vin, e.key)));
-    }
-    if !e.options.is_empty() {
-        c.insert("options".into(), json!(e.options));
-    }
-    if let Some(range) = e.range {
-        let r = range(signals);
-        c.insert("min".into(), json!(r.min));
-        c.insert("max".into(), json!(r.max));
-        c.insert("step".into(), json!(r.step));
-        c.insert("mode".into(), json!("slider"));
-    }
-    match e.platform {
-        Platform::Lock => {
-            c.insert("state_locked".into(), json!("locked"));
-            c.insert("state_unlocked".into(), json!("unlocked"));
-        }
-        Platform::Cover => {
-            c.insert("payload_stop".into(), Json::Null);
-            if e.key == "vehicle_state_ft" {
-                c.insert("payload_close".into(), Json::Null);
+    };
+    match e {
+        Entity::Sensor(r) => {
+            put(&mut c, "state_topic", state);
+            measure(&mut c, r.measure);
+            if let Some(sc) = r.state_class {
+                put(&mut c, "state_class", sc.as_str());
+            }
+            if let Some(p) = r.precision {
+                put(&mut c, "suggested_display_precision", p);
             }
         }
-        Platform::DeviceTracker => {
-            c.insert("source_type".into(), json!("gps"));
+        Entity::BinarySensor(r) => {
+            put(&mut c, "state_topic", state);
+            if let Some(class) = r.class {
+                put(&mut c, "device_class", class.as_str());
+            }
         }
-        _ => {}
+        Entity::Switch(_) => {
+            put(&mut c, "state_topic", state);
+            put(&mut c, "command_topic", set);
+            put(&mut c, "device_class", "switch");
+        }
+        Entity::Number(r) => {
+            put(&mut c, "state_topic", state);
+            put(&mut c, "command_topic", set);
+            measure(&mut c, r.measure);
+            let range = resolve(&r.bounds, signals);
+            put(&mut c, "min", range.min);
+            put(&mut c, "max", range.max);
+            put(&mut c, "step", range.step);
+            put(&mut c, "mode", "auto");
+        }
+        Entity::Select(r) => {
+            put(&mut c, "state_topic", state);
+            put(&mut c, "command_topic", set);
+            put(&mut c, "options", options_list(&r.options));
+        }
+        Entity::Button(_) => put(&mut c, "command_topic", set),
+        Entity::Cover(r) => {
+            put(&mut c, "state_topic", state);
+            put(&mut c, "command_topic", set);
+            put(&mut c, "device_class", r.class.as_str());
+            // A missing action hides its button.
+            for (key, call) in [
+                ("payload_open", r.open),
+                ("payload_close", r.close),
+                ("payload_stop", r.stop),
+            ] {
+                if call.is_none() {
+                    c.insert(key.into(), Json::Null);
+                }
+            }
+        }
+        Entity::Lock(_) => {
+            put(&mut c, "state_topic", state);
+            put(&mut c, "command_topic", set);
+            put(&mut c, "state_locked", "locked");
+            put(&mut c, "state_unlocked", "unlocked");
+        }
+        Entity::Climate(r) => climate(&mut c, topics, vin, id, r, signals),
+        Entity::Update(_) => {
+            put(&mut c, "state_topic", state);
+            put(&mut c, "command_topic", set);
+            put(&mut c, "payload_install", "install");
+            put(&mut c, "device_class", "firmware");
+        }
+        Entity::Tracker(r) => {
+            put(&mut c, "json_attributes_topic", topics.attributes(vin, id));
+            put(&mut c, "source_type", "gps");
+            if r.place.is_some() {
+                put(&mut c, "state_topic", state);
+            }
+        }
+        Entity::Time(_) => {
+            put(&mut c, "state_topic", state);
+            put(&mut c, "command_topic", set);
+        }
     }
     Json::Object(c)
+}
+
+fn climate(
+    c: &mut Map<String, Json>,
+    topics: &Topics,
+    vin: &str,
+    id: &str,
+    r: &Climate,
+    signals: &Signals,
+) {
+    let state = |a| topics.aspect_state(vin, id, a);
+    let set = |a| topics.aspect_set(vin, id, a);
+    put(c, "modes", options_list(&r.modes));
+    put(c, "mode_state_topic", state(aspect::MODE));
+    put(c, "mode_command_topic", set(aspect::MODE));
+    put(c, "temperature_unit", "C");
+    if r.current.is_some() {
+        put(
+            c,
+            "current_temperature_topic",
+            state(aspect::CURRENT_TEMPERATURE),
+        );
+    }
+    let has_target = r
+        .target_requires
+        .is_none_or(|cap| catalog::has(signals, cap));
+    if let Some(target) = r.target.filter(|_| has_target) {
+        let range = resolve(&target.bounds, signals);
+        put(c, "temperature_state_topic", state(aspect::TEMPERATURE));
+        put(c, "temperature_command_topic", set(aspect::TEMPERATURE));
+        put(c, "min_temp", range.min);
+        put(c, "max_temp", range.max);
+        put(c, "temp_step", range.step);
+        put(c, "precision", if range.step < 1.0 { 0.5 } else { 1.0 });
+    }
+    if let Some(p) = &r.presets {
+        // Home Assistant adds "none" itself; the car's "off" is that.
+        let presets: Vec<&str> = options_list(p)
+            .into_iter()
+            .filter(|o| *o != "off")
+            .collect();
+        put(c, "preset_modes", presets);
+        put(c, "preset_mode_state_topic", state(aspect::PRESET));
+        put(c, "preset_mode_command_topic", set(aspect::PRESET));
+    }
+    if let Some(f) = &r.fans {
+        put(c, "fan_modes", options_list(f));
+        put(c, "fan_mode_state_topic", state(aspect::FAN));
+        put(c, "fan_mode_command_topic", set(aspect::FAN));
+    }
 }
 
 /// Every discovery message for one car: one device config, or one config per entity.
 pub fn configs(
     topics: &Topics,
-    mode: DiscoveryMode,
+    site: &Site,
     info: &VehicleInfo,
     signals: &Signals,
 ) -> Vec<(String, Json)> {
     let vin = &info.vin;
-    match mode {
+    let shared = |obj: &mut Map<String, Json>| {
+        obj.insert("device".into(), device(topics, site, info, signals));
+        obj.insert("origin".into(), origin());
+        obj.insert("availability".into(), availability(topics, vin));
+        obj.insert("availability_mode".into(), json!("all"));
+        obj.insert("qos".into(), json!(1));
+    };
+    match site.mode {
         DiscoveryMode::Device => {
-            let components: Map<String, Json> = CATALOG
-                .iter()
-                .map(|e| (e.key.to_string(), component(topics, info, signals, e)))
+            let components: Map<String, Json> = catalog::for_car(signals)
+                .map(|e| (e.id().to_string(), component(topics, info, signals, e)))
                 .collect();
-            let payload = json!({
-                "device": device(info, signals),
-                "origin": origin(),
-                "availability": availability(topics, vin),
-                "availability_mode": "all",
-                "qos": 1,
-                "components": components,
-            });
-            vec![(topics.discovery_device(vin), payload)]
+            let mut payload = Map::new();
+            shared(&mut payload);
+            payload.insert("components".into(), Json::Object(components));
+            vec![(topics.discovery_device(vin), Json::Object(payload))]
         }
-        DiscoveryMode::Component => CATALOG
-            .iter()
+        DiscoveryMode::Component => catalog::for_car(signals)
             .map(|e| {
                 let mut c = component(topics, info, signals, e);
                 let obj = c.as_object_mut().expect("component is an object");
                 obj.remove("platform");
-                obj.insert("device".into(), device(info, signals));
-                obj.insert("origin".into(), origin());
-                obj.insert("availability".into(), availability(topics, vin));
-                obj.insert("availability_mode".into(), json!("all"));
-                obj.insert("qos".into(), json!(1));
-                (topics.discovery_component(e.platform, vin, e.key), c)
+                shared(obj);
+                (topics.discovery_component(e.platform(), vin, e.id()), c)
             })
+            .collect(),
+    }
+}
+
+/// Every discovery topic a car can have in a mode (whatever its hardware), to clear it.
+pub fn all_topics(topics: &Topics, mode: DiscoveryMode, vin: &str) -> Vec<String> {
+    match mode {
+        DiscoveryMode::Device => vec![topics.discovery_device(vin)],
+        DiscoveryMode::Component => catalog::CATALOG
+            .iter()
+            .map(|e| topics.discovery_component(e.platform(), vin, e.id()))
             .collect(),
     }
 }
 
 /// The topics to clear (empty retained payload) when a car leaves the account.
 pub fn removal_topics(topics: &Topics, mode: DiscoveryMode, vin: &str) -> Vec<String> {
+    all_topics(topics, mode, vin)
+}
+
+/// The other mode, whose leftovers are cleared when the mode changes.
+pub fn other(mode: DiscoveryMode) -> DiscoveryMode {
     match mode {
-        DiscoveryMode::Device => vec![topics.discovery_device(vin)],
-        DiscoveryMode::Component => CATALOG
+        DiscoveryMode::Device => DiscoveryMode::Component,
+        DiscoveryMode::Component => DiscoveryMode::Device,
+    }
+}
+
+// ── The TeslaSync bridge device ─────────────────────────────────────────────────────────────
+
+/// What the bridge device reports about itself.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BridgeFacts {
+    pub version: &'static str,
+    pub cars: usize,
+}
+
+/// One diagnostic sensor of the bridge device. Add a row to report more.
+pub struct BridgeSensor {
+    pub key: &'static str,
+    pub name: &'static str,
+    pub icon: &'static str,
+    pub value: fn(&BridgeFacts) -> String,
+}
+
+pub static BRIDGE_SENSORS: &[BridgeSensor] = &[
+    BridgeSensor {
+        key: "version",
+        name: "Version",
+        icon: "mdi:information-outline",
+        value: |f| f.version.to_string(),
+    },
+    BridgeSensor {
+        key: "cars",
+        name: "Cars",
+        icon: "mdi:car-multiple",
+        value: |f| f.cars.to_string(),
+    },
+];
+
+/// Discovery of the bridge device that every car's device points to with `via_device`.
+pub fn bridge_configs(topics: &Topics, site: &Site) -> Vec<(String, Json)> {
+    let id = bridge_object_id(topics.base());
+    let mut dev = json!({
+        "identifiers": [id],
+        "name": "TeslaSync",
+        "manufacturer": "TeslaSync",
+        "model": "Tesla ⇄ MQTT bridge",
+        "sw_version": env!("CARGO_PKG_VERSION"),
+    });
+    if let Some(url) = &site.configuration_url {
+        dev["configuration_url"] = json!(url);
+    }
+    let component = |s: &BridgeSensor| {
+        json!({
+            "platform": "sensor",
+            "unique_id": format!("{id}_{}", s.key),
+            "name": s.name,
+            "default_entity_id": format!("sensor.teslasync_{}", s.key),
+            "icon": s.icon,
+            "entity_category": "diagnostic",
+            "state_topic": topics.bridge_state(s.key),
+        })
+    };
+    let availability = json!([{ "topic": topics.status() }]);
+    match site.mode {
+        DiscoveryMode::Device => {
+            let components: Map<String, Json> = BRIDGE_SENSORS
+                .iter()
+                .map(|s| (s.key.to_string(), component(s)))
+                .collect();
+            vec![(
+                topics.discovery_device_id(&id),
+                json!({"device": dev, "origin": origin(), "availability": availability, "qos": 1, "components": components}),
+            )]
+        }
+        DiscoveryMode::Component => BRIDGE_SENSORS
             .iter()
-            .map(|e| topics.discovery_component(e.platform, vin, e.key))
+            .map(|s| {
+                let mut c = component(s);
+                let obj = c.as_object_mut().expect("object");
+                obj.remove("platform");
+                obj.insert("device".into(), dev.clone());
+                obj.insert("origin".into(), origin());
+                obj.insert("availability".into(), availability.clone());
+                obj.insert("qos".into(), json!(1));
+                (
+                    topics.discovery_component_id(Platform::Sensor, &id, s.key),
+                    c,
+                )
+            })
+            .collect(),
+    }
+}
+
+/// The bridge device's discovery topics in a mode, to clear them.
+pub fn bridge_topics(topics: &Topics, mode: DiscoveryMode) -> Vec<String> {
+    let id = bridge_object_id(topics.base());
+    match mode {
+        DiscoveryMode::Device => vec![topics.discovery_device_id(&id)],
+        DiscoveryMode::Component => BRIDGE_SENSORS
+            .iter()
+            .map(|s| topics.discovery_component_id(Platform::Sensor, &id, s.key))
             .collect(),
     }
 }
@@ -171,6 +427,7 @@ pub fn removal_topics(topics: &Topics, mode: DiscoveryMode, vin: &str) -> Vec<St
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::ha::catalog::CATALOG;
 
     fn car() -> (VehicleInfo, Signals) {
         let info = VehicleInfo {
@@ -181,29 +438,103 @@ mod tests {
         let signals = [
             (Signal::Version, Value::Text("2024.44.25".into())),
             (Signal::ChargeCurrentRequestMax, Value::Int(16)),
+            (Signal::SunroofInstalled, Value::Int(2)),
+            (Signal::RearSeatHeaters, Value::Int(1)),
+            (Signal::CopUserSetTempSupported, Value::Bool(true)),
         ]
         .into_iter()
         .collect();
         (info, signals)
     }
 
+    fn site(mode: DiscoveryMode) -> Site {
+        Site {
+            mode,
+            configuration_url: Some("http://127.0.0.1:8080/".into()),
+        }
+    }
+
+    /// What Home Assistant's MQTT schema requires of one component, per platform.
+    fn assert_valid(platform: &str, c: &Map<String, Json>, base: &str) {
+        let id = c["unique_id"].as_str().unwrap();
+        let has = |k: &str| c.get(k).is_some_and(|v| !v.is_null());
+        assert!(
+            !c.contains_key("object_id"),
+            "{id}: object_id is gone since 2026.4"
+        );
+        assert!(c["name"].is_string(), "{id}");
+        let entity_id = c["default_entity_id"].as_str().unwrap();
+        assert!(
+            entity_id.starts_with(&format!("{platform}.")),
+            "{id}: {entity_id} must start with its platform"
+        );
+        if let Some(cat) = c.get("entity_category") {
+            assert!(cat == "diagnostic" || cat == "config", "{id}");
+            assert!(
+                !(cat == "config" && matches!(platform, "sensor" | "binary_sensor")),
+                "{id}: Home Assistant rejects config sensors"
+            );
+        }
+        for (k, v) in c {
+            if k.ends_with("_topic") {
+                assert!(v.as_str().unwrap().starts_with(base), "{id}: {k}");
+            }
+        }
+        let required: &[&str] = match platform {
+            "sensor" | "binary_sensor" | "update" => &["state_topic"],
+            "switch" | "lock" | "button" | "cover" | "time" => &["command_topic"],
+            "number" => &["command_topic", "min", "max", "step"],
+            "select" => &["command_topic", "options"],
+            "climate" => &["modes", "mode_command_topic", "mode_state_topic"],
+            "device_tracker" => &["json_attributes_topic"],
+            other => panic!("{id}: unexpected platform {other}"),
+        };
+        for k in required {
+            assert!(has(k), "{id}: {platform} needs {k}");
+        }
+        if platform == "number" {
+            assert_eq!(c["mode"], "auto", "{id}");
+            assert!(c["min"].as_f64() <= c["max"].as_f64(), "{id}");
+        }
+        if platform == "select" {
+            assert!(!c["options"].as_array().unwrap().is_empty(), "{id}");
+        }
+        if c.get("device_class") == Some(&json!("enum")) {
+            assert!(
+                c["options"].is_array(),
+                "{id}: enum sensors list their options"
+            );
+        }
+        if platform == "climate" {
+            if let Some(p) = c.get("preset_modes") {
+                assert!(
+                    !p.as_array().unwrap().contains(&json!("none")),
+                    "{id}: Home Assistant adds none itself"
+                );
+            }
+        }
+    }
+
+    fn assert_device(d: &Json) {
+        assert_eq!(d["identifiers"], json!(["teslasync_5YJSA1E2XJF000002"]));
+        assert_eq!(d["model"], "Model S");
+        assert_eq!(d["sw_version"], "2024.44.25");
+        assert_eq!(d["via_device"], "teslasync_bridge");
+        assert_eq!(d["configuration_url"], "http://127.0.0.1:8080/");
+    }
+
     #[test]
-    fn device_config_has_device_origin_availability_and_every_component() {
+    fn a_whole_car_in_device_mode_is_valid_for_home_assistant() {
         let (info, signals) = car();
         let t = Topics::new("teslasync", "homeassistant");
-        let configs = configs(&t, DiscoveryMode::Device, &info, &signals);
+        let configs = configs(&t, &site(DiscoveryMode::Device), &info, &signals);
         assert_eq!(configs.len(), 1);
         let (topic, p) = &configs[0];
         assert_eq!(
             topic,
             "homeassistant/device/teslasync_5YJSA1E2XJF000002/config"
         );
-        assert_eq!(
-            p["device"]["identifiers"],
-            json!(["teslasync_5YJSA1E2XJF000002"])
-        );
-        assert_eq!(p["device"]["model"], "Model S");
-        assert_eq!(p["device"]["sw_version"], "2024.44.25");
+        assert_device(&p["device"]);
         assert_eq!(p["origin"]["name"], "TeslaSync");
         assert_eq!(p["availability_mode"], "all");
         assert_eq!(
@@ -211,13 +542,12 @@ mod tests {
             "teslasync/5YJSA1E2XJF000002/availability"
         );
         let cmps = p["components"].as_object().unwrap();
-        assert_eq!(cmps.len(), CATALOG.len());
+        for (id, c) in cmps {
+            let c = c.as_object().unwrap();
+            assert_eq!(c["unique_id"], format!("teslasync_5YJSA1E2XJF000002_{id}"));
+            assert_valid(c["platform"].as_str().unwrap(), c, "teslasync/");
+        }
         let lock = &cmps["vehicle_state_locked"];
-        assert_eq!(lock["platform"], "lock");
-        assert_eq!(
-            lock["unique_id"],
-            "teslasync_5YJSA1E2XJF000002_vehicle_state_locked"
-        );
         assert_eq!(
             lock["state_topic"],
             "teslasync/5YJSA1E2XJF000002/vehicle_state_locked"
@@ -226,41 +556,79 @@ mod tests {
             lock["command_topic"],
             "teslasync/5YJSA1E2XJF000002/vehicle_state_locked/set"
         );
-        let amps = &cmps["charge_state_charge_current_request"];
-        assert_eq!(amps["max"], json!(16.0), "bounds come from the car");
+        assert_eq!(
+            cmps["charge_state_charge_current_request"]["max"],
+            json!(16.0),
+            "bounds come from the car"
+        );
         assert_eq!(
             cmps["location"]["json_attributes_topic"],
             "teslasync/5YJSA1E2XJF000002/location/attributes"
         );
         assert!(cmps["wake"].get("state_topic").is_none());
+        assert_eq!(cmps["vehicle_state_ft"]["payload_close"], Json::Null);
+        assert_eq!(
+            cmps["charge_state_battery_level"]["default_entity_id"],
+            "sensor.red_rocket_battery_level"
+        );
     }
 
     #[test]
-    fn component_mode_publishes_one_config_per_entity_with_the_shared_parts() {
+    fn a_whole_car_in_component_mode_is_valid_for_home_assistant() {
         let (info, signals) = car();
         let t = Topics::new("teslasync", "homeassistant");
-        let configs = configs(&t, DiscoveryMode::Component, &info, &signals);
-        assert_eq!(configs.len(), CATALOG.len());
-        let (topic, p) = configs
-            .iter()
-            .find(|(topic, _)| topic.contains("/sensor/") && topic.contains("battery_level"))
-            .unwrap();
+        let configs = configs(&t, &site(DiscoveryMode::Component), &info, &signals);
+        let expected: Vec<_> = catalog::for_car(&signals).collect();
+        assert_eq!(configs.len(), expected.len());
+        for ((topic, p), e) in configs.iter().zip(expected) {
+            let platform = e.platform().as_str();
+            assert_eq!(
+                topic,
+                &format!(
+                    "homeassistant/{platform}/teslasync_5YJSA1E2XJF000002/{}/config",
+                    e.id()
+                )
+            );
+            let c = p.as_object().unwrap();
+            assert!(!c.contains_key("platform"));
+            assert_device(&c["device"]);
+            assert_eq!(c["availability_mode"], "all");
+            assert_valid(platform, c, "teslasync/");
+        }
         assert_eq!(
-            topic,
-            "homeassistant/sensor/teslasync_5YJSA1E2XJF000002/charge_state_battery_level/config"
-        );
-        assert!(p.get("platform").is_none());
-        assert_eq!(p["device"]["name"], "Red Rocket");
-        assert_eq!(p["device_class"], "battery");
-        assert_eq!(
-            removal_topics(&t, DiscoveryMode::Component, &info.vin).len(),
+            all_topics(&t, DiscoveryMode::Component, &info.vin).len(),
             CATALOG.len()
         );
     }
 
     #[test]
-    fn unique_ids_never_collide_across_cars() {
+    fn bounds_and_hardware_come_from_the_car() {
+        let (info, mut signals) = car();
         let t = Topics::new("teslasync", "homeassistant");
+        let s = site(DiscoveryMode::Device);
+        let before = configs(&t, &s, &info, &signals);
+        signals.insert(Signal::ChargeCurrentRequestMax, Value::Int(32));
+        signals.remove(&Signal::SunroofInstalled);
+        let after = configs(&t, &s, &info, &signals);
+        assert_ne!(before, after, "a changed bound changes the payload");
+        let cmps = after[0].1["components"].as_object().unwrap();
+        assert_eq!(
+            cmps["charge_state_charge_current_request"]["max"],
+            json!(32.0)
+        );
+        assert!(
+            CATALOG
+                .iter()
+                .filter(|e| e.common().requires == Some(catalog::Capability::SunRoof))
+                .all(|e| !cmps.contains_key(e.id())),
+            "no sunroof entities on a car without one"
+        );
+    }
+
+    #[test]
+    fn unique_ids_never_collide_across_cars_and_the_bridge() {
+        let t = Topics::new("teslasync", "homeassistant");
+        let s = site(DiscoveryMode::Component);
         let mut ids = std::collections::HashSet::new();
         for vin in ["5YJSA1E2XJF000002", "7SAYGDEE1NA000001"] {
             let info = VehicleInfo {
@@ -268,9 +636,20 @@ mod tests {
                 display_name: "x".into(),
                 signing_required: false,
             };
-            for (_, p) in configs(&t, DiscoveryMode::Component, &info, &Signals::new()) {
+            for (_, p) in configs(&t, &s, &info, &car().1) {
                 assert!(ids.insert(p["unique_id"].as_str().unwrap().to_string()));
             }
         }
+        for (topic, p) in bridge_configs(&t, &s) {
+            assert!(topic.starts_with("homeassistant/sensor/teslasync_bridge/"));
+            assert!(ids.insert(p["unique_id"].as_str().unwrap().to_string()));
+            assert_valid("sensor", p.as_object().unwrap(), "teslasync/");
+        }
+        let device = bridge_configs(&t, &site(DiscoveryMode::Device));
+        assert_eq!(device[0].0, "homeassistant/device/teslasync_bridge/config");
+        assert_eq!(
+            device[0].1["device"]["identifiers"],
+            json!(["teslasync_bridge"])
+        );
     }
 }

@@ -2,8 +2,9 @@
 //!
 //! The layout is a contract (docs/ARCHITECTURE.md §4): `<base>/status`, `<base>/<VIN>/availability`,
 //! `<base>/<VIN>/<key>`, `<base>/<VIN>/<key>/attributes`, `<base>/<VIN>/<key>/set`,
-//! `<base>/<VIN>/command`, `<base>/<VIN>/command/result`, `<base>/<VIN>/event`, and the discovery
-//! topics under the discovery prefix.
+//! `<base>/<VIN>/<key>/<aspect>` and `<base>/<VIN>/<key>/<aspect>/set` (climate), `<base>/<VIN>/command`,
+//! `<base>/<VIN>/command/result`, `<base>/<VIN>/event`, `<base>/bridge/<key>` (the bridge device's
+//! diagnostics), and the discovery topics under the discovery prefix.
 
 use crate::ha::catalog::Platform;
 
@@ -17,8 +18,12 @@ pub struct Topics {
 /// A message TeslaSync acts on, recognised from its topic.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Inbound {
-    /// `<base>/<VIN>/<key>/set`
-    Set { vin: String, key: String },
+    /// `<base>/<VIN>/<key>/set`, or `<base>/<VIN>/<key>/<aspect>/set` for a climate aspect.
+    Set {
+        vin: String,
+        key: String,
+        aspect: Option<String>,
+    },
     /// `<base>/<VIN>/command`
     Command { vin: String },
     /// `<prefix>/status`: Home Assistant's birth and last will.
@@ -69,6 +74,20 @@ impl Topics {
         format!("{}/{vin}/{key}/set", self.base)
     }
 
+    /// A climate entity's aspect state (`mode`, `temperature`, ...).
+    pub fn aspect_state(&self, vin: &str, key: &str, aspect: &str) -> String {
+        format!("{}/{vin}/{key}/{aspect}", self.base)
+    }
+
+    pub fn aspect_set(&self, vin: &str, key: &str, aspect: &str) -> String {
+        format!("{}/{vin}/{key}/{aspect}/set", self.base)
+    }
+
+    /// A diagnostic of the bridge device itself (`version`, `cars`).
+    pub fn bridge_state(&self, key: &str) -> String {
+        format!("{}/bridge/{key}", self.base)
+    }
+
     pub fn command(&self, vin: &str) -> String {
         format!("{}/{vin}/command", self.base)
     }
@@ -87,23 +106,57 @@ impl Topics {
 
     /// Device-based discovery: one config for the whole car.
     pub fn discovery_device(&self, vin: &str) -> String {
-        format!("{}/device/{}/config", self.prefix, object_id(vin))
+        self.discovery_device_id(&object_id(vin))
+    }
+
+    /// Device-based discovery for any of our devices (cars, the bridge).
+    pub fn discovery_device_id(&self, object_id: &str) -> String {
+        format!("{}/device/{object_id}/config", self.prefix)
     }
 
     /// Per-entity discovery (`component` mode).
     pub fn discovery_component(&self, platform: Platform, vin: &str, key: &str) -> String {
+        self.discovery_component_id(platform, &object_id(vin), key)
+    }
+
+    pub fn discovery_component_id(&self, platform: Platform, object_id: &str, key: &str) -> String {
         format!(
-            "{}/{}/{}/{key}/config",
+            "{}/{}/{object_id}/{key}/config",
             self.prefix,
             platform.as_str(),
-            object_id(vin)
         )
+    }
+
+    /// What to subscribe to for a car's retained discovery configs (both modes), so that configs
+    /// TeslaSync no longer publishes (another discovery mode, hardware the car lacks) are cleared.
+    pub fn discovery_filters(&self, object_id: &str) -> [String; 2] {
+        [
+            self.discovery_device_id(object_id),
+            format!("{}/+/{object_id}/+/config", self.prefix),
+        ]
+    }
+
+    /// Whether a topic is a discovery config of the device `object_id`.
+    pub fn is_discovery_of(&self, topic: &str, object_id: &str) -> bool {
+        let Some(rest) = topic
+            .strip_prefix(&self.prefix)
+            .and_then(|r| r.strip_prefix('/'))
+        else {
+            return false;
+        };
+        let parts: Vec<&str> = rest.split('/').collect();
+        match parts.as_slice() {
+            ["device", id, "config"] => *id == object_id,
+            [_, id, _, "config"] => *id == object_id,
+            _ => false,
+        }
     }
 
     /// Subscriptions the bridge needs.
     pub fn subscriptions(&self) -> Vec<String> {
         vec![
             format!("{}/+/+/set", self.base),
+            format!("{}/+/+/+/set", self.base),
             format!("{}/+/command", self.base),
             self.home_assistant_status(),
         ]
@@ -123,6 +176,12 @@ impl Topics {
             [vin, key, "set"] => Some(Inbound::Set {
                 vin: vin.to_string(),
                 key: key.to_string(),
+                aspect: None,
+            }),
+            [vin, key, aspect, "set"] => Some(Inbound::Set {
+                vin: vin.to_string(),
+                key: key.to_string(),
+                aspect: Some(aspect.to_string()),
             }),
             _ => None,
         }
@@ -132,6 +191,16 @@ impl Topics {
 /// The discovery object id and device identifier for a car.
 pub fn object_id(vin: &str) -> String {
     format!("teslasync_{vin}")
+}
+
+/// The bridge device's object id: one per base topic, so two TeslaSync instances on one broker
+/// stay two devices.
+pub fn bridge_object_id(base: &str) -> String {
+    let slug: String = base
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
+        .collect();
+    format!("{slug}_bridge")
 }
 
 /// The entity's `unique_id`: stable across reinstalls and distinct from `tesla_fleet`'s `<VIN>-<key>`.
@@ -168,9 +237,21 @@ mod tests {
             t.parse("ts/test1/V/vehicle_state_locked/set"),
             Some(Inbound::Set {
                 vin: "V".into(),
-                key: "vehicle_state_locked".into()
+                key: "vehicle_state_locked".into(),
+                aspect: None,
             })
         );
+        assert_eq!(
+            t.parse("ts/test1/V/driver_temp/temperature/set"),
+            Some(Inbound::Set {
+                vin: "V".into(),
+                key: "driver_temp".into(),
+                aspect: Some("temperature".into()),
+            })
+        );
+        assert!(t.is_discovery_of("ha/device/teslasync_V/config", "teslasync_V"));
+        assert!(t.is_discovery_of("ha/sensor/teslasync_V/x/config", "teslasync_V"));
+        assert!(!t.is_discovery_of("ha/sensor/teslasync_W/x/config", "teslasync_V"));
         assert_eq!(
             t.parse("ts/test1/V/command"),
             Some(Inbound::Command { vin: "V".into() })

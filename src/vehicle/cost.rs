@@ -284,7 +284,7 @@ impl Governor {
             ),
             (
                 Signal::FleetRateLimitedUntil,
-                Value::Text(until.map(iso8601).unwrap_or_default()),
+                until.map_or(Value::Unknown, |t| Value::Text(iso8601(t))),
             ),
             (Signal::FleetAccountUsdMonth, round(report.month_usd)),
             (

@@ -139,6 +139,16 @@ signals! {
     /// `<command>: failed: <reason>` — so a user sees it on the device, not only on
     /// `command/result`.
     LastCommandResult,
+    /// Poll-only: `vehicle_config.third_row_seats` (`None` when the car has no third row).
+    ThirdRowSeats,
+    /// Poll-only: `vehicle_config.has_seat_cooling` (ventilated front seats).
+    HasSeatCooling,
+    /// Poll-only: `vehicle_config.cop_user_set_temp_supported` (cabin overheat protection has a
+    /// user-set temperature).
+    CopUserSetTempSupported,
+    /// Poll-only: `vehicle_state.software_update.status` (`available`, `scheduled`, `downloading`,
+    /// `installing`, ... or empty when there is none).
+    SoftwareUpdateStatus,
     /// Cost governor: billable Fleet API requests for this car today (UTC).
     FleetRequestsToday,
     /// Cost governor: estimated US dollars for this car today, at Tesla's prices (signals included).
@@ -155,7 +165,7 @@ signals! {
     FleetWakesLeftToday,
     /// Cost governor: charging commands left today under Tesla's per-car daily limit (5).
     FleetChargingCommandsLeftToday,
-    /// Cost governor: ISO 8601 time until which Tesla rate-limits this car (empty: not limited).
+    /// Cost governor: ISO 8601 time until which Tesla rate-limits this car (unknown: not limited).
     FleetRateLimitedUntil,
     /// Cost governor, account-level (mirrored on every car): US dollars this month, all cars.
     FleetAccountUsdMonth,
@@ -603,6 +613,9 @@ pub enum Value {
         longitude: f64,
         heading: Option<f64>,
     },
+    /// Tesla reported the field without a value (JSON `null`): Home Assistant shows `unknown`,
+    /// never a made-up 0 or the last value.
+    Unknown,
 }
 
 impl Value {

@@ -232,8 +232,8 @@ const EXTRA_BLOCKS: &[&str] = &[
 ];
 
 /// The `endpoints=` blocks this mapping reads, and so the only ones worth asking Tesla for: every
-/// block a row of [`FIELDS`] points into, plus [`EXTRA_BLOCKS`]. `vehicle_config` is not among them
-/// while no entity reads it.
+/// block a row of [`FIELDS`] points into, plus [`EXTRA_BLOCKS`] (never `gui_settings`, and
+/// `vehicle_config` only while a row reads it).
 pub fn endpoints() -> Vec<&'static str> {
     let mut blocks: Vec<&'static str> = FIELDS
         .iter()
@@ -248,14 +248,20 @@ pub fn endpoints() -> Vec<&'static str> {
     blocks
 }
 
-/// Maps a `vehicle_data` response to signals. Missing or null fields are skipped (firmware differs),
-/// except where null itself means something (a parked car has no gear and no speed).
+/// Maps a `vehicle_data` response to signals. Missing fields are skipped (firmware differs, blocks
+/// not asked for); a field Tesla sends as `null` is [`Value::Unknown`] (Home Assistant shows
+/// `unknown`, not 0 and not a stale value), except where null itself means something (a parked car
+/// has no gear and no speed).
 pub fn signals_from_vehicle_data(data: &Json) -> Vec<(Signal, Value)> {
     let mut out = Vec::new();
     for (signal, pointer, kind) in FIELDS {
-        let Some(v) = data.pointer(pointer).filter(|v| !v.is_null()) else {
+        let Some(v) = data.pointer(pointer) else {
             continue;
         };
+        if v.is_null() {
+            out.push((*signal, Value::Unknown));
+            continue;
+        }
         let value = match kind {
             Kind::Number => number(v),
             Kind::Bool => v.as_bool().map(Value::Bool),
@@ -326,17 +332,36 @@ mod tests {
     use serde_json::json;
 
     #[test]
-    fn only_the_blocks_the_mapping_reads_are_requested() {
+    fn asking_only_for_the_blocks_the_mapping_reads_loses_nothing() {
+        let full = json!({
+            "display_name": "Red Rocket",
+            "charge_state": {"battery_level": 64, "charging_state": "Charging", "charger_power": 11},
+            "climate_state": {"inside_temp": 17.4, "is_climate_on": true},
+            "drive_state": {"shift_state": "D", "speed": 31, "latitude": 52.37, "longitude": 4.89},
+            "gui_settings": {"gui_distance_units": "km/hr"},
+            "vehicle_config": {"third_row_seats": "None", "has_seat_cooling": true, "car_type": "models2"},
+            "vehicle_state": {"locked": true, "car_version": "2024.44.25.1 abc", "odometer": 15234.5}
+        });
+        let blocks = endpoints();
+        let mut asked = serde_json::Map::new();
+        for (key, value) in full.as_object().unwrap() {
+            if !value.is_object() || blocks.contains(&key.as_str()) {
+                asked.insert(key.clone(), value.clone());
+            }
+        }
         assert_eq!(
-            endpoints(),
-            [
-                "charge_state",
-                "climate_state",
-                "drive_state",
-                "location_data",
-                "vehicle_state"
-            ]
+            signals_from_vehicle_data(&Json::Object(asked)),
+            signals_from_vehicle_data(&full)
         );
+        assert!(!blocks.contains(&"gui_settings"), "{blocks:?}");
+        for block in [
+            "charge_state",
+            "climate_state",
+            "drive_state",
+            "location_data",
+        ] {
+            assert!(blocks.contains(&block), "{blocks:?}");
+        }
     }
 
     #[test]
@@ -372,9 +397,14 @@ mod tests {
                 heading: Some(271.0)
             }
         );
+        assert_eq!(
+            s[&Signal::ACChargingPower],
+            Value::Unknown,
+            "null is unknown, not zero"
+        );
         assert!(
-            !s.contains_key(&Signal::ACChargingPower),
-            "null is skipped, not zero"
+            !s.contains_key(&Signal::ChargerVoltage),
+            "a missing field says nothing"
         );
     }
 

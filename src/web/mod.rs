@@ -36,7 +36,7 @@ use tokio_util::sync::CancellationToken;
 pub use access::{Access, Principal};
 
 use crate::account::Account;
-use crate::ha::catalog::{EntityDesc, Platform, CATALOG};
+use crate::ha::catalog::{self, BinaryClass, Entity};
 use crate::tesla::fleet::FleetClient;
 use crate::vehicle::hub::Hub;
 use crate::vehicle::poller::PollStatus;
@@ -337,13 +337,14 @@ fn status(state: &WebState) -> serde_json::Value {
         .snapshot()
         .into_iter()
         .map(|rec| {
-            let entities: serde_json::Map<String, serde_json::Value> = CATALOG
-                .iter()
-                .filter_map(|e| {
-                    e.state_of(&rec.signals)
-                        .map(|s| (e.key.to_string(), json!(s)))
-                })
-                .collect();
+            let entities: serde_json::Map<String, serde_json::Value> =
+                catalog::for_car(&rec.signals)
+                    .filter_map(|e| {
+                        e.state_of(&rec.signals)
+                            .filter(|s| s != catalog::UNKNOWN)
+                            .map(|s| (e.id().to_string(), json!(s)))
+                    })
+                    .collect();
             json!({
                 "vin": rec.info.vin,
                 "name": rec.info.display_name,
@@ -465,14 +466,14 @@ async fn status_page(
             cost = escape(&cost),
         );
         body.push_str("<details><summary>All values</summary><table>");
-        for e in CATALOG {
+        for e in catalog::CATALOG.iter() {
             if let Some(value) = e.state_of(&car.signals) {
                 let _ = write!(
                     body,
                     "<tr><td>{}</td><td>{} {}</td></tr>",
-                    escape(e.name),
+                    escape(e.name()),
                     escape(readable(e, &value)),
-                    escape(e.unit.unwrap_or(""))
+                    escape(e.unit().map_or("", |u| u.as_str()))
                 );
             }
         }
@@ -510,20 +511,20 @@ fn ago(now: std::time::SystemTime, then: std::time::SystemTime) -> String {
 
 /// How a person would say an entity's state: binary sensors speak their device class (a door is
 /// "open", not "ON"), as Home Assistant's own UI does. MQTT keeps the plain `ON`/`OFF`.
-fn readable<'a>(e: &EntityDesc, state: &'a str) -> &'a str {
-    if e.platform != Platform::BinarySensor {
+fn readable<'a>(e: &Entity, state: &'a str) -> &'a str {
+    let Entity::BinarySensor(b) = e else {
         return state;
-    }
+    };
     let on = state == "ON";
-    match (e.device_class, on) {
-        (Some("door" | "window" | "opening"), true) => "open",
-        (Some("door" | "window" | "opening"), false) => "closed",
-        (Some("connectivity"), true) => "connected",
-        (Some("connectivity"), false) => "disconnected",
-        (Some("presence"), true) => "present",
-        (Some("presence"), false) => "away",
-        (Some("problem"), true) => "problem",
-        (Some("problem"), false) => "ok",
+    match (b.class, on) {
+        (Some(BinaryClass::Door | BinaryClass::Window), true) => "open",
+        (Some(BinaryClass::Door | BinaryClass::Window), false) => "closed",
+        (Some(BinaryClass::Connectivity), true) => "connected",
+        (Some(BinaryClass::Connectivity), false) => "disconnected",
+        (Some(BinaryClass::Presence), true) => "present",
+        (Some(BinaryClass::Presence), false) => "away",
+        (Some(BinaryClass::Problem), true) => "problem",
+        (Some(BinaryClass::Problem), false) => "ok",
         (_, true) => "on",
         (_, false) => "off",
     }

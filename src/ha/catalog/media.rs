@@ -1,0 +1,5 @@
+//! media.
+
+use super::types::*;
+
+pub(super) static ROWS: &[Entity] = &[];

@@ -1,0 +1,5 @@
+//! powertrain.
+
+use super::types::*;
+
+pub(super) static ROWS: &[Entity] = &[];

@@ -1,0 +1,5 @@
+//! software.
+
+use super::types::*;
+
+pub(super) static ROWS: &[Entity] = &[];
