@@ -285,6 +285,14 @@ async fn the_meter_matches_teslas_counters_across_a_restart() {
         )
         .await;
     assert!(sensor.text().parse::<f64>().unwrap() > 0.01);
+    // The account's month on the TeslaSync bridge device equals the governor's figure.
+    let month = format!("{:.3}", running.daemon().cost().report().month_usd);
+    probe
+        .wait(
+            &format!("{}/bridge/fleet_api_cost_month", setup.base()),
+            |m| m.text().parse::<f64>().ok().map(|v| format!("{v:.3}")) == Some(month.clone()),
+        )
+        .await;
     running.stop().await;
 }
 
