@@ -19,6 +19,7 @@
 //! A `TESLASYNC_` variable that names no key is an error, because a typo there
 //! (`TESLASYNC_MQTT_URL`, one underscore) would otherwise be silently ignored.
 
+pub mod addon;
 mod error;
 pub mod keys;
 mod raw;
@@ -237,6 +238,14 @@ pub struct HttpConfig {
     pub ingress_proxy: Option<std::net::IpAddr>,
 }
 
+/// Where the Supervisor writes a Home Assistant add-on's options.
+pub const ADDON_OPTIONS_PATH: &str = "/data/options.json";
+
+/// True when running as a Home Assistant add-on: the Supervisor injects `SUPERVISOR_TOKEN`.
+pub fn is_addon(env: &HashMap<String, String>) -> bool {
+    env.get("SUPERVISOR_TOKEN").is_some_and(|t| !t.is_empty())
+}
+
 /// The address Home Assistant's Supervisor proxies ingress requests from.
 pub const SUPERVISOR_PROXY: std::net::IpAddr =
     std::net::IpAddr::V4(std::net::Ipv4Addr::new(172, 30, 32, 2));
@@ -384,7 +393,9 @@ impl Config {
                 )
             })
             .collect();
-        Config::load_from(path, &env)
+        // As a Home Assistant add-on, the Supervisor writes the user's options here.
+        let addon = is_addon(&env).then(|| Path::new(ADDON_OPTIONS_PATH));
+        Config::load_sources(path, addon, &env)
     }
 
     /// Same, with an explicit environment (tests must not mutate the process environment).
@@ -392,9 +403,18 @@ impl Config {
         path: Option<&Path>,
         env: &HashMap<String, String>,
     ) -> Result<Config, ConfigError> {
+        Config::load_sources(path, None, env)
+    }
+
+    /// Defaults, then the TOML file, then the add-on's options JSON, then the environment.
+    pub fn load_sources(
+        path: Option<&Path>,
+        addon_options: Option<&Path>,
+        env: &HashMap<String, String>,
+    ) -> Result<Config, ConfigError> {
         let mut problems = Vec::new();
-        let text = match path {
-            Some(p) => match std::fs::read_to_string(p) {
+        let mut read = |p: Option<&Path>| {
+            p.and_then(|p| match std::fs::read_to_string(p) {
                 Ok(text) => Some(text),
                 Err(source) => {
                     problems.push(ConfigProblem::Read {
@@ -403,14 +423,16 @@ impl Config {
                     });
                     None
                 }
-            },
-            None => None,
+            })
         };
+        let text = read(path);
+        let addon_text = read(addon_options);
         let file = path.zip(text.as_deref());
-        let raw = RawConfig::collect(file, env, &mut problems);
+        let addon = addon_options.zip(addon_text.as_deref());
+        let raw = RawConfig::collect(file, addon, env, &mut problems);
         let (mut config, _) = resolve(&raw, &mut problems);
         check_paths(&config, &raw, &mut problems);
-        if env.get("SUPERVISOR_TOKEN").is_some_and(|t| !t.is_empty()) {
+        if is_addon(env) {
             config.http.ingress_proxy = Some(SUPERVISOR_PROXY);
         }
         if problems.is_empty() {
@@ -426,7 +448,7 @@ impl Config {
     /// `storage.path` on disk, so it cannot fail.
     pub fn defaults() -> Config {
         let mut problems = Vec::new();
-        let raw = RawConfig::collect(None, &HashMap::new(), &mut problems);
+        let raw = RawConfig::collect(None, None, &HashMap::new(), &mut problems);
         let (config, _) = resolve(&raw, &mut problems);
         assert!(
             problems.is_empty(),

@@ -284,6 +284,7 @@ impl Governor {
             ),
             (
                 Signal::FleetRateLimitedUntil,
+                // Not limited: no time at all (Home Assistant shows unknown), not an empty string.
                 until.map_or(Value::Unknown, |t| Value::Text(iso8601(t))),
             ),
             (Signal::FleetAccountUsdMonth, round(report.month_usd)),

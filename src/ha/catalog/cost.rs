@@ -1,4 +1,4 @@
-//! Fleet API cost diagnostics, published by the cost governor (`vehicle::cost`) on every car.
+//! Fleet API cost and budget (diagnostics, filled by the cost governor, `vehicle::cost`).
 
 use super::types::*;
 use crate::vehicle::signal::Signal;

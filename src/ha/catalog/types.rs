@@ -81,8 +81,8 @@ pub enum Unit {
     Kiloohms,
     Degrees,
     Metres,
-    /// US dollars (Tesla bills Fleet API use in USD).
-    Usd,
+    /// US dollars (Tesla bills the Fleet API in USD).
+    UsDollars,
 }
 
 impl Unit {
@@ -106,7 +106,7 @@ impl Unit {
             Unit::Kiloohms => "kΩ",
             Unit::Degrees => "°",
             Unit::Metres => "m",
-            Unit::Usd => "USD",
+            Unit::UsDollars => "USD",
         }
     }
 }
@@ -126,10 +126,10 @@ pub enum Measure {
     Pressure,
     /// A duration in the given unit (`Seconds`, `Minutes` or `Hours`).
     Duration(DurationUnit),
+    /// An amount of money in US dollars.
+    Monetary,
     /// An ISO 8601 point in time.
     Timestamp,
-    /// Money, in US dollars.
-    Monetary,
     /// One of a fixed list of lower-snake-case states.
     Enum(&'static [&'static str]),
     /// No device class, a unit (`Percent`, `Nm`, `rad/s`, ...).
@@ -161,8 +161,8 @@ impl Measure {
             Measure::Current => "current",
             Measure::Pressure => "pressure",
             Measure::Duration(_) => "duration",
-            Measure::Timestamp => "timestamp",
             Measure::Monetary => "monetary",
+            Measure::Timestamp => "timestamp",
             Measure::Enum(_) => "enum",
             Measure::Plain(_) | Measure::None => return None,
         })
@@ -182,8 +182,8 @@ impl Measure {
             Measure::Duration(DurationUnit::Seconds) => Unit::Seconds,
             Measure::Duration(DurationUnit::Minutes) => Unit::Minutes,
             Measure::Duration(DurationUnit::Hours) => Unit::Hours,
+            Measure::Monetary => Unit::UsDollars,
             Measure::Plain(u) => u,
-            Measure::Monetary => Unit::Usd,
             Measure::Timestamp | Measure::Enum(_) | Measure::None => return None,
         })
     }
