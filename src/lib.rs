@@ -12,6 +12,7 @@
 //! ```
 //!
 //! Module map:
+//! - [`bench`]: `teslasync bench day`, the simulated day that prices TeslaSync's polling against its peers.
 //! - [`account`]: Tesla account set-up (sign-in, partner registration, pairing) for the web UI and CLI.
 //! - [`clock`]: wall-clock time that tests can drive.
 //! - [`config`]: configuration contract (TOML + environment), validated once at start-up.
@@ -27,6 +28,7 @@
 //!   and, when needed, an embedded MQTT broker.
 
 pub mod account;
+pub mod bench;
 pub mod clock;
 pub mod config;
 pub mod daemon;

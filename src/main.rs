@@ -86,6 +86,11 @@ enum Cmd {
         #[arg(short, long, global = true)]
         config: Option<PathBuf>,
     },
+    /// Measurements against the in-process simulator.
+    Bench {
+        #[command(subcommand)]
+        command: BenchCmd,
+    },
     /// Check the configuration and connectivity; prints every problem in plain words.
     Check {
         #[arg(short, long)]
@@ -99,6 +104,18 @@ enum Cmd {
         /// Health URL (default: http://127.0.0.1:<port of http.listen>/healthz).
         #[arg(long)]
         url: Option<Url>,
+    },
+}
+
+#[derive(Subcommand)]
+enum BenchCmd {
+    /// A simulated 24-hour day of two cars, priced at Tesla's rates, for TeslaSync's polling policy
+    /// and the documented policies of Home Assistant's tesla_fleet and of TeslaMate (virtual time;
+    /// two runs print the same numbers).
+    Day {
+        /// Print one JSON object instead of the table.
+        #[arg(long)]
+        json: bool,
     },
 }
 
@@ -260,6 +277,25 @@ async fn dispatch(cmd: Cmd) -> i32 {
                 }
             }
         }
+        Cmd::Bench {
+            command: BenchCmd::Day { json },
+        } => match teslasync::bench::day().await {
+            Ok(report) if json => {
+                println!(
+                    "{}",
+                    serde_json::to_string_pretty(&report).expect("a report serializes")
+                );
+                0
+            }
+            Ok(report) => {
+                print!("{}", teslasync::bench::table(&report));
+                0
+            }
+            Err(e) => {
+                eprintln!("error: the day benchmark failed: {e:#}");
+                1
+            }
+        },
         Cmd::Sim { listen, vehicles } => {
             init_logging("info");
             let sim = Sim::new(SimConfig {

@@ -287,6 +287,14 @@ async fn the_meter_matches_teslas_counters_across_a_restart() {
         )
         .await;
     assert!(sensor.text().parse::<f64>().unwrap() > 0.01);
+    // The account's month on the TeslaSync bridge device equals the governor's figure.
+    let month = format!("{:.3}", running.daemon().cost().report().month_usd);
+    probe
+        .wait(
+            &format!("{}/bridge/fleet_api_cost_month", setup.base()),
+            |m| m.text().parse::<f64>().ok().map(|v| format!("{v:.3}")) == Some(month.clone()),
+        )
+        .await;
     running.stop().await;
 }
 
@@ -311,5 +319,66 @@ async fn a_parked_car_that_falls_asleep_gets_no_data_and_no_wake_while_asleep() 
     for b in later.by_vin.values() {
         assert_eq!(b.data_while_asleep, 0);
     }
+    w.running.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn exceeded_limit_is_explained_and_pauses_every_request_for_a_while() {
+    let clock = manual_clock();
+    let w = World::start_with(
+        SimConfig {
+            clock: clock.clone(),
+            ..SimConfig::default()
+        },
+        driving,
+    )
+    .await;
+    let mut cycles = w.running.wait_cycles_after(0).await;
+    w.sim.sim.inject_fault(Fault {
+        status: 403,
+        count: 1,
+        path_contains: Some(format!("{MODEL_S}/vehicle_data")),
+        ..Fault::default()
+    });
+    clock.advance(Duration::from_secs(60));
+    cycles = w.running.wait_cycles_after(cycles).await;
+    let event = w.probe.wait_count(&w.topic(MODEL_S, "event"), 1).await[0].json();
+    assert_eq!(event["kind"], "billing_limit", "{event}");
+    assert!(
+        event["message"]
+            .as_str()
+            .unwrap()
+            .contains("developer.tesla.com"),
+        "{event}"
+    );
+    // Nothing goes to Tesla for the pause: not the free list, not the other car.
+    let at_403 = w.sim.sim.billing();
+    for _ in 0..14 {
+        clock.advance(Duration::from_secs(60));
+        cycles = w.running.wait_cycles_after(cycles).await;
+    }
+    let during = w.sim.sim.billing();
+    assert_eq!(
+        (during.data, during.free),
+        (at_403.data, at_403.free),
+        "paused"
+    );
+    for _ in 0..2 {
+        clock.advance(Duration::from_secs(60));
+        cycles = w.running.wait_cycles_after(cycles).await;
+    }
+    assert!(
+        w.sim.sim.billing().data > at_403.data,
+        "resumed after 15 minutes"
+    );
+    // The account-level pause was announced once on the bridge topic, and its end.
+    let kinds: Vec<_> = w
+        .probe
+        .wait_count(&format!("{}/event", w.setup.base()), 2)
+        .await
+        .iter()
+        .map(|m| m.json()["kind"].clone())
+        .collect();
+    assert_eq!(kinds, ["billing_limit", "recovered"]);
     w.running.stop().await;
 }

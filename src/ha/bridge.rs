@@ -161,7 +161,11 @@ pub async fn run(
                 }
             },
             event = hub_events.recv() => match event {
-                Ok(HubEvent::Changed { vin }) => bridge.sync_vehicle(&vin).await?,
+                Ok(HubEvent::Changed { vin }) => {
+                    bridge.sync_vehicle(&vin).await?;
+                    // The account-level cost figures arrive on the cars; the bridge device shows them.
+                    bridge.sync_bridge().await?;
+                }
                 Ok(HubEvent::Removed { vin }) => bridge.remove_vehicle(&vin).await?,
                 Ok(HubEvent::Problem { vin, kind, message }) => bridge.event(vin.as_deref(), kind, &message).await?,
                 Ok(HubEvent::Barrier { id }) => bridge.barrier(id).await?,
@@ -550,9 +554,11 @@ impl Bridge {
             self.publish_retained(topic, serde_json::to_vec(&config).expect("serializable"))
                 .await?;
         }
+        let cars: Vec<_> = self.hub.snapshot().into_iter().map(|r| r.signals).collect();
         let facts = BridgeFacts {
             version: env!("CARGO_PKG_VERSION"),
-            cars: self.hub.vins().len(),
+            cars: cars.len(),
+            cost: BridgeFacts::cost_from(&cars),
         };
         for sensor in discovery::BRIDGE_SENSORS {
             self.publish_retained(

@@ -332,6 +332,25 @@ pub fn other(mode: DiscoveryMode) -> DiscoveryMode {
 pub struct BridgeFacts {
     pub version: &'static str,
     pub cars: usize,
+    /// Account-level Fleet API spend in US dollars (the cost governor mirrors it on every car):
+    /// this month, projected for the month, budget left. `None` until it has been reported.
+    pub cost: [Option<String>; 3],
+}
+
+impl BridgeFacts {
+    /// The account-level cost figures as the cars carry them.
+    pub fn cost_from(cars: &[Signals]) -> [Option<String>; 3] {
+        [
+            Signal::FleetAccountUsdMonth,
+            Signal::FleetAccountUsdMonthProjected,
+            Signal::FleetBudgetLeftUsd,
+        ]
+        .map(|signal| {
+            cars.iter()
+                .find_map(|s| s.get(&signal).and_then(Value::as_f64))
+                .map(|usd| crate::ha::catalog::fmt_number(usd, 3))
+        })
+    }
 }
 
 /// One diagnostic sensor of the bridge device. Add a row to report more.
@@ -339,6 +358,8 @@ pub struct BridgeSensor {
     pub key: &'static str,
     pub name: &'static str,
     pub icon: &'static str,
+    /// Money sensors: Home Assistant's `monetary` device class in USD.
+    pub usd: bool,
     pub value: fn(&BridgeFacts) -> String,
 }
 
@@ -347,13 +368,37 @@ pub static BRIDGE_SENSORS: &[BridgeSensor] = &[
         key: "version",
         name: "Version",
         icon: "mdi:information-outline",
+        usd: false,
         value: |f| f.version.to_string(),
     },
     BridgeSensor {
         key: "cars",
         name: "Cars",
         icon: "mdi:car-multiple",
+        usd: false,
         value: |f| f.cars.to_string(),
+    },
+    // Fleet API spend, all cars (published by the cost governor; `None` = not known yet).
+    BridgeSensor {
+        key: "fleet_api_cost_month",
+        name: "Fleet API cost this month",
+        icon: "mdi:currency-usd",
+        usd: true,
+        value: |f| f.cost[0].clone().unwrap_or_else(|| "None".into()),
+    },
+    BridgeSensor {
+        key: "fleet_api_cost_month_projected",
+        name: "Fleet API cost projected this month",
+        icon: "mdi:currency-usd",
+        usd: true,
+        value: |f| f.cost[1].clone().unwrap_or_else(|| "None".into()),
+    },
+    BridgeSensor {
+        key: "fleet_api_budget_left",
+        name: "Fleet API budget left this month",
+        icon: "mdi:currency-usd",
+        usd: true,
+        value: |f| f.cost[2].clone().unwrap_or_else(|| "None".into()),
     },
 ];
 
@@ -371,7 +416,7 @@ pub fn bridge_configs(topics: &Topics, site: &Site) -> Vec<(String, Json)> {
         dev["configuration_url"] = json!(url);
     }
     let component = |s: &BridgeSensor| {
-        json!({
+        let mut c = json!({
             "platform": "sensor",
             "unique_id": format!("{id}_{}", s.key),
             "name": s.name,
@@ -379,7 +424,13 @@ pub fn bridge_configs(topics: &Topics, site: &Site) -> Vec<(String, Json)> {
             "icon": s.icon,
             "entity_category": "diagnostic",
             "state_topic": topics.bridge_state(s.key),
-        })
+        });
+        if s.usd {
+            c["device_class"] = json!("monetary");
+            c["unit_of_measurement"] = json!("USD");
+            c["suggested_display_precision"] = json!(2);
+        }
+        c
     };
     let availability = json!([{ "topic": topics.status() }]);
     match site.mode {

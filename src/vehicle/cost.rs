@@ -307,9 +307,12 @@ impl Governor {
     /// Why a request may not go out now, if it may not.
     fn refusal(&self, state: &State, request: &Billed, now: SystemTime) -> Option<FleetError> {
         let m = &state.month;
+        if limit_until_key(m, "*", now).is_some() {
+            // Tesla disabled the application; asking again only adds billed 403s.
+            return Some(FleetError::BillingLimitExceeded);
+        }
         let limited = limit_until(m, request.vin.as_deref(), request.category, now)
-            .or_else(|| limit_until(m, None, request.category, now))
-            .or_else(|| limit_until_key(m, "*", now));
+            .or_else(|| limit_until(m, None, request.category, now));
         if let Some(until) = limited {
             return Some(FleetError::RateLimited {
                 retry_after: until.duration_since(now).unwrap_or_default(),

@@ -11,7 +11,8 @@
 //!   (`charging_interval`), climate on while parked (`climate_interval`), parked (`online_interval`).
 //! - **Sleep window**: every `vehicle_data` resets the car's inactivity timer, so a car polled while
 //!   parked never sleeps. Once a car has been parked and idle for `idle_before_sleep`, data calls stop
-//!   for `sleep_window` — long enough to fall asleep. A car still awake afterwards (sentry, someone
+//!   for `sleep_window` — long enough to fall asleep. When a drive or a charge ends, the window starts
+//!   with the first parked reading: the car's own idle time then decides when it sleeps. A car still awake afterwards (sentry, someone
 //!   inside, a model that never sleeps while polled) gets one call and another window, and so on: at
 //!   most one request per window.
 //! - **Trouble is per car**: an error backs off this car only (doubling from `list_interval` up to
@@ -103,7 +104,6 @@ impl Schedule {
     /// The car answered `vehicle_data` at `now`.
     pub fn on_data(&mut self, now: SystemTime, activity: Activity, s: &PollingConfig) {
         self.failures = 0;
-        self.last_activity = Some(activity);
         let wait = match activity {
             Activity::Driving => {
                 self.idle_since = None;
@@ -114,6 +114,13 @@ impl Schedule {
                 s.charging_interval
             }
             Activity::Climate | Activity::Parked => {
+                if activity == Activity::Parked
+                    && self.last_activity.is_some_and(Activity::is_active)
+                {
+                    // A drive or a charge just ended: the parked state is read; leave the car alone
+                    // at once so that it sleeps after its usual 15 minutes, not 15 minutes later.
+                    self.idle_since = Some(now - s.idle_before_sleep);
+                }
                 let idle_since = *self.idle_since.get_or_insert(now);
                 let idle_for = now.duration_since(idle_since).unwrap_or_default();
                 if idle_for >= s.idle_before_sleep {
@@ -128,6 +135,7 @@ impl Schedule {
                 }
             }
         };
+        self.last_activity = Some(activity);
         self.next_data_at = Some(now + wait);
     }
 
@@ -238,6 +246,10 @@ mod tests {
         assert!(sched.on_list(at(60), true, false));
         sched.on_data(at(60), Activity::Charging, &s);
         assert_eq!(sched.next_data_at(), Some(at(60) + s.charging_interval));
+        // The charge ends: one parked reading, then the sleep window at once.
+        assert!(sched.on_list(at(120), true, false));
+        sched.on_data(at(120), Activity::Parked, &s);
+        assert_eq!(sched.next_data_at(), Some(at(120) + s.sleep_window));
     }
 
     #[test]

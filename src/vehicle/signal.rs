@@ -165,7 +165,7 @@ signals! {
     FleetWakesLeftToday,
     /// Cost governor: charging commands left today under Tesla's per-car daily limit (5).
     FleetChargingCommandsLeftToday,
-    /// Cost governor: ISO 8601 time until which Tesla rate-limits this car (empty: not limited).
+    /// Cost governor: ISO 8601 time until which Tesla rate-limits this car (unknown: not limited).
     FleetRateLimitedUntil,
     /// Cost governor, account-level (mirrored on every car): US dollars this month, all cars.
     FleetAccountUsdMonth,

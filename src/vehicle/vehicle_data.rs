@@ -634,8 +634,8 @@ const EXTRA_BLOCKS: &[&str] = &[
 ];
 
 /// The `endpoints=` blocks this mapping reads, and so the only ones worth asking Tesla for: every
-/// block a row of [`FIELDS`] points into, plus [`EXTRA_BLOCKS`]. `vehicle_config` is among them only
-/// while a row reads it.
+/// block a row of [`FIELDS`] points into, plus [`EXTRA_BLOCKS`] (never `gui_settings`, and
+/// `vehicle_config` only while a row reads it).
 pub fn endpoints() -> Vec<&'static str> {
     let mut blocks: Vec<&'static str> = FIELDS
         .iter()
@@ -788,18 +788,36 @@ mod tests {
     use serde_json::json;
 
     #[test]
-    fn only_the_blocks_the_mapping_reads_are_requested() {
+    fn asking_only_for_the_blocks_the_mapping_reads_loses_nothing() {
+        let full = json!({
+            "display_name": "Red Rocket",
+            "charge_state": {"battery_level": 64, "charging_state": "Charging", "charger_power": 11},
+            "climate_state": {"inside_temp": 17.4, "is_climate_on": true},
+            "drive_state": {"shift_state": "D", "speed": 31, "latitude": 52.37, "longitude": 4.89},
+            "gui_settings": {"gui_distance_units": "km/hr"},
+            "vehicle_config": {"third_row_seats": "None", "has_seat_cooling": true, "car_type": "models2"},
+            "vehicle_state": {"locked": true, "car_version": "2024.44.25.1 abc", "odometer": 15234.5}
+        });
+        let blocks = endpoints();
+        let mut asked = serde_json::Map::new();
+        for (key, value) in full.as_object().unwrap() {
+            if !value.is_object() || blocks.contains(&key.as_str()) {
+                asked.insert(key.clone(), value.clone());
+            }
+        }
         assert_eq!(
-            endpoints(),
-            [
-                "charge_state",
-                "climate_state",
-                "drive_state",
-                "location_data",
-                "vehicle_config",
-                "vehicle_state"
-            ]
+            signals_from_vehicle_data(&Json::Object(asked)),
+            signals_from_vehicle_data(&full)
         );
+        assert!(!blocks.contains(&"gui_settings"), "{blocks:?}");
+        for block in [
+            "charge_state",
+            "climate_state",
+            "drive_state",
+            "location_data",
+        ] {
+            assert!(blocks.contains(&block), "{blocks:?}");
+        }
     }
 
     #[test]
