@@ -288,9 +288,22 @@ pub static KEYS: &[Key] = &[
     Key::secs(
         "polling",
         "active_interval_secs",
-        "Seconds between vehicle_data requests while a car is driving or charging.",
+        "Seconds between vehicle_data requests while a car is driving.",
     )
     .default("60"),
+    Key::secs(
+        "polling",
+        "charging_interval_secs",
+        "Seconds between vehicle_data requests while a car is charging.",
+    )
+    .default("60"),
+    Key::secs(
+        "polling",
+        "climate_interval_secs",
+        "Seconds between vehicle_data requests while a parked car runs its climate (preconditioning, \
+         dog or camp mode).",
+    )
+    .default("300"),
     Key::secs(
         "polling",
         "idle_before_sleep_secs",
@@ -327,6 +340,13 @@ pub static KEYS: &[Key] = &[
         "Fleet API spend limit per month in US dollars (Tesla's monthly discount per developer account is $10).",
     )
     .default("10.0"),
+    Key::number(
+        "budget",
+        "command_reserve_usd",
+        "Part of monthly_usd kept for commands and wakes: polling stops when only this is left, \
+         commands go on until the whole budget is spent.",
+    )
+    .default("1.0"),
     // [log]
     Key::text(
         "log",

@@ -318,8 +318,12 @@ pub struct PollingConfig {
     pub list_interval: Duration,
     /// vehicle_data while parked and awake; each call is billed.
     pub online_interval: Duration,
-    /// vehicle_data while driving or charging.
+    /// vehicle_data while driving.
     pub active_interval: Duration,
+    /// vehicle_data while charging.
+    pub charging_interval: Duration,
+    /// vehicle_data while a parked car runs its climate.
+    pub climate_interval: Duration,
     /// After this long parked, stop calling vehicle_data: a car polled every few minutes
     /// never falls asleep and drains its battery.
     pub idle_before_sleep: Duration,
@@ -365,8 +369,10 @@ pub struct TelemetryConfig {
 /// `[budget]`: Fleet API spend limits.
 #[derive(Debug, Clone, PartialEq)]
 pub struct BudgetConfig {
-    /// Finite and not negative.
+    /// Finite and not negative; 0 turns the budget off.
     pub monthly_usd: f64,
+    /// Kept for commands and wakes (at most `monthly_usd`).
+    pub command_reserve_usd: f64,
 }
 
 /// `[log]`.
@@ -575,6 +581,8 @@ fn resolve(raw: &RawConfig, problems: &mut Vec<ConfigProblem>) -> (Config, Vec<&
         list_interval: r.req("polling.list_interval_secs", seconds),
         online_interval: r.req("polling.online_interval_secs", seconds),
         active_interval: r.req("polling.active_interval_secs", seconds),
+        charging_interval: r.req("polling.charging_interval_secs", seconds),
+        climate_interval: r.req("polling.climate_interval_secs", seconds),
         idle_before_sleep: r.req("polling.idle_before_sleep_secs", seconds),
         sleep_window: r.req("polling.sleep_window_secs", seconds),
     };
@@ -605,13 +613,17 @@ fn resolve(raw: &RawConfig, problems: &mut Vec<ConfigProblem>) -> (Config, Vec<&
     };
 
     let budget = BudgetConfig {
-        monthly_usd: r.req("budget.monthly_usd", |v| match v {
+        monthly_usd: r.req("budget.monthly_usd", dollars),
+        command_reserve_usd: r.req("budget.command_reserve_usd", dollars),
+    };
+
+    fn dollars(v: &RawValue) -> Result<f64, String> {
+        match v {
             RawValue::Float(x) if x.is_finite() && *x >= 0.0 => Ok(*x),
             RawValue::Float(_) => Err("must be zero or more US dollars".to_owned()),
             other => Err(wrong_kind(other)),
-        }),
-    };
-
+        }
+    }
     let log = LogConfig {
         level: r.req("log.level", |v| log_level(text(v)?)),
     };
