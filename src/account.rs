@@ -143,6 +143,8 @@ pub struct Account {
     key: Option<CommandKey>,
     key_path: PathBuf,
     logins: PendingLogins,
+    /// The last partner registration this process made (the set-up page shows it).
+    last_registration: std::sync::Mutex<Option<RegisterReport>>,
 }
 
 impl Account {
@@ -211,6 +213,7 @@ impl Account {
             key,
             key_path,
             logins: PendingLogins::new(clock),
+            last_registration: std::sync::Mutex::default(),
         }
     }
 
@@ -359,12 +362,19 @@ impl Account {
             };
             regions.push(outcome);
         }
-        RegisterReport {
+        let report = RegisterReport {
             domain: domain.to_string(),
             public_key_url: public_key_url(domain),
             ok: !regions.is_empty() && regions.iter().all(|r| r.ok),
             regions,
-        }
+        };
+        *self.last_registration.lock().expect("lock") = Some(report.clone());
+        report
+    }
+
+    /// The last partner registration made by this process, if any.
+    pub fn last_registration(&self) -> Option<RegisterReport> {
+        self.last_registration.lock().expect("lock").clone()
     }
 
     /// Reads what Tesla recorded for `domain` in every region and compares it with our key.

@@ -182,7 +182,11 @@ async fn callback(
         Ok(report) => page(
             StatusCode::OK,
             "Signed in",
-            &format!("<p>{}</p>", escape(&report.summary())),
+            &format!(
+                "<p>{}</p><p class=\"muted\">Started in Home Assistant? Go back to its TeslaSync \
+                 panel and continue there.</p>",
+                escape(&report.summary())
+            ),
         ),
         Err(message) => page(
             StatusCode::BAD_REQUEST,

@@ -21,7 +21,6 @@ use p256::pkcs8::DecodePublicKey;
 use url::Url;
 
 use super::{escape, form_field, page, Principal, WebState};
-use crate::account::RegisterReport;
 use crate::tesla::auth::oauth;
 use crate::tesla::auth::AuthStatus;
 use crate::tesla::fleet::partner::{public_key_url, WELL_KNOWN_PATH};
@@ -39,7 +38,6 @@ pub struct Wizard {
 #[derive(Default)]
 struct Notes {
     hosting: Option<Hosting>,
-    register: Option<RegisterReport>,
     /// The outcome of the last action, shown once.
     message: Option<(bool, String)>,
 }
@@ -301,7 +299,16 @@ async fn render(state: &WebState, principal: &Principal) -> String {
     out.push_str("</li>");
 
     // 3. Domain and key hosting.
-    let notes_hosting = state.wizard.notes.lock().expect("lock").hosting.clone();
+    let registration = account.last_registration();
+    // A successful registration proves Tesla fetched the key; an explicit check is newer news.
+    let notes_hosting = state
+        .wizard
+        .notes
+        .lock()
+        .expect("lock")
+        .hosting
+        .clone()
+        .or_else(|| registration.as_ref().filter(|r| r.ok).map(|_| Hosting::Ok));
     let hosting_done = notes_hosting == Some(Hosting::Ok);
     step(&mut out, 3, "Domain and public key", hosting_done, "domain");
     match &cfg.domain {
@@ -349,7 +356,7 @@ async fn render(state: &WebState, principal: &Principal) -> String {
     out.push_str("</li>");
 
     // 4. Partner registration.
-    let report = state.wizard.notes.lock().expect("lock").register.clone();
+    let report = registration;
     let registered = report.as_ref().is_some_and(|r| r.ok);
     step(&mut out, 4, "Register with Tesla", registered, "partner");
     match &report {
@@ -395,7 +402,7 @@ async fn render(state: &WebState, principal: &Principal) -> String {
     let all_paired = !cars.is_empty()
         && cars
             .iter()
-            .all(|c| paired(c) == Some(true) || !c.info.signing_required && paired(c).is_none());
+            .all(|c| paired(c) == Some(true) || !c.info.signing_required);
     step(&mut out, 5, "Pair the virtual key", all_paired, "pair");
     match account.pairing() {
         None => out.push_str("<p>Needs the domain (step 3).</p>"),
@@ -466,7 +473,6 @@ async fn act(State(state): State<WebState>, headers: HeaderMap, body: Bytes) -> 
                     wizard.notes.lock().expect("lock").hosting = Some(Hosting::Ok);
                     state.recheck.notify_one();
                 }
-                wizard.notes.lock().expect("lock").register = Some(report);
             }
             Err(e) => wizard.note(false, e.to_string()),
         },
