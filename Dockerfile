@@ -1,15 +1,26 @@
 # syntax=docker/dockerfile:1
 # TeslaSync: multi-stage build, small non-root runtime image, data in a volume.
+# Multi-arch: `docker buildx build --platform linux/amd64,linux/arm64 .` builds natively per platform
+# (both stages are multi-arch Debian images; nothing here names an architecture).
 
 FROM rust:1-bookworm AS build
 WORKDIR /src
-# Build dependencies first so source edits reuse the cached layer.
-COPY Cargo.toml Cargo.lock ./
-RUN mkdir -p src benches && echo 'fn main() {}' > src/main.rs && touch src/lib.rs \
-    && cargo build --release --locked --bin teslasync || true
+# 1. Dependencies only, cached until Cargo.toml/Cargo.lock, build.rs or proto/ change: the same crate
+#    layout (lib + bin + build script + bench targets the manifest names) with empty sources.
+COPY Cargo.toml Cargo.lock build.rs ./
+COPY proto ./proto
+RUN mkdir -p src benches \
+    && echo 'fn main() {}' > src/main.rs \
+    && touch src/lib.rs \
+    && for b in pipeline signing commands; do echo 'fn main() {}' > "benches/$b.rs"; done \
+    && cargo build --release --locked --bin teslasync \
+    && rm -rf src benches
+# 2. The real sources; only TeslaSync itself recompiles. (touch: the dummy files may be newer.)
 COPY src ./src
 COPY benches ./benches
-RUN touch src/main.rs src/lib.rs && cargo build --release --locked --bin teslasync
+RUN touch src/main.rs src/lib.rs \
+    && cargo build --release --locked --bin teslasync \
+    && ./target/release/teslasync --version
 
 FROM debian:bookworm-slim
 RUN apt-get update \
@@ -24,6 +35,9 @@ ENV TESLASYNC_STORAGE__PATH=/data \
     TESLASYNC_HTTP__LISTEN=0.0.0.0:8080
 VOLUME ["/data"]
 EXPOSE 8080
+# Asks the daemon's public /healthz on the loopback address of the configured port.
+HEALTHCHECK --interval=30s --timeout=10s --start-period=20s --retries=3 \
+    CMD ["teslasync", "healthcheck"]
 # tini forwards SIGTERM so TeslaSync can publish `offline` and flush its store before exiting.
 ENTRYPOINT ["/usr/bin/tini", "--", "teslasync"]
 CMD ["run"]

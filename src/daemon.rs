@@ -28,6 +28,7 @@ use crate::vehicle::hub::Hub;
 use crate::vehicle::poller::{PollStatus, Poller};
 use crate::vehicle::sessions::Sessions;
 use crate::vehicle::setup::SetupWatch;
+use crate::vehicle::stream::StreamHealth;
 use crate::web::{self, WebState};
 
 /// Queued commands get this long to finish at shutdown.
@@ -71,6 +72,9 @@ pub struct StartOptions {
     pub http_listener: Option<TcpListener>,
     /// Tesla's regional Fleet API hosts unless given (tests map them to simulator listeners).
     pub fleet_hosts: Option<FleetHosts>,
+    /// Where the set-up page's key-hosting check fetches the public key instead of
+    /// `https://<tesla.domain>` (the demo's domain exists only inside the simulator).
+    pub public_key_base: Option<url::Url>,
 }
 
 /// A running daemon.
@@ -88,6 +92,10 @@ pub struct Daemon {
     web: JoinHandle<()>,
     setup: JoinHandle<()>,
     account: Arc<Account>,
+    recheck: Arc<tokio::sync::Notify>,
+    /// `login?once=…` when no password is configured: the one way into the web UI.
+    sign_in_path: Option<String>,
+    public_base: String,
 }
 
 /// Opens the store as configured. There is no plaintext mode: without a key, nothing starts.
@@ -198,13 +206,22 @@ impl Daemon {
             clock.clone(),
             bridge_stop.clone(),
         ));
+        let access = web::Access::from_config(&cfg);
+        let sign_in_path = cfg
+            .http
+            .admin_token
+            .is_none()
+            .then(|| format!("login?once={}", access.issue_one_time_token()));
         let web_state = WebState {
             hub: hub.clone(),
             fleet: fleet.clone(),
             poll: poll_status.clone(),
-            access: web::Access::from_config(&cfg.http),
+            access,
             account: account.clone(),
-            recheck,
+            recheck: recheck.clone(),
+            wizard: Arc::new(web::wizard::Wizard::new(opts.public_key_base)),
+            streams: Arc::new(StreamHealth::new(Duration::from_secs(300))),
+            cost: None,
         };
         let web = tokio::spawn(web::serve(listener, web_state, shutdown.clone()));
         info!(web = %http_addr, broker = %cfg.mqtt.url, "TeslaSync is running");
@@ -222,7 +239,22 @@ impl Daemon {
             web,
             setup,
             account,
+            recheck,
+            sign_in_path,
+            public_base: public_base(&cfg, http_addr),
         })
+    }
+
+    /// The one-time sign-in link for the web UI (when `http.admin_token` is not set); it works once.
+    pub fn sign_in_link(&self) -> Option<String> {
+        self.sign_in_path
+            .as_ref()
+            .map(|p| format!("{}/{p}", self.public_base))
+    }
+
+    /// Asks `vehicle::setup` to read the virtual-key status again (after a partner registration).
+    pub fn recheck_pairing(&self) {
+        self.recheck.notify_one();
     }
 
     pub fn hub(&self) -> &Arc<Hub> {
@@ -275,12 +307,27 @@ impl Daemon {
     }
 }
 
+/// Where a user's browser reaches the web UI: `http.public_url`, else the listen address (a
+/// wildcard address shown as loopback).
+fn public_base(cfg: &Config, http_addr: std::net::SocketAddr) -> String {
+    if let Some(url) = &cfg.http.public_url {
+        return url.as_str().trim_end_matches('/').to_owned();
+    }
+    let mut addr = http_addr;
+    if addr.ip().is_unspecified() {
+        addr.set_ip(std::net::Ipv4Addr::LOCALHOST.into());
+    }
+    format!("http://{addr}")
+}
+
 /// `teslasync run`: the daemon with the system clock until `shutdown`.
 pub async fn run(cfg: Config, shutdown: CancellationToken) -> Result<(), DaemonError> {
-    Daemon::start(cfg, StartOptions::default(), shutdown)
-        .await?
-        .wait()
-        .await
+    let daemon = Daemon::start(cfg, StartOptions::default(), shutdown).await?;
+    if let Some(link) = daemon.sign_in_link() {
+        // stdout, not the log: it is a credential (single use), shown to whoever started us.
+        println!("Sign in to TeslaSync's web UI (works once; set http.admin_token for a password): {link}");
+    }
+    daemon.wait().await
 }
 
 /// Where the status page is: `http.public_url`, else the listen address (an unspecified address

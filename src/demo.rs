@@ -116,7 +116,26 @@ pub async fn run(
     Tokens::import_refresh_token(&store, &Secret::from(sim.issue_refresh_token()))
         .map_err(DaemonError::from)?;
     drop(store);
-    let daemon = Daemon::start(cfg.clone(), StartOptions::default(), shutdown.clone()).await?;
+    let reachable_url = Url::parse(&format!("http://{reachable}/")).expect("valid url");
+    let daemon = Daemon::start(
+        cfg.clone(),
+        StartOptions {
+            public_key_base: Some(reachable_url),
+            ..StartOptions::default()
+        },
+        shutdown.clone(),
+    )
+    .await?;
+    // The demo registers its domain with the simulated Tesla, as a user does in the set-up page, so
+    // the cars it paired above report "key paired" as they would after the owner's approval.
+    let report = daemon.account().register_partner(DEMO_DOMAIN).await;
+    if !report.ok {
+        tracing::warn!(
+            "the demo's partner registration failed: {:?}",
+            report.regions
+        );
+    }
+    daemon.recheck_pairing();
     println!();
     println!(
         "TeslaSync demo is running with {} simulated cars.",
@@ -128,6 +147,9 @@ pub async fn run(
         if embedded { " (embedded)" } else { "" }
     );
     println!("  Status page : http://{}/", daemon.http_addr());
+    if let Some(link) = daemon.sign_in_link() {
+        println!("  Sign in     : {link}  (works once)");
+    }
     println!("  Simulator   : {sim_url}sim/vehicles");
     println!("Point Home Assistant's MQTT integration at the broker: the cars appear as devices.");
     println!("Press Ctrl-C to stop.");

@@ -84,6 +84,15 @@ enum Cmd {
         #[arg(short, long)]
         config: Option<PathBuf>,
     },
+    /// Exit 0 if the daemon on this machine answers its health endpoint (for container health
+    /// checks); 1 otherwise.
+    Healthcheck {
+        #[arg(short, long)]
+        config: Option<PathBuf>,
+        /// Health URL (default: http://127.0.0.1:<port of http.listen>/healthz).
+        #[arg(long)]
+        url: Option<Url>,
+    },
 }
 
 #[derive(Subcommand)]
@@ -335,6 +344,7 @@ async fn dispatch(cmd: Cmd) -> i32 {
             partner_cmd(&cfg, command).await
         }
         Cmd::Check { config } => check(config).await,
+        Cmd::Healthcheck { config, url } => healthcheck(config, url).await,
     }
 }
 
@@ -552,8 +562,14 @@ async fn partner_cmd(cfg: &Config, command: PartnerCmd) -> i32 {
             return 1;
         }
     };
-    let account = cli_account(cfg, store);
-    let code = match command {
+    let code = partner_with(cli_account(cfg, store), command).await;
+    // The account (and the store in it) is gone by now, so the directory can go on every path.
+    let _ = std::fs::remove_dir_all(dir);
+    code
+}
+
+async fn partner_with(account: Account, command: PartnerCmd) -> i32 {
+    match command {
         PartnerCmd::Register { domain } => {
             let domain = match account.domain(domain.as_deref()) {
                 Ok(d) => d,
@@ -603,10 +619,7 @@ async fn partner_cmd(cfg: &Config, command: PartnerCmd) -> i32 {
                 1
             }
         }
-    };
-    drop(account);
-    let _ = std::fs::remove_dir_all(dir);
-    code
+    }
 }
 
 /// `teslasync check`: configuration, then the broker and the Fleet API host.
@@ -674,5 +687,45 @@ async fn check(config: Option<PathBuf>) -> i32 {
         0
     } else {
         1
+    }
+}
+
+/// `teslasync healthcheck`: one GET of `/healthz` on this machine, short timeout, exit 0 or 1.
+async fn healthcheck(config: Option<PathBuf>, url: Option<Url>) -> i32 {
+    let url = match url {
+        Some(u) => u,
+        None => {
+            let cfg = match load_config(config.as_deref()) {
+                Ok(c) => c,
+                Err(code) => return code,
+            };
+            let mut addr = cfg.http.listen;
+            if addr.ip().is_unspecified() {
+                addr.set_ip(std::net::Ipv4Addr::LOCALHOST.into());
+            }
+            Url::parse(&format!("http://{addr}/healthz")).expect("valid URL")
+        }
+    };
+    let client = match reqwest::Client::builder()
+        .timeout(Duration::from_secs(5))
+        .no_proxy()
+        .build()
+    {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("teslasync healthcheck: {e}");
+            return 1;
+        }
+    };
+    match client.get(url.clone()).send().await {
+        Ok(r) if r.status().is_success() => 0,
+        Ok(r) => {
+            eprintln!("teslasync healthcheck: {url} answered {}", r.status());
+            1
+        }
+        Err(e) => {
+            eprintln!("teslasync healthcheck: {url} did not answer: {e}");
+            1
+        }
     }
 }

@@ -38,7 +38,7 @@ async fn status(browser: &Browser, web: &url::Url) -> serde_json::Value {
 async fn browser_sign_in_stores_tokens_and_cars_appear_and_forged_callbacks_store_nothing() {
     let sim = SimServer::start(SimConfig::default()).await;
     let (setup, listener, web) = with_redirect(&sim).await;
-    let probe = Probe::start(&[format!("{}/#", setup.base())]).await;
+    let probe = setup.probe(&[format!("{}/#", setup.base())]).await;
     let running = Running::start_on(&setup.cfg, Clock::system(), listener).await;
     let browser = Browser::new();
     assert_eq!(status(&browser, &web).await["auth"]["state"], "signed_out");
@@ -57,7 +57,7 @@ async fn browser_sign_in_stores_tokens_and_cars_appear_and_forged_callbacks_stor
     assert_eq!(q["scope"], SCOPES.join(" "));
     assert_eq!(q["prompt_missing_scopes"], "true");
     assert_eq!(q["show_keypair_step"], "true");
-    let cookie = browser.cookie.lock().unwrap().clone().unwrap();
+    let cookie = browser.cookie("teslasync_login").unwrap();
     assert_eq!(cookie, format!("teslasync_login={}", q["state"]));
     let set_cookie = login.headers["set-cookie"].to_str().unwrap();
     assert!(set_cookie.contains("HttpOnly") && set_cookie.contains("SameSite=Lax"));
@@ -97,12 +97,16 @@ async fn browser_sign_in_stores_tokens_and_cars_appear_and_forged_callbacks_stor
     );
     // The forged attempts cleared this browser's cookie; the state itself is still pending, so the
     // genuine browser (cookie restored) completes.
-    *browser.cookie.lock().unwrap() = Some(cookie.clone());
+    let restore = |c: &str| {
+        let (k, v) = c.split_once('=').unwrap();
+        browser.cookies.lock().unwrap().insert(k.into(), v.into());
+    };
+    restore(&cookie);
     let done = browser.get(callback.as_str()).await;
     assert_eq!(done.status, 200, "{}", done.body);
     assert!(done.body.contains("Signed in"), "{}", done.body);
     // Single use: the same callback again is refused.
-    *browser.cookie.lock().unwrap() = Some(cookie);
+    restore(&cookie);
     let replay = browser.get(callback.as_str()).await;
     assert_eq!(replay.status, 400);
 
@@ -147,7 +151,7 @@ async fn missing_scopes_are_named_with_what_they_disable() {
         .map(|m| m["scope"].as_str().unwrap().to_string())
         .collect();
     assert_eq!(missing, ["vehicle_location", "vehicle_charging_cmds"]);
-    let page = browser.get(web.as_str()).await;
+    let page = browser.get(web.join("setup").unwrap().as_str()).await;
     assert!(page.body.contains("Permissions not granted"));
     running.stop().await;
 }
@@ -162,7 +166,7 @@ async fn a_revoked_refresh_token_raises_reauth_required_once_and_a_new_sign_in_c
     .await;
     let (setup, listener, web) = with_redirect(&sim).await;
     setup.sign_in(&sim);
-    let probe = Probe::start(&[format!("{}/#", setup.base())]).await;
+    let probe = setup.probe(&[format!("{}/#", setup.base())]).await;
     let running = Running::start_on(&setup.cfg, clock.clone(), listener).await;
     let reauth = format!("{}/{MODEL_S}/reauth_required", setup.base());
     probe.wait_text(&reauth, "OFF").await;
@@ -236,7 +240,7 @@ async fn an_eu_account_reached_through_the_na_host_follows_the_421_and_remembers
         "starts on NA"
     );
     setup.sign_in(&sim);
-    let probe = Probe::start(&[format!("{}/#", setup.base())]).await;
+    let probe = setup.probe(&[format!("{}/#", setup.base())]).await;
     let running = Running::start(&setup.cfg, Clock::system()).await;
     probe
         .wait_text(
@@ -310,7 +314,7 @@ async fn partner_registration_fetches_our_key_explains_412_and_verifies() {
     let sim = SimServer::start(SimConfig::default()).await;
     let (setup, listener, web) = with_redirect(&sim).await;
     setup.sign_in(&sim);
-    let probe = Probe::start(&[format!("{}/#", setup.base())]).await;
+    let probe = setup.probe(&[format!("{}/#", setup.base())]).await;
     let running = Running::start_on(&setup.cfg, Clock::system(), listener).await;
     let browser = Browser::new();
     let register = web.join("api/v1/devtools/register-partner").unwrap();
@@ -390,7 +394,7 @@ async fn partner_registration_fetches_our_key_explains_412_and_verifies() {
             "ON",
         )
         .await;
-    let page = browser.get(web.as_str()).await;
+    let page = browser.get(web.join("setup").unwrap().as_str()).await;
     assert!(page.body.contains("https://tesla.com/_ak/teslasync.test"));
     assert!(page.body.contains("<svg"), "QR code inline");
 
@@ -426,10 +430,12 @@ async fn admin_endpoints_refuse_requests_without_the_forward_auth_header() {
     let sim = SimServer::start(SimConfig::default()).await;
     let (mut setup, listener, web) = with_redirect(&sim).await;
     setup.cfg.http.forward_auth_header = Some("X-Remote-User".into());
+    // The test's proxy runs on this machine; loopback alone is not trusted.
+    setup.cfg.http.trusted_proxies = vec!["127.0.0.1".parse().unwrap()];
     setup.sign_in(&sim);
     let running = Running::start_on(&setup.cfg, Clock::system(), listener).await;
-    let anonymous = Browser::new();
-    let mut admin = Browser::new();
+    let anonymous = Browser::anonymous();
+    let mut admin = Browser::anonymous();
     admin.header = Some(("X-Remote-User", "alice"));
     let url = |p: &str| web.join(p).unwrap().to_string();
     for path in [
@@ -443,7 +449,7 @@ async fn admin_endpoints_refuse_requests_without_the_forward_auth_header() {
         "api/v1/devtools/fleet-status",
     ] {
         let page = anonymous.get(&url(path)).await;
-        assert_eq!(page.status, 403, "GET /{path} without the header");
+        assert_eq!(page.status, 401, "GET /{path} without the header");
     }
     for path in [
         "api/v1/devtools/register-partner",
@@ -451,7 +457,7 @@ async fn admin_endpoints_refuse_requests_without_the_forward_auth_header() {
         "api/v1/auth/callback-url",
     ] {
         let page = anonymous.post_json(&url(path), json!({})).await;
-        assert_eq!(page.status, 403, "POST /{path} without the header");
+        assert_eq!(page.status, 401, "POST /{path} without the header");
     }
     assert_eq!(admin.get(&url("api/v1/status")).await.status, 200);
     assert_eq!(admin.get(&url("api/v1/auth/login")).await.status, 302);
@@ -470,11 +476,12 @@ async fn admin_endpoints_refuse_requests_without_the_forward_auth_header() {
         .get(&url("api/v1/auth/callback?code=x&state=y"))
         .await;
     assert_eq!(cb.status, 400);
-    // A form post (not JSON) is refused even for the admin: a foreign page cannot post JSON.
+    // A form post without the page's CSRF token is refused even for the admin (a foreign page
+    // could send the form; it cannot send JSON).
     let form = admin
         .post_form(&url("api/v1/auth/logout"), &[("a".into(), "b".into())])
         .await;
-    assert_eq!(form.status, 415);
+    assert_eq!(form.status, 403, "{}", form.body);
     running.stop().await;
 }
 
@@ -503,6 +510,7 @@ async fn auto_region_world(ou_code: SimRegion) -> (SimServer, Setup, Running) {
             clock: Clock::system(),
             http_listener: Some(listener),
             fleet_hosts: Some(hosts),
+            ..StartOptions::default()
         },
     )
     .await;
@@ -552,7 +560,7 @@ async fn an_unregistered_region_is_explained_and_polling_resumes_after_registrat
     sim.sim.require_partner_registration(true);
     let (setup, listener, web) = with_redirect(&sim).await;
     setup.sign_in(&sim);
-    let probe = Probe::start(&[format!("{}/#", setup.base())]).await;
+    let probe = setup.probe(&[format!("{}/#", setup.base())]).await;
     let running = Running::start_on(&setup.cfg, clock.clone(), listener).await;
     let mut cycles = running.wait_cycles_after(0).await;
 

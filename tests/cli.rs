@@ -143,7 +143,15 @@ async fn partner_register_explains_412_then_registers_and_verifies() {
     let sim = SimServer::start(SimConfig::default()).await;
     let dir = tempfile::tempdir().unwrap();
     let key = random_key();
-    let run = |args: &[&str]| output(teslasync(&sim, dir.path(), key.expose()).args(args));
+    // The partner commands use a scratch store in the temp directory: it must be gone on every path.
+    let tmp = tempfile::tempdir().unwrap();
+    let run = |args: &[&str]| {
+        output(
+            teslasync(&sim, dir.path(), key.expose())
+                .env("TMPDIR", tmp.path())
+                .args(args),
+        )
+    };
     assert_eq!(run(&["keys", "generate"]).0, 0);
 
     let (code, out, _) = run(&["partner", "register"]);
@@ -176,6 +184,8 @@ async fn partner_register_explains_412_then_registers_and_verifies() {
     assert!(out.contains("registered with the local key"), "{out}");
     let (code, _, err) = run(&["partner", "verify", "--domain", "https://x"]);
     assert_eq!(code, 2, "a bad domain is a usage error: {err}");
+    let left: Vec<_> = std::fs::read_dir(tmp.path()).unwrap().collect();
+    assert!(left.is_empty(), "scratch stores left behind: {left:?}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -252,4 +262,24 @@ async fn auth_login_completes_when_tesla_redirects_to_its_listener() {
         output(teslasync(&sim, dir.path(), key.expose()).args(["auth", "status"]));
     assert_eq!(code, 0, "{status}");
     assert!(status.contains("Signed in"), "{status}");
+}
+
+/// `teslasync healthcheck` (the container's HEALTHCHECK): 0 while the daemon answers, 1 after it stops.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn healthcheck_follows_the_daemon() {
+    let sim = SimServer::start(SimConfig::default()).await;
+    let setup = Setup::new(&sim);
+    let running = Running::start(&setup.cfg, teslasync::clock::Clock::system()).await;
+    let health = running.web().join("healthz").unwrap().to_string();
+    let check = move || {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_teslasync"));
+        cmd.args(["healthcheck", "--url", &health]);
+        output(&mut cmd)
+    };
+    let (code, _, err) = tokio::task::spawn_blocking(check.clone()).await.unwrap();
+    assert_eq!(code, 0, "{err}");
+    running.stop().await;
+    let (code, _, err) = tokio::task::spawn_blocking(check).await.unwrap();
+    assert_eq!(code, 1);
+    assert!(err.contains("did not answer"), "{err}");
 }

@@ -19,14 +19,14 @@ async fn values_stay_visible_across_a_clean_restart() {
     let battery = format!("{}/{vin}/charge_state_battery_level", setup.base());
 
     let running = Running::start(&setup.cfg, Clock::system()).await;
-    let live = Probe::start(&[format!("{}/#", setup.base())]).await;
+    let live = setup.probe(&[format!("{}/#", setup.base())]).await;
     live.wait_text(&status, "online").await;
     let level = live.wait(&battery, |m| !m.payload.is_empty()).await.text();
     running.stop().await;
     live.wait_text(&status, "offline").await;
 
     // Home Assistant restarting now still sees the last values (retained) and that the bridge is offline.
-    let late = Probe::start(&[status.clone(), battery.clone()]).await;
+    let late = setup.probe(&[status.clone(), battery.clone()]).await;
     let seen = late.wait(&battery, |_| true).await;
     assert!(seen.retained);
     assert_eq!(seen.text(), level);
@@ -47,7 +47,7 @@ async fn the_last_will_marks_the_bridge_offline_when_the_process_is_killed() {
     let setup = Setup::new(&sim);
     setup.sign_in(&sim);
     let status = format!("{}/status", setup.base());
-    let probe = Probe::start(std::slice::from_ref(&status)).await;
+    let probe = setup.probe(std::slice::from_ref(&status)).await;
 
     let cfg = &setup.cfg;
     let key = cfg

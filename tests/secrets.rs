@@ -75,11 +75,12 @@ async fn no_token_secret_or_private_key_appears_in_logs_mqtt_or_http() {
     setup.cfg.tesla.redirect_uri = Some(format!("{web}api/v1/auth/callback"));
     setup.cfg.tesla.domain = Some("teslasync.test".into());
     sim.sim.serve_domain("teslasync.test", web.as_str());
-    let probe = Probe::start(&[
-        format!("{}/#", setup.base()),
-        format!("{}/#", setup.prefix()),
-    ])
-    .await;
+    let probe = setup
+        .probe(&[
+            format!("{}/#", setup.base()),
+            format!("{}/#", setup.prefix()),
+        ])
+        .await;
     let running = Running::start_on(&setup.cfg, clock.clone(), listener).await;
     let browser = Browser::new();
 

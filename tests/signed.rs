@@ -184,9 +184,13 @@ async fn a_restart_continues_the_session_with_a_higher_counter() {
     w.probe.publish(&set, "UNLOCK").await;
     assert_eq!(w.result(MODEL_Y, 1).await["ok"], true);
     let before = w.sim.sim.signed_stats(MODEL_Y);
+    let status = format!("{}/status", w.setup.base());
     w.running.stop().await;
+    w.probe.wait_text(&status, "offline").await;
 
     let running = Running::start(&w.setup.cfg, w.sim.sim.clock()).await;
+    // The bridge subscribes before it announces `online`: a command sent earlier would be lost.
+    w.probe.wait_text(&status, "online").await;
     w.probe.publish(&set, "LOCK").await;
     assert_eq!(w.probe.wait_count(&results, 2).await[1].json()["ok"], true);
     let after = w.sim.sim.signed_stats(MODEL_Y);
@@ -251,5 +255,34 @@ async fn a_car_that_answers_422_gets_rest_commands_instead() {
     let result = w.result(MODEL_S, 2).await;
     assert_eq!(result["ok"], true, "{result}");
     assert_eq!(w.sim.sim.billing().by_vin[MODEL_S].commands, 3);
+    w.running.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn nothing_to_do_counts_as_success_on_both_transports() {
+    let w = World::start_with(SimConfig::default(), pair).await;
+    for vin in [MODEL_Y, MODEL_S] {
+        w.probe
+            .wait_text(&w.topic(vin, "vehicle_state_sentry_mode"), "OFF")
+            .await;
+        let command = w.topic(vin, "command");
+        // Sentry is already off; the car is not plugged in, so it is not charging.
+        w.probe
+            .publish(
+                &command,
+                r#"{"command": "set_sentry_mode", "params": {"on": false}}"#,
+            )
+            .await;
+        w.probe
+            .publish(&command, r#"{"command": "charge_stop"}"#)
+            .await;
+        for (n, reason) in [(1, "already_set"), (2, "not_charging")] {
+            let result = w.result(vin, n).await;
+            assert_eq!(result["ok"], true, "{vin}: {result}");
+            assert_eq!(result["reason"], reason, "{vin}: {result}");
+        }
+    }
+    assert_eq!(w.sim.sim.signed_stats(MODEL_Y).refused, 2, "went signed");
+    assert_eq!(w.sim.sim.billing().by_vin[MODEL_S].commands, 2, "went REST");
     w.running.stop().await;
 }

@@ -103,6 +103,7 @@ async fn a_wrong_encryption_key_stops_start_up_and_changes_nothing_on_disk() {
             clock: Clock::system(),
             http_listener: Some(listener),
             fleet_hosts: None,
+            ..StartOptions::default()
         },
         CancellationToken::new(),
     )

@@ -257,13 +257,16 @@ pub static KEYS: &[Key] = &[
         "http",
         "trusted_proxies",
         "Comma-separated addresses (IP or IP/prefix) of the reverse proxy allowed to set \
-         forward_auth_header; requests from anywhere else are refused. Loopback is always trusted.",
+         forward_auth_header; the header is ignored from anywhere else (add 127.0.0.1 for a proxy \
+         on this machine).",
     )
     .example("172.30.32.2, 10.0.0.0/8"),
     Key::text(
         "http",
         "admin_token",
-        "Bearer token for the admin API; at least 16 characters (`openssl rand -hex 16`).",
+        "Password for the web UI's sign-in form, also accepted as a Bearer token by the admin \
+         API; at least 16 characters (`openssl rand -hex 16`). Unset: a one-time sign-in link \
+         is printed at start-up.",
     )
     .secret()
     .example("output of: openssl rand -hex 16"),

@@ -230,9 +230,16 @@ pub struct HttpConfig {
     pub forward_auth_header: Option<String>,
     /// Who may set `forward_auth_header` besides loopback: a header from anyone else proves nothing.
     pub trusted_proxies: Vec<IpNet>,
-    /// At least 16 characters: it guards the admin API.
+    /// At least 16 characters: the web UI's sign-in password and the admin API's bearer token.
     pub admin_token: Option<Secret>,
+    /// Home Assistant's ingress proxy, trusted to have authenticated the user: set (to the
+    /// Supervisor's address) only when running as an add-on (`SUPERVISOR_TOKEN` present). Not a key.
+    pub ingress_proxy: Option<std::net::IpAddr>,
 }
+
+/// The address Home Assistant's Supervisor proxies ingress requests from.
+pub const SUPERVISOR_PROXY: std::net::IpAddr =
+    std::net::IpAddr::V4(std::net::Ipv4Addr::new(172, 30, 32, 2));
 
 /// An IP network (`10.0.0.0/8`, or one address): the addresses a reverse proxy may come from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -395,8 +402,11 @@ impl Config {
         };
         let file = path.zip(text.as_deref());
         let raw = RawConfig::collect(file, env, &mut problems);
-        let (config, _) = resolve(&raw, &mut problems);
+        let (mut config, _) = resolve(&raw, &mut problems);
         check_paths(&config, &raw, &mut problems);
+        if env.get("SUPERVISOR_TOKEN").is_some_and(|t| !t.is_empty()) {
+            config.http.ingress_proxy = Some(SUPERVISOR_PROXY);
+        }
         if problems.is_empty() {
             Ok(config)
         } else {
@@ -445,21 +455,16 @@ impl Config {
             && self.http.admin_token.is_none()
         {
             out.push(format!(
-                "http.listen {} accepts connections from other hosts, but neither \
-                 http.forward_auth_header nor http.admin_token is set, so the admin pages answer \
-                 only this machine; other hosts get the public key and the OAuth callback only \
-                 (set one of them to use the pages from elsewhere)",
+                "http.listen {} accepts connections from other hosts, but http.admin_token is \
+                 not set, so only the one-time sign-in link printed at start-up opens the admin \
+                 pages (set http.admin_token to sign in with a password)",
                 self.http.listen
             ));
         }
-        if !ip.is_loopback()
-            && self.http.forward_auth_header.is_some()
-            && self.http.trusted_proxies.is_empty()
-        {
+        if self.http.forward_auth_header.is_some() && self.http.trusted_proxies.is_empty() {
             out.push(
                 "http.forward_auth_header is set but http.trusted_proxies is empty, so the header \
-                 is believed only from a proxy on this machine (add your proxy's address to \
-                 http.trusted_proxies)"
+                 is believed from nobody (add your proxy's address to http.trusted_proxies)"
                     .to_string(),
             );
         }
@@ -540,6 +545,7 @@ fn resolve(raw: &RawConfig, problems: &mut Vec<ConfigProblem>) -> (Config, Vec<&
             })
             .unwrap_or_default(),
         admin_token: r.get("http.admin_token", |v| admin_token(text(v)?)),
+        ingress_proxy: None,
     };
 
     let polling = PollingConfig {

@@ -8,7 +8,7 @@
 //!
 //! Bad input never stops the bridge: it answers with an `event` and a failed `command/result`.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeSet, HashMap, HashSet};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -82,6 +82,24 @@ struct Bridge {
     published: HashMap<String, Vec<u8>>,
     /// Devices whose retained discovery configs we watch, to clear the ones no longer published.
     watched: HashSet<String>,
+    delivery: DeliveryMarkers,
+}
+
+/// Confirms hub barriers ([`HubEvent::Barrier`]) once the broker has every publish before them.
+///
+/// rumqttc does not say which PUBACK belongs to which `publish` call, and drops unsent packets on
+/// a reconnect (clean session). So for each barrier the bridge publishes a QoS 1 marker
+/// `"<connection> <id>"` to its own delivery topic, which it subscribes to. The broker handles a
+/// client's packets in order: when the marker comes back, every earlier publish on that
+/// connection has been taken in. A marker from an earlier connection proves nothing (what came
+/// before it may have been dropped), so it is ignored; after a reconnect every open barrier gets
+/// a new marker after the full republish.
+#[derive(Default)]
+struct DeliveryMarkers {
+    topic: String,
+    /// Connections seen (bumped on every connect).
+    connection: u64,
+    open: BTreeSet<u64>,
 }
 
 /// Runs the bridge until `shutdown`; then publishes `offline` and disconnects cleanly.
@@ -117,6 +135,10 @@ pub async fn run(
         executor,
         clock,
         published: HashMap::new(),
+        delivery: DeliveryMarkers {
+            topic: bridge_topics_delivery(&settings.mqtt),
+            ..DeliveryMarkers::default()
+        },
         watched: HashSet::new(),
     };
     let mut republish_at: Option<tokio::time::Instant> = None;
@@ -142,6 +164,7 @@ pub async fn run(
                 Ok(HubEvent::Changed { vin }) => bridge.sync_vehicle(&vin).await?,
                 Ok(HubEvent::Removed { vin }) => bridge.remove_vehicle(&vin).await?,
                 Ok(HubEvent::Problem { vin, kind, message }) => bridge.event(vin.as_deref(), kind, &message).await?,
+                Ok(HubEvent::Barrier { id }) => bridge.barrier(id).await?,
                 Err(broadcast::error::RecvError::Lagged(_)) => bridge.sync_all().await?,
                 Err(broadcast::error::RecvError::Closed) => break,
             },
@@ -168,6 +191,11 @@ pub async fn run(
     }
     io_stop.cancel();
     Ok(())
+}
+
+/// This client's delivery-marker topic (see [`DeliveryMarkers`]).
+fn bridge_topics_delivery(mqtt: &MqttConfig) -> String {
+    Topics::new(&mqtt.base_topic, &mqtt.discovery_prefix).delivery(&mqtt.client_id)
 }
 
 fn options(mqtt: &MqttConfig, topics: &Topics) -> MqttOptions {
@@ -254,12 +282,48 @@ impl Bridge {
         for topic in self.topics.subscriptions() {
             self.client.subscribe(topic, QoS::AtLeastOnce).await?;
         }
+        self.client
+            .subscribe(self.delivery.topic.clone(), QoS::AtLeastOnce)
+            .await?;
+        self.delivery.connection += 1;
         // The broker may have restarted and lost retained messages: send everything again.
         self.published.clear();
         self.watched.clear();
         self.publish_retained(self.topics.status(), b"online".to_vec())
             .await?;
-        self.sync_all().await
+        self.sync_all().await?;
+        for id in self.delivery.open.clone() {
+            self.send_marker(id).await?;
+        }
+        Ok(())
+    }
+
+    /// A hub barrier: mark the point in the publish stream (see [`DeliveryMarkers`]).
+    async fn barrier(&mut self, id: u64) -> Result<(), BridgeError> {
+        self.delivery.open.insert(id);
+        self.send_marker(id).await
+    }
+
+    async fn send_marker(&mut self, id: u64) -> Result<(), BridgeError> {
+        let marker = format!("{} {id}", self.delivery.connection);
+        self.client
+            .publish(self.delivery.topic.clone(), QoS::AtLeastOnce, false, marker)
+            .await?;
+        Ok(())
+    }
+
+    /// A marker came back from the broker.
+    fn on_marker(&mut self, payload: &[u8]) {
+        let marker = std::str::from_utf8(payload).unwrap_or_default();
+        let Some((connection, id)) = marker.split_once(' ') else {
+            return;
+        };
+        let (Ok(connection), Ok(id)) = (connection.parse::<u64>(), id.parse::<u64>()) else {
+            return;
+        };
+        if connection == self.delivery.connection && self.delivery.open.remove(&id) {
+            self.hub.confirm_delivery(id);
+        }
     }
 
     /// Handles one inbound message; returns true when Home Assistant announced itself.
@@ -269,6 +333,10 @@ impl Bridge {
         payload: &[u8],
         retained: bool,
     ) -> Result<bool, BridgeError> {
+        if topic == self.delivery.topic {
+            self.on_marker(payload);
+            return Ok(false);
+        }
         if retained && !payload.is_empty() {
             if let Some(id) = self
                 .watched
@@ -341,9 +409,11 @@ impl Bridge {
             Err(e) => return self.reject(vin, None, key, &format!("{key}: {e}")).await,
         };
         // Parse them all before sending any, so a bad second command does not leave half a change.
+        // Through the one parser, with the bounds the entity advertised (the car's own).
+        let limits = crate::vehicle::command::limits_of(&record.signals);
         let mut commands = Vec::with_capacity(requests.len());
         for r in requests {
-            match Command::parse(r.command, &r.params) {
+            match Command::parse_within(r.command, &r.params, &limits) {
                 Ok(c) => commands.push(c),
                 Err(e) => {
                     return self
@@ -359,9 +429,9 @@ impl Bridge {
     }
 
     async fn on_command(&mut self, vin: &str, payload: &str) -> Result<(), BridgeError> {
-        if self.known_vehicle(vin).await?.is_none() {
+        let Some(record) = self.known_vehicle(vin).await? else {
             return Ok(());
-        }
+        };
         let request: CommandRequest = match serde_json::from_str(payload) {
             Ok(r) => r,
             Err(e) => {
@@ -369,7 +439,8 @@ impl Bridge {
                 return self.reject(vin, None, "", &msg).await;
             }
         };
-        match Command::parse(&request.command, &request.params) {
+        let limits = crate::vehicle::command::limits_of(&record.signals);
+        match Command::parse_within(&request.command, &request.params, &limits) {
             Ok(command) => self.submit(vin, command, request.id),
             Err(e) => {
                 self.reject(vin, request.id, &request.command, &e.to_string())

@@ -52,6 +52,12 @@ impl Topics {
         format!("{}/event", self.base)
     }
 
+    /// Delivery markers of one MQTT client (the bridge publishes and reads them back to learn
+    /// that the broker has everything published before; nobody else needs them).
+    pub fn delivery(&self, client_id: &str) -> String {
+        format!("{}/_delivery/{client_id}", self.base)
+    }
+
     pub fn availability(&self, vin: &str) -> String {
         format!("{}/{vin}/availability", self.base)
     }

@@ -30,6 +30,7 @@ mod commands;
 mod control;
 mod faults;
 mod partner;
+mod protobuf;
 mod region;
 mod render;
 mod reply;

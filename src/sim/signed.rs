@@ -3,9 +3,9 @@
 //!
 //! Each car that speaks the protocol has a [`Keyring`]: one [`VehicleVerifier`] per domain (VCSEC and
 //! infotainment), each with the car's own deterministic P-256 key, sharing one set of paired client
-//! keys. A message goes to the verifier of its destination domain; an accepted command is decoded
-//! with `actions::decode`, mapped to an [`Action`] through the REST command table (so both
-//! transports change the car the same way) and applied with [`Car::apply`]. Keyrings live in the
+//! keys. A message goes to the verifier of its destination domain; the car reads an accepted
+//! payload itself (`sim::protobuf`, not the daemon's command table) into the same [`Action`] the
+//! REST path produces and applies it with [`Car::apply`]. Keyrings live in the
 //! [`World`] beside the cars, survive sleep, and get new epochs on the `reboot` control action.
 //!
 //! Owns the per-car protocol state, the signed-command counters in `Billing.by_vin` and the pairing
@@ -25,13 +25,11 @@ use prost::Message;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
-use super::action::{Action, NOT_SUPPORTED};
 use super::api::FleetError;
 use super::billing::{Category, VinBilling};
 use super::car::Car;
-use super::commands::{self, Params};
+use super::protobuf::{self, Refusal, Request};
 use super::{reply, Sim, SimError, World};
-use crate::tesla::command::actions::{self, ActionError, Decoded};
 use crate::tesla::command::crypto::{self, PUBLIC_KEY_LEN};
 use crate::tesla::command::messages::{
     ClosureStatuses, FromVcsecMessage, FromVcsecSubMessage, InformationRequestType,
@@ -40,7 +38,6 @@ use crate::tesla::command::messages::{
 use crate::tesla::command::{
     Domain, KeyPair, MessageFault, Outcome, VehicleVerifier, Verdict, VerifiedCommand,
 };
-use crate::vehicle::command::{Command, CommandError};
 
 /// `VCSEC.ClosureState_E` and friends, for the `GET_STATUS` answer.
 const CLOSURE_CLOSED: i32 = 0;
@@ -237,48 +234,19 @@ pub(crate) fn deliver(
 
 /// What the car does with a verified payload.
 fn execute(car: &mut Car, cmd: &VerifiedCommand, now: SystemTime) -> Outcome {
-    match actions::decode(cmd.domain, &cmd.payload) {
-        Ok(Decoded::Command(command)) => match action_for(&command) {
-            Ok(action) => match car.apply(&action, now) {
-                Ok(()) => Outcome::Ok,
-                Err(reason) => Outcome::Refused(reason),
-            },
+    match protobuf::read(cmd.domain, &cmd.payload) {
+        Ok(Request::Act(action)) => match car.apply(&action, now) {
+            Ok(()) => Outcome::Ok,
             Err(reason) => Outcome::Refused(reason),
         },
-        Ok(Decoded::Ping { .. }) => Outcome::Ok,
-        Ok(Decoded::InformationRequest { request_type })
-            if request_type == InformationRequestType::GetStatus as i32 =>
-        {
+        Ok(Request::Ping) => Outcome::Ok,
+        Ok(Request::Information(kind)) if kind == InformationRequestType::GetStatus as i32 => {
             Outcome::Payload(vehicle_status(car))
         }
-        Ok(Decoded::InformationRequest { .. }) => Outcome::Ok,
-        // A well-formed action with a value out of range: the car says which, like REST does.
-        Err(ActionError::BadValue { field, .. }) => Outcome::Refused(invalid_param(field)),
-        Err(ActionError::Invalid(
-            CommandError::MissingParam { param, .. } | CommandError::InvalidParam { param, .. },
-        )) => Outcome::Refused(invalid_param(param)),
-        // Not a command this car can read at all.
-        Err(
-            ActionError::Decode { .. }
-            | ActionError::Unsupported { .. }
-            | ActionError::RestOnly { .. }
-            | ActionError::Invalid(CommandError::Unknown { .. }),
-        ) => Outcome::Fault(MessageFault::InvalidCommand),
+        Ok(Request::Information(_)) => Outcome::Ok,
+        Err(Refusal::Refused(reason)) => Outcome::Refused(reason),
+        Err(Refusal::NotACommand) => Outcome::Fault(MessageFault::InvalidCommand),
     }
-}
-
-fn invalid_param(param: &str) -> String {
-    format!("invalid {param} param")
-}
-
-/// A decoded command as the sim's [`Action`], through the REST command table: the same name and
-/// parameters give the same action (and the same `invalid <param> param` refusals) on both
-/// transports. Commands the simulated cars do not model are refused with `not_supported`.
-pub fn action_for(command: &Command) -> Result<Action, String> {
-    let spec = commands::find(command.name()).ok_or_else(|| NOT_SUPPORTED.to_string())?;
-    let body = command.rest_body();
-    let params = body.as_object().cloned().unwrap_or_default();
-    spec.parse(&Params(&params)).map_err(|e| e.reason())
 }
 
 /// VCSEC's answer to `InformationRequest{GET_STATUS}`: locks and closures (the simulated cars model
@@ -446,57 +414,6 @@ fn view_or_error(sim: &Sim, vin: &str, result: Result<(), SimError>) -> Response
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::sim::commands::COMMANDS;
-
-    #[test]
-    fn every_rest_command_of_the_sim_is_a_command_the_daemon_can_sign() {
-        for spec in COMMANDS {
-            assert!(
-                crate::vehicle::command::NAMES.contains(&spec.name),
-                "{} is not a vehicle::command::Command name",
-                spec.name
-            );
-        }
-    }
-
-    #[test]
-    fn commands_map_to_the_same_actions_as_rest() {
-        let parse = |name: &str, params: Value| Command::parse(name, &params).unwrap();
-        assert_eq!(
-            action_for(&parse("set_charge_limit", json!({"percent": 90}))),
-            Ok(Action::SetChargeLimit(90))
-        );
-        assert_eq!(
-            action_for(&parse(
-                "remote_seat_heater_request",
-                json!({"seat_position": 4, "level": 2})
-            )),
-            Ok(Action::SeatHeater { seat: 3, level: 2 })
-        );
-        assert_eq!(
-            action_for(&parse(
-                "set_climate_keeper_mode",
-                json!({"climate_keeper_mode": 2})
-            )),
-            Ok(Action::ClimateKeeperMode("dog"))
-        );
-        assert_eq!(
-            action_for(&parse("charge_max_range", json!({}))),
-            Ok(Action::SetChargeLimit(100))
-        );
-        // The sim's seat table has no rear backrests; REST refuses the same way.
-        assert_eq!(
-            action_for(&parse(
-                "remote_seat_heater_request",
-                json!({"seat_position": 3, "level": 1})
-            )),
-            Err("invalid seat_position param".into())
-        );
-        assert_eq!(
-            action_for(&parse("open_tonneau", json!({}))),
-            Err(NOT_SUPPORTED.into())
-        );
-    }
 
     #[test]
     fn keys_are_read_as_hex_or_pem() {

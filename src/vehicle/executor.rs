@@ -25,7 +25,7 @@ use crate::clock::Clock;
 use crate::config::{CommandsConfig, TransportOverride};
 use crate::tesla::command::{actions, Domain, ProtocolError, SignOptions, Signer};
 use crate::tesla::fleet::{FleetClient, FleetError};
-use crate::vehicle::command::Command;
+use crate::vehicle::command::{effect_signals, Command};
 use crate::vehicle::hub::{Hub, VehicleRecord};
 use crate::vehicle::sessions::Sessions;
 use crate::vehicle::signal::{Signal, Update, Value};
@@ -133,6 +133,7 @@ impl Executor {
                 reason: "too many commands queued for this car; try again shortly".into(),
                 duration_ms: 0,
             };
+            record_outcome(&self.inner, &outcome);
             let _ = self.inner.outcomes.try_send(outcome);
         }
     }
@@ -177,6 +178,7 @@ async fn worker(inner: Arc<Inner>, vin: String, mut rx: mpsc::Receiver<Job>) {
             reason,
             duration_ms: started.elapsed().as_millis() as u64,
         };
+        record_outcome(&inner, &outcome);
         if inner.outcomes.send(outcome).await.is_err() {
             break;
         }
@@ -205,22 +207,80 @@ async fn execute(
             wake(inner, vin).await?;
         }
     }
-    let result = if signed && !link.rest_only {
+    if command.wants_climate_on() && !climate_on(&record) {
+        // Seat and steering-wheel heaters only run with the HVAC on: start it first, as Home
+        // Assistant's integrations do. If that fails, the command fails with its reason.
+        let start = Command::AutoConditioningStart;
+        send(inner, link, vin, &start, signed)
+            .await
+            .map_err(|reason| format!("could not start the climate first: {reason}"))?;
+        publish_effects(inner, vin, &start);
+    }
+    let result = send(inner, link, vin, command, signed).await;
+    if result.is_ok() {
+        publish_effects(inner, vin, command);
+    }
+    result
+}
+
+/// Sends one command over the car's transport.
+async fn send(
+    inner: &Inner,
+    link: &mut Link,
+    vin: &str,
+    command: &Command,
+    signed: bool,
+) -> Result<String, String> {
+    if signed && !link.rest_only {
         execute_signed(inner, link, vin, command).await
     } else {
         execute_rest(inner, vin, command).await
-    };
-    if result.is_ok() {
-        let effects = expected_effects(command);
-        if !effects.is_empty() {
-            inner.hub.apply(Update {
-                vin: vin.to_string(),
-                at: inner.clock.now(),
-                signals: effects,
-            });
-        }
     }
-    result
+}
+
+/// Whether the hub last saw the HVAC running (unknown counts as off: one extra start costs less
+/// than a heater command the car silently ignores).
+fn climate_on(record: &VehicleRecord) -> bool {
+    record
+        .signals
+        .get(&Signal::HvacPower)
+        .and_then(Value::as_text)
+        .is_some_and(|p| p != "Off")
+}
+
+/// Publishes what a successful command certainly changed, at once, instead of paying for a poll.
+fn publish_effects(inner: &Inner, vin: &str, command: &Command) {
+    let signals = effect_signals(command);
+    if !signals.is_empty() {
+        inner.hub.apply(Update {
+            vin: vin.to_string(),
+            at: inner.clock.now(),
+            signals,
+        });
+    }
+}
+
+/// Puts an outcome on the car's `LastCommandResult` signal (the hub ignores unknown VINs).
+fn record_outcome(inner: &Inner, outcome: &CommandOutcome) {
+    inner.hub.apply(Update {
+        vin: outcome.vin.clone(),
+        at: inner.clock.now(),
+        signals: vec![(Signal::LastCommandResult, Value::Text(summary(outcome)))],
+    });
+}
+
+/// `<command>: ok`, `<command>: ok (<reason>)` or `<command>: failed: <reason>`, at most 255
+/// characters (what Home Assistant keeps of a state).
+fn summary(outcome: &CommandOutcome) -> String {
+    let text = match (outcome.ok, outcome.reason.as_str()) {
+        (true, "") => format!("{}: ok", outcome.command),
+        (true, reason) => format!("{}: ok ({reason})", outcome.command),
+        (false, reason) => format!("{}: failed: {reason}", outcome.command),
+    };
+    match text.char_indices().nth(254) {
+        Some((i, _)) => format!("{}…", &text[..i]),
+        None => text,
+    }
 }
 
 /// Whether a car gets signed commands: the configured override, else what Tesla says — the vehicle
@@ -410,42 +470,6 @@ async fn wake(inner: &Inner, vin: &str) -> Result<(), String> {
             _ = inner.clock.sleep(delay) => {}
         }
         delay = (delay * 2).min(Duration::from_secs(10));
-    }
-}
-
-/// What a successful command certainly changed, published at once instead of paying for a poll.
-fn expected_effects(command: &Command) -> Vec<(Signal, Value)> {
-    let v = |s, b| vec![(s, Value::Bool(b))];
-    match command {
-        Command::DoorLock => v(Signal::Locked, true),
-        Command::DoorUnlock => v(Signal::Locked, false),
-        Command::SetSentryMode { on } => v(Signal::SentryMode, *on),
-        Command::ChargePortDoorOpen => v(Signal::ChargePortDoorOpen, true),
-        Command::ChargePortDoorClose => v(Signal::ChargePortDoorOpen, false),
-        Command::AutoConditioningStart => vec![(Signal::HvacPower, Value::Text("On".into()))],
-        Command::AutoConditioningStop => vec![(Signal::HvacPower, Value::Text("Off".into()))],
-        Command::SetChargeLimit { percent } => {
-            vec![(Signal::ChargeLimitSoc, Value::Int(i64::from(*percent)))]
-        }
-        Command::SetChargingAmps { charging_amps } => {
-            vec![(
-                Signal::ChargeCurrentRequest,
-                Value::Int(i64::from(*charging_amps)),
-            )]
-        }
-        Command::RemoteSeatHeaterRequest {
-            seat_position: 0,
-            level,
-        } => {
-            vec![(Signal::SeatHeaterLeft, Value::Int(i64::from(*level)))]
-        }
-        Command::RemoteSeatHeaterRequest {
-            seat_position: 1,
-            level,
-        } => {
-            vec![(Signal::SeatHeaterRight, Value::Int(i64::from(*level)))]
-        }
-        _ => Vec::new(),
     }
 }
 

@@ -5,16 +5,16 @@
 //! which car changed. It also carries problems a user should see ([`HubEvent::Problem`]), so the
 //! Tesla side can report them without knowing about MQTT.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Mutex;
 use std::time::UNIX_EPOCH;
 
 use serde::{Deserialize, Serialize};
-use tokio::sync::broadcast;
+use tokio::sync::{broadcast, oneshot};
 use tracing::warn;
 
 use crate::store::{Store, StoreError};
-use crate::vehicle::signal::{Signals, Update};
+use crate::vehicle::signal::{Signal, Signals, Update};
 use crate::vehicle::VehicleInfo;
 
 const TREE: &str = "vehicles";
@@ -41,6 +41,21 @@ pub enum HubEvent {
         kind: &'static str,
         message: String,
     },
+    /// A source waits for the changes before this event to reach the MQTT broker: the bridge
+    /// calls [`Hub::confirm_delivery`] with `id` once the broker has them.
+    Barrier { id: u64 },
+}
+
+/// Resolves when the bridge confirmed that the broker has an update's publishes (see
+/// [`Hub::apply_delivered`]).
+pub struct Delivery(oneshot::Receiver<()>);
+
+impl Delivery {
+    /// True once delivered; false if the hub forgot the request (no bridge running, or its
+    /// event queue overflowed) — the caller then treats the update as not delivered.
+    pub async fn wait(self) -> bool {
+        self.0.await.is_ok()
+    }
 }
 
 /// The shared state of all cars.
@@ -49,6 +64,8 @@ pub struct Hub {
     /// std Mutex: held only for map operations, never across an await.
     vehicles: Mutex<BTreeMap<String, VehicleRecord>>,
     events: broadcast::Sender<HubEvent>,
+    /// Deliveries waiting for the bridge, by barrier id; and the next id.
+    barriers: Mutex<(u64, HashMap<u64, oneshot::Sender<()>>)>,
 }
 
 impl Hub {
@@ -62,6 +79,7 @@ impl Hub {
             store,
             vehicles: Mutex::new(vehicles),
             events: broadcast::channel(1024).0,
+            barriers: Mutex::new((0, HashMap::new())),
         })
     }
 
@@ -112,6 +130,50 @@ impl Hub {
     /// Applies new observations; returns how many signals actually changed. Updates for unknown cars
     /// are dropped: a car must be on the account (vehicle list) before it has values.
     pub fn apply(&self, update: Update) -> usize {
+        self.merge(update, &[])
+    }
+
+    /// Applies `update`, forgets the `removed` signals (the car says it has no value for them
+    /// now: unknown, not zero), and returns a [`Delivery`] that resolves once the bridge has the
+    /// resulting MQTT publishes acknowledged by the broker. The telemetry receiver acks a car's
+    /// record only then, so a broker outage makes the car resend instead of losing data.
+    pub fn apply_delivered(&self, update: Update, removed: &[Signal]) -> Delivery {
+        self.merge(update, removed);
+        let (tx, rx) = oneshot::channel();
+        let id = {
+            let mut barriers = self.barriers.lock().expect("hub barriers poisoned");
+            // Waiters that gave up (timed out) need no confirmation.
+            barriers.1.retain(|_, tx| !tx.is_closed());
+            barriers.0 += 1;
+            let id = barriers.0;
+            barriers.1.insert(id, tx);
+            id
+        };
+        if self.events.send(HubEvent::Barrier { id }).is_err() {
+            // Nobody listens: nothing can be delivered.
+            self.barriers
+                .lock()
+                .expect("hub barriers poisoned")
+                .1
+                .remove(&id);
+        }
+        Delivery(rx)
+    }
+
+    /// The bridge reports that everything before barrier `id` reached the broker.
+    pub fn confirm_delivery(&self, id: u64) {
+        let waiter = self
+            .barriers
+            .lock()
+            .expect("hub barriers poisoned")
+            .1
+            .remove(&id);
+        if let Some(tx) = waiter {
+            let _ = tx.send(());
+        }
+    }
+
+    fn merge(&self, update: Update, removed: &[Signal]) -> usize {
         let at_ms = update
             .at
             .duration_since(UNIX_EPOCH)
@@ -126,6 +188,11 @@ impl Hub {
             for (signal, value) in update.signals {
                 if rec.signals.get(&signal) != Some(&value) {
                     rec.signals.insert(signal, value);
+                    changed += 1;
+                }
+            }
+            for signal in removed {
+                if rec.signals.remove(signal).is_some() {
                     changed += 1;
                 }
             }

@@ -7,6 +7,7 @@
 //!   [`sessions`]: the signed-command sessions it keeps in the store.
 //! - [`setup`]: account set-up state mirrored on each car (sign-in needed, virtual-key checklist).
 //! - [`stream`]: which cars stream Fleet Telemetry right now (receiver reports, poller and governor read).
+//! - [`telemetry`]: Fleet Telemetry records mapped to signals (by field name, with unit and enum rows).
 
 pub mod command;
 pub mod executor;
@@ -16,6 +17,7 @@ pub mod sessions;
 pub mod setup;
 pub mod signal;
 pub mod stream;
+pub mod telemetry;
 pub mod vehicle_data;
 
 use serde::{Deserialize, Serialize};

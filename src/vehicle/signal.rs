@@ -134,6 +134,11 @@ signals! {
     TpmsPressureFr,
     TpmsPressureRl,
     TpmsPressureRr,
+    /// Derived: the outcome of the last command sent to the car, as text — `<command>: ok`,
+    /// `<command>: ok (<reason>)` for a benign refusal (`already_set`), or
+    /// `<command>: failed: <reason>` — so a user sees it on the device, not only on
+    /// `command/result`.
+    LastCommandResult,
     /// Poll-only: `vehicle_config.third_row_seats` (`None` when the car has no third row).
     ThirdRowSeats,
     /// Poll-only: `vehicle_config.has_seat_cooling` (ventilated front seats).

@@ -1,80 +1,47 @@
-//! `web`: the HTTP server — status page and status JSON, and (in [`setup`]) Tesla sign-in, the public
-//! key, and the admin API under `/api/v1/devtools/`.
+//! `web`: the HTTP server — status page and status JSON, sign-in to the web UI, and (in [`setup`])
+//! Tesla sign-in, the public key, and the admin API under `/api/v1/devtools/`.
 //!
-//! Everything here reveals the user's cars or changes the set-up, so it is protected ([`Access`]):
-//! behind a reverse proxy that authenticates (`http.forward_auth_header` set), only requests carrying
-//! that header are served; otherwise only loopback clients, or clients presenting `http.admin_token`.
-//! The only public routes are Tesla's public key (`/.well-known/...`) and the OAuth callback.
-//! Never renders a token or secret.
+//! Everything here reveals the user's cars or changes the set-up, so it is behind [`access`]: a
+//! session from the sign-in form or one-time link, Home Assistant ingress, a trusted forward-auth
+//! proxy, or the bearer token — never "it came from this machine". Public are only Tesla's public
+//! key (`/.well-known/...`), the OAuth callback, `/healthz` and the sign-in form itself.
+//!
+//! Every link, form and redirect is relative, so the pages work under any path prefix (Home
+//! Assistant ingress serves them under `/api/hassio_ingress/<token>/`). Never renders a token or
+//! secret.
 
+pub mod access;
+pub mod page;
+pub mod server;
 pub mod setup;
+pub mod wizard;
 
 use std::fmt::Write as _;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-use axum::extract::{ConnectInfo, Request, State};
-use axum::http::{header, HeaderMap, StatusCode};
+use axum::body::{to_bytes, Body};
+use axum::extract::{ConnectInfo, Query, Request, State};
+use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
 use axum::middleware::{self, Next};
-use axum::response::{Html, IntoResponse, Response};
-use axum::routing::get;
-use axum::{Json, Router};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Extension, Json, Router};
+use serde::Deserialize;
 use serde_json::json;
 use tokio::net::TcpListener;
 use tokio::sync::{watch, Notify};
 use tokio_util::sync::CancellationToken;
-use tracing::warn;
+
+pub use access::{Access, Principal};
 
 use crate::account::Account;
-use crate::config::{HttpConfig, IpNet};
 use crate::ha::catalog::{self, BinaryClass, Entity};
-use crate::secret::Secret;
 use crate::tesla::fleet::FleetClient;
 use crate::vehicle::hub::Hub;
 use crate::vehicle::poller::PollStatus;
-
-/// Who may see the admin pages.
-#[derive(Clone, Debug)]
-pub struct Access {
-    forward_auth_header: Option<String>,
-    /// Where the authenticating proxy connects from (loopback is always trusted).
-    trusted_proxies: Vec<IpNet>,
-    admin_token: Option<Secret>,
-}
-
-impl Access {
-    pub fn from_config(http: &HttpConfig) -> Self {
-        Access {
-            forward_auth_header: http.forward_auth_header.clone(),
-            trusted_proxies: http.trusted_proxies.clone(),
-            admin_token: http.admin_token.clone(),
-        }
-    }
-
-    fn allows(&self, peer: SocketAddr, headers: &HeaderMap) -> bool {
-        if let Some(name) = &self.forward_auth_header {
-            // The header only means something when the proxy that authenticated the user set it:
-            // anyone else could send it too.
-            let from_proxy = peer.ip().is_loopback()
-                || self
-                    .trusted_proxies
-                    .iter()
-                    .any(|net| net.contains(peer.ip()));
-            return from_proxy && headers.get(name).is_some_and(|v| !v.is_empty());
-        }
-        if let Some(token) = &self.admin_token {
-            let presented = headers
-                .get(header::AUTHORIZATION)
-                .and_then(|v| v.to_str().ok())
-                .and_then(|v| v.strip_prefix("Bearer "));
-            // Secret's equality is constant-time, so the comparison leaks nothing through timing.
-            if presented.is_some_and(|p| Secret::from(p) == *token) {
-                return true;
-            }
-        }
-        peer.ip().is_loopback()
-    }
-}
+use crate::vehicle::signal::{Signal, Value as SignalValue};
+use crate::vehicle::stream::StreamHealth;
 
 /// What the pages read.
 #[derive(Clone)]
@@ -87,27 +54,60 @@ pub struct WebState {
     pub account: Arc<Account>,
     /// Asks `vehicle::setup` to re-read the virtual-key status.
     pub recheck: Arc<Notify>,
+    /// The set-up page's checks and results.
+    pub wizard: Arc<wizard::Wizard>,
+    /// Which cars stream Fleet Telemetry.
+    pub streams: Arc<StreamHealth>,
+    /// Today's spend per car, once the cost governor provides it; the page shows "—" without.
+    pub cost: Option<Arc<dyn CostSource>>,
+}
+
+/// One car's Fleet API spend today and its budget.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct CarCost {
+    pub today_usd: f64,
+    /// The car's share of the budget for today, if a budget is set.
+    pub budget_usd: Option<f64>,
+}
+
+/// Where the status page reads costs from (the cost governor implements it).
+pub trait CostSource: Send + Sync {
+    fn today(&self, vin: &str) -> Option<CarCost>;
 }
 
 pub fn router(state: WebState) -> Router {
     let admin = Router::new()
         .route("/", get(status_page))
         .route("/api/v1/status", get(status_json))
+        .route("/logout", post(logout))
         .merge(setup::admin_routes())
+        .merge(wizard::routes())
         .route_layer(middleware::from_fn_with_state(state.clone(), guard));
-    admin.merge(setup::public_routes()).with_state(state)
+    admin
+        .merge(setup::public_routes())
+        .route("/login", get(login_page).post(login_submit))
+        .route("/healthz", get(healthz))
+        .with_state(state)
 }
 
-/// Serves until `shutdown`.
+/// Serves until `shutdown`, with the connection limits of [`server::Limits::default`].
 pub async fn serve(listener: TcpListener, state: WebState, shutdown: CancellationToken) {
-    let app = router(state).into_make_service_with_connect_info::<SocketAddr>();
-    if let Err(e) = axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown.cancelled_owned())
-        .await
-    {
-        warn!(error = %e, "web server stopped");
+    server::serve(listener, router(state), server::Limits::default(), shutdown).await;
+}
+
+/// The relative path from `path` back to the root of the pages (`./`, `../../`): links built on it
+/// work under whatever prefix a proxy adds.
+pub fn root_of(path: &str) -> String {
+    let depth = path.trim_start_matches('/').matches('/').count();
+    if depth == 0 {
+        "./".to_owned()
+    } else {
+        "../".repeat(depth)
     }
 }
+
+/// Forms are small; a larger body is not one of ours.
+const FORM_LIMIT: usize = 64 * 1024;
 
 async fn guard(
     State(state): State<WebState>,
@@ -115,15 +115,217 @@ async fn guard(
     request: Request,
     next: Next,
 ) -> Response {
-    if state.access.allows(peer, request.headers()) {
-        next.run(request).await
+    let root = root_of(request.uri().path());
+    let principal = match state.access.check(peer, request.headers()) {
+        Ok(p) => p,
+        Err(refusal) => return refused(&state, &refusal, request.headers(), &root),
+    };
+    let (parts, body) = request.into_parts();
+    let mut request = Request::from_parts(parts, Body::empty());
+    if request.method() != Method::GET && request.method() != Method::HEAD {
+        let Ok(bytes) = to_bytes(body, FORM_LIMIT).await else {
+            return (StatusCode::PAYLOAD_TOO_LARGE, "request body too large\n").into_response();
+        };
+        let csrf = is_form(request.headers())
+            .then(|| form_field(&bytes, "csrf"))
+            .flatten();
+        if !state.access.may_change(
+            &principal,
+            request.method(),
+            request.headers(),
+            csrf.as_deref(),
+        ) {
+            return refused(&state, &access::Refusal::Csrf, request.headers(), &root);
+        }
+        *request.body_mut() = Body::from(bytes);
     } else {
-        (
-            StatusCode::FORBIDDEN,
-            "TeslaSync's admin pages are only served to this machine, to requests through the authenticating proxy (http.forward_auth_header), or with http.admin_token.\n",
-        )
-            .into_response()
+        *request.body_mut() = body;
     }
+    request.extensions_mut().insert(principal);
+    next.run(request).await
+}
+
+fn is_form(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|ct| ct.starts_with("application/x-www-form-urlencoded"))
+}
+
+fn form_field(body: &[u8], name: &str) -> Option<String> {
+    url::form_urlencoded::parse(body)
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.into_owned())
+}
+
+fn wants_html(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|a| a.contains("text/html"))
+}
+
+fn refused(
+    state: &WebState,
+    refusal: &access::Refusal,
+    headers: &HeaderMap,
+    root: &str,
+) -> Response {
+    match refusal {
+        access::Refusal::ForeignHost(host) => (
+            StatusCode::FORBIDDEN,
+            format!(
+                "TeslaSync does not answer to the address {host:?}. If that is how you reach it, \
+                 set http.public_url to it (this check stops other web sites from reading the \
+                 admin pages through your browser).\n"
+            ),
+        )
+            .into_response(),
+        access::Refusal::Csrf => (
+            StatusCode::FORBIDDEN,
+            "This request did not come from TeslaSync's own page (missing or wrong form token, or \
+             another site's Origin). Reload the page and try again.\n",
+        )
+            .into_response(),
+        access::Refusal::NoCredential if wants_html(headers) => {
+            login_form(state, StatusCode::UNAUTHORIZED, root, None)
+        }
+        access::Refusal::NoCredential => (
+            StatusCode::UNAUTHORIZED,
+            Json(json!({
+                "ok": false,
+                "error": "sign in first: open the web UI's sign-in page, or send Authorization: Bearer <http.admin_token>",
+            })),
+        )
+            .into_response(),
+    }
+}
+
+// ── Sign-in to the web UI ───────────────────────────────────────────────────────────────────
+
+fn login_form(state: &WebState, status: StatusCode, root: &str, message: Option<&str>) -> Response {
+    let mut body = String::new();
+    if let Some(m) = message {
+        let _ = write!(body, "<p class=\"bad\">{}</p>", escape(m));
+    }
+    if state.access.has_password() {
+        let _ = write!(
+            body,
+            "<form method=\"post\" action=\"{root}login\" class=\"card\">\
+             <label>Password (<code>http.admin_token</code>)<br>\
+             <input type=\"password\" name=\"password\" autocomplete=\"current-password\" autofocus required></label>\
+             <p><button type=\"submit\">Sign in</button></p></form>"
+        );
+    } else {
+        body.push_str(
+            "<p class=\"card\">Open the one-time sign-in link that TeslaSync printed when it \
+             started (in its log), or set <code>http.admin_token</code> to sign in with a password.</p>",
+        );
+    }
+    page::response(status, "Sign in", root, &body)
+}
+
+#[derive(Deserialize)]
+struct LoginQuery {
+    once: Option<String>,
+}
+
+/// `GET /login[?once=TOKEN]`: the sign-in form, or the one-time link.
+async fn login_page(
+    State(state): State<WebState>,
+    headers: HeaderMap,
+    Query(q): Query<LoginQuery>,
+) -> Response {
+    if !state.access.host_allowed(&headers) {
+        let host = headers
+            .get(header::HOST)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_owned();
+        return refused(&state, &access::Refusal::ForeignHost(host), &headers, "./");
+    }
+    match q.once {
+        Some(token) if state.access.redeem_one_time_token(&token) => signed_in(&state, &headers),
+        Some(_) => login_form(
+            &state,
+            StatusCode::UNAUTHORIZED,
+            "./",
+            Some("That sign-in link was already used or is from an earlier start."),
+        ),
+        None => login_form(&state, StatusCode::OK, "./", None),
+    }
+}
+
+/// `POST /login` (form: `password`).
+async fn login_submit(
+    State(state): State<WebState>,
+    headers: HeaderMap,
+    body: axum::body::Bytes,
+) -> Response {
+    if !state.access.host_allowed(&headers) {
+        return refused(
+            &state,
+            &access::Refusal::ForeignHost(String::new()),
+            &headers,
+            "./",
+        );
+    }
+    let password = form_field(&body, "password").unwrap_or_default();
+    match state.access.check_password(&password) {
+        Ok(true) => signed_in(&state, &headers),
+        Ok(false) => login_form(
+            &state,
+            StatusCode::UNAUTHORIZED,
+            "./",
+            Some("Wrong password."),
+        ),
+        Err(wait) => login_form(
+            &state,
+            StatusCode::TOO_MANY_REQUESTS,
+            "./",
+            Some(&format!(
+                "Too many wrong passwords: try again in {} s.",
+                wait.as_secs().max(1)
+            )),
+        ),
+    }
+}
+
+/// A new session: cookie set, on to the status page.
+fn signed_in(state: &WebState, headers: &HeaderMap) -> Response {
+    let id = state.access.new_session();
+    let cookie = state.access.session_cookie(headers, Some(&id));
+    redirect(StatusCode::SEE_OTHER, "./", Some(&cookie))
+}
+
+/// A redirect to `location` (relative for our pages), optionally setting a cookie; never cached.
+pub(crate) fn redirect(status: StatusCode, location: &str, cookie: Option<&str>) -> Response {
+    let mut resp = status.into_response();
+    let h = resp.headers_mut();
+    if let Ok(loc) = HeaderValue::from_str(location) {
+        h.insert(header::LOCATION, loc);
+    }
+    if let Some(c) = cookie.and_then(|c| HeaderValue::from_str(c).ok()) {
+        h.insert(header::SET_COOKIE, c);
+    }
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    resp
+}
+
+/// `POST /logout`: ends this browser's session.
+async fn logout(
+    State(state): State<WebState>,
+    Extension(principal): Extension<Principal>,
+    headers: HeaderMap,
+) -> Response {
+    state.access.end_session(&principal);
+    let cookie = state.access.session_cookie(&headers, None);
+    redirect(StatusCode::SEE_OTHER, "login", Some(&cookie))
+}
+
+/// `GET /healthz`: public liveness for container health checks; says nothing about the cars.
+async fn healthz() -> Json<serde_json::Value> {
+    Json(json!({ "status": "ok", "version": env!("CARGO_PKG_VERSION") }))
 }
 
 fn status(state: &WebState) -> serde_json::Value {
@@ -172,21 +374,114 @@ async fn status_json(State(state): State<WebState>) -> Json<serde_json::Value> {
     Json(s)
 }
 
-async fn status_page(State(state): State<WebState>) -> Html<String> {
+/// `GET /`: one card per car with what a user asks first, the entities folded away below.
+async fn status_page(
+    State(state): State<WebState>,
+    Extension(principal): Extension<Principal>,
+) -> Response {
     let s = status(&state);
-    // Refresh only while nothing needs typing (the sign-in paste box).
-    let settled = s["auth"]["state"] == "signed_in";
-    let mut page = format!(
-        "<!doctype html><html><head><meta charset=\"utf-8\">{}\
-         <title>TeslaSync</title><style>body{{font-family:system-ui,sans-serif;margin:2em;max-width:60em}}\
-         table{{border-collapse:collapse;margin-bottom:2em}}td,th{{padding:.2em .8em;border-bottom:1px solid #ddd;text-align:left}}\
-         .muted{{color:#666}}.bad{{color:#a00}}a.button{{padding:.4em 1em;background:#3e6ae1;color:#fff;border-radius:4px;text-decoration:none}}</style></head><body><h1>TeslaSync</h1>",
-        if settled { "<meta http-equiv=\"refresh\" content=\"30\">" } else { "" }
-    );
+    let mut body = String::new();
+    let auth = s["auth"]["state"].as_str().unwrap_or("signed_out");
+    if auth != "signed_in" {
+        let _ = write!(
+            body,
+            "<p class=\"card bad\">{} <a class=\"button\" href=\"setup\">Open set-up</a></p>",
+            if auth == "reauth_required" {
+                "Tesla needs you to sign in again; polling is paused until you do."
+            } else {
+                "Not signed in to Tesla yet."
+            }
+        );
+    }
+    let cars = state.hub.snapshot();
+    if cars.is_empty() && auth == "signed_in" {
+        body.push_str("<p class=\"card\">No vehicles yet: waiting for the first poll.</p>");
+    }
+    let now = std::time::SystemTime::now();
+    for car in &cars {
+        let vin = &car.info.vin;
+        let text = |sig: Signal| {
+            car.signals
+                .get(&sig)
+                .and_then(SignalValue::as_text)
+                .map(str::to_owned)
+        };
+        let flag = |sig: Signal| car.signals.get(&sig).and_then(SignalValue::as_bool);
+        let state_text = text(Signal::VehicleState).unwrap_or_else(|| "unknown".to_owned());
+        let last_seen = (car.updated_at_ms > 0)
+            .then(|| std::time::UNIX_EPOCH + std::time::Duration::from_millis(car.updated_at_ms))
+            .map_or_else(|| "never".to_owned(), |t| ago(now, t));
+        let key = match flag(Signal::KeyPaired) {
+            Some(true) => ("ok", "paired"),
+            Some(false) if car.info.signing_required => ("bad", "not paired"),
+            Some(false) => ("muted", "not paired"),
+            None => ("muted", "not checked yet"),
+        };
+        let stream = state.streams.get(vin);
+        let telemetry = if state.streams.is_healthy(vin, now) {
+            format!(
+                "streaming ({} records)",
+                stream.as_ref().map_or(0, |c| c.records)
+            )
+        } else if stream.is_some_and(|c| c.connected) {
+            "connected, no data yet".to_owned()
+        } else {
+            "not streaming (polling)".to_owned()
+        };
+        let signed = match (car.info.signing_required, flag(Signal::KeyPaired)) {
+            (true, Some(true)) => ("ok", "signed (works)"),
+            (true, _) => ("bad", "required, key not paired"),
+            (false, _) => ("muted", "not needed (REST)"),
+        };
+        let cost = match state.cost.as_ref().and_then(|c| c.today(vin)) {
+            Some(CarCost {
+                today_usd,
+                budget_usd: Some(b),
+            }) => format!("${today_usd:.2} of ${b:.2}"),
+            Some(CarCost {
+                today_usd,
+                budget_usd: None,
+            }) => format!("${today_usd:.2} (no budget)"),
+            None => "—".to_owned(),
+        };
+        let _ = write!(
+            body,
+            "<section class=\"card\"><h2>{name} <span class=\"pill {sc}\">{st}</span></h2>\
+             <p class=\"muted\">{model} · <code>{vin}</code></p><div class=\"grid\">\
+             <span>Last seen</span><span>{last_seen}</span>\
+             <span>Key</span><span class=\"{kc}\">{kt}</span>\
+             <span>Telemetry</span><span>{telemetry}</span>\
+             <span>Signed commands</span><span class=\"{gc}\">{gt}</span>\
+             <span>Cost today</span><span>{cost}</span></div>",
+            name = escape(&car.info.display_name),
+            sc = if state_text == "online" { "ok" } else { "" },
+            st = escape(&state_text),
+            model = escape(car.info.model()),
+            vin = escape(vin),
+            kc = key.0,
+            kt = key.1,
+            gc = signed.0,
+            gt = signed.1,
+            telemetry = escape(&telemetry),
+            cost = escape(&cost),
+        );
+        body.push_str("<details><summary>All values</summary><table>");
+        for e in catalog::CATALOG.iter() {
+            if let Some(value) = e.state_of(&car.signals) {
+                let _ = write!(
+                    body,
+                    "<tr><td>{}</td><td>{} {}</td></tr>",
+                    escape(e.name()),
+                    escape(readable(e, &value)),
+                    escape(e.unit().map_or("", |u| u.as_str()))
+                );
+            }
+        }
+        body.push_str("</table></details></section>");
+    }
     let _ = write!(
-        page,
-        "<p class=\"muted\">Sign-in: {} · poll cycles: {} · last error: {} · Fleet API this run: {} data, {} commands, {} wakes (≈ ${:.3})</p>",
-        escape(s["auth"]["state"].as_str().unwrap_or("?")),
+        body,
+        "<p class=\"muted\">Poll cycles {} · last error: {} · Fleet API this run: {} data, {} commands, {} wakes (≈ ${:.3}) · <a href=\"api/v1/status\">JSON</a></p>",
         s["polling"]["cycles"],
         escape(s["polling"]["last_error"].as_str().unwrap_or("none")),
         s["fleet_api_usage"]["data"],
@@ -194,35 +489,24 @@ async fn status_page(State(state): State<WebState>) -> Html<String> {
         s["fleet_api_usage"]["wakes"],
         s["fleet_api_usage"]["usd"].as_f64().unwrap_or(0.0),
     );
-    page.push_str(&setup::section(&state).await);
-    let vehicles = s["vehicles"].as_array().cloned().unwrap_or_default();
-    if vehicles.is_empty() {
-        page.push_str("<p>No vehicles yet: waiting for the first poll.</p>");
+    let _ = write!(
+        body,
+        "<form method=\"post\" action=\"logout\"><input type=\"hidden\" name=\"csrf\" value=\"{}\">\
+         <button class=\"plain\" type=\"submit\">Sign out of this page</button></form>",
+        state.access.csrf_token(&principal)
+    );
+    page::response(StatusCode::OK, "Status", "./", &body)
+}
+
+/// "3 min ago".
+fn ago(now: std::time::SystemTime, then: std::time::SystemTime) -> String {
+    let secs = now.duration_since(then).unwrap_or_default().as_secs();
+    match secs {
+        0..=59 => "just now".to_owned(),
+        60..=3599 => format!("{} min ago", secs / 60),
+        3600..=86_399 => format!("{} h ago", secs / 3600),
+        _ => format!("{} days ago", secs / 86_400),
     }
-    for v in vehicles {
-        let _ = write!(
-            page,
-            "<h2>{} <span class=\"muted\">{} · {}</span></h2><table><tr><th>Entity</th><th>Value</th></tr>",
-            escape(v["name"].as_str().unwrap_or("")),
-            escape(v["model"].as_str().unwrap_or("")),
-            escape(v["vin"].as_str().unwrap_or("")),
-        );
-        for e in catalog::CATALOG.iter() {
-            if let Some(value) = v["entities"].get(e.id()).and_then(|x| x.as_str()) {
-                let unit = e.unit().map_or("", |u| u.as_str());
-                let _ = write!(
-                    page,
-                    "<tr><td>{}</td><td>{} {}</td></tr>",
-                    escape(e.name()),
-                    escape(readable(e, value)),
-                    escape(unit)
-                );
-            }
-        }
-        page.push_str("</table>");
-    }
-    page.push_str("</body></html>");
-    Html(page)
 }
 
 /// How a person would say an entity's state: binary sensors speak their device class (a door is
@@ -257,48 +541,11 @@ fn escape(s: &str) -> String {
 mod tests {
     use super::*;
 
-    fn headers(pairs: &[(&'static str, &'static str)]) -> HeaderMap {
-        let mut h = HeaderMap::new();
-        for (k, v) in pairs {
-            h.insert(*k, v.parse().unwrap());
-        }
-        h
-    }
-
     #[test]
-    fn access_rules() {
-        let remote: SocketAddr = "192.0.2.7:5000".parse().unwrap();
-        let proxy: SocketAddr = "172.30.32.2:5000".parse().unwrap();
-        let local: SocketAddr = "127.0.0.1:5000".parse().unwrap();
-        let access = |header: Option<&str>, proxies: &[&str], token: Option<&str>| Access {
-            forward_auth_header: header.map(str::to_string),
-            trusted_proxies: proxies.iter().map(|p| p.parse().unwrap()).collect(),
-            admin_token: token.map(Secret::from),
-        };
-        let user = headers(&[("x-remote-user", "alice")]);
-
-        let open = access(None, &[], None);
-        assert!(open.allows(local, &HeaderMap::new()));
-        assert!(!open.allows(remote, &HeaderMap::new()));
-
-        let proxied = access(Some("x-remote-user"), &["172.30.32.0/24"], None);
-        assert!(
-            !proxied.allows(local, &HeaderMap::new()),
-            "with forward auth even loopback needs the header"
-        );
-        assert!(proxied.allows(proxy, &user), "the proxy vouches for alice");
-        assert!(proxied.allows(local, &user), "a proxy on this machine too");
-        assert!(
-            !proxied.allows(remote, &user),
-            "anyone else can type the header: refused"
-        );
-
-        let token = access(None, &[], Some("s3cret-s3cret-s3cret"));
-        assert!(token.allows(
-            remote,
-            &headers(&[("authorization", "Bearer s3cret-s3cret-s3cret")])
-        ));
-        assert!(!token.allows(remote, &headers(&[("authorization", "Bearer nope")])));
+    fn links_climb_back_to_the_root() {
+        assert_eq!(root_of("/"), "./");
+        assert_eq!(root_of("/setup"), "./");
+        assert_eq!(root_of("/api/v1/status"), "../../");
     }
 
     #[test]

@@ -12,12 +12,11 @@
 //! The logic lives in [`crate::account`]; handlers translate.
 
 use std::collections::HashMap;
-use std::fmt::Write as _;
 
 use axum::body::Bytes;
 use axum::extract::{Query, RawQuery, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
-use axum::response::{Html, IntoResponse, Response};
+use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde::Deserialize;
@@ -32,12 +31,12 @@ use crate::tesla::auth::{AuthError, AuthStatus, Claims};
 use crate::tesla::fleet::partner::WELL_KNOWN_PATH;
 use crate::tesla::region;
 use crate::vehicle::setup;
-use crate::vehicle::signal::{Signal, Value as SignalValue};
 
 /// The cookie that binds a sign-in's `state` to the browser that started it.
 const LOGIN_COOKIE: &str = "teslasync_login";
-/// Its path: sent to the callback and the paste endpoint only.
-const COOKIE_PATH: &str = "/api/v1/auth";
+/// Its path: `/`, because a proxy may serve the pages under a prefix (ingress), and the paste box
+/// lives on the set-up page. The cookie is useless anywhere but the callback.
+const COOKIE_PATH: &str = "/";
 
 /// Routes anyone may reach.
 pub fn public_routes() -> Router<WebState> {
@@ -104,14 +103,16 @@ fn json_body(headers: &HeaderMap, body: &Bytes) -> Result<Value, Box<Response>> 
     })
 }
 
+/// A result page (sign-in) with a way back; `root` is the relative path to the pages' root.
 fn page(status: StatusCode, title: &str, body_html: &str) -> Response {
-    let html = format!(
-        "<!doctype html><html><head><meta charset=\"utf-8\"><title>TeslaSync — {t}</title>\
-         <style>body{{font-family:system-ui,sans-serif;margin:2em;max-width:50em}}</style></head>\
-         <body><h1>{t}</h1>{body_html}<p><a href=\"/\">Status page</a></p></body></html>",
-        t = escape(title)
-    );
-    (status, Html(html)).into_response()
+    // Every page here is under /api/v1/auth/.
+    let root = "../../../";
+    super::page::response(
+        status,
+        title,
+        root,
+        &format!("{body_html}<p><a class=\"button\" href=\"{root}setup\">Continue set-up</a></p>"),
+    )
 }
 
 // ── Public ──────────────────────────────────────────────────────────────────────────────────
@@ -137,21 +138,10 @@ async fn public_key(State(state): State<WebState>) -> Response {
     }
 }
 
-/// The browser's `teslasync_login` cookie, if any.
-fn login_cookie(headers: &HeaderMap) -> Option<String> {
-    headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|c| c.trim().split_once('='))
-        .find(|(name, _)| *name == LOGIN_COOKIE)
-        .map(|(_, value)| value.to_string())
-}
-
 /// Whether this browser started the sign-in whose `state` it presents.
-fn bound_to_browser(headers: &HeaderMap, state: &str) -> bool {
-    login_cookie(headers).is_some_and(|c| Secret::from(c) == Secret::from(state))
+pub(super) fn bound_to_browser(headers: &HeaderMap, state: &str) -> bool {
+    super::access::cookie(headers, LOGIN_COOKIE)
+        .is_some_and(|c| Secret::from(c) == Secret::from(state))
 }
 
 /// Clears the login cookie (after use, or on failure).
@@ -228,17 +218,7 @@ async fn login(State(state): State<WebState>) -> Response {
         LOGIN_TTL.as_secs(),
         if secure { "; Secure" } else { "" }
     );
-    let mut resp = StatusCode::FOUND.into_response();
-    if let (Ok(loc), Ok(c)) = (
-        HeaderValue::from_str(url.as_str()),
-        HeaderValue::from_str(&cookie),
-    ) {
-        resp.headers_mut().insert(header::LOCATION, loc);
-        resp.headers_mut().insert(header::SET_COOKIE, c);
-    }
-    resp.headers_mut()
-        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    resp
+    super::redirect(StatusCode::FOUND, url.as_str(), Some(&cookie))
 }
 
 /// `POST /api/v1/auth/callback-url {"url": "<the address Tesla redirected to>"}`: for installs whose
@@ -433,106 +413,4 @@ async fn fleet_status(State(state): State<WebState>, Query(q): Query<VinQuery>) 
         }
         Err(e) => error(StatusCode::BAD_GATEWAY, e.to_string()),
     }
-}
-
-// ── Status page section ─────────────────────────────────────────────────────────────────────
-
-/// The set-up section of the status page: what is done, what is next.
-pub async fn section(state: &WebState) -> String {
-    let info = account_json(state).await;
-    let account = &state.account;
-    let mut out = String::from("<h2>Tesla account</h2>");
-    let sign_in = info["sign_in"]["state"].as_str().unwrap_or("signed_out");
-    match sign_in {
-        "signed_in" => {
-            let _ = write!(
-                out,
-                "<p>✅ Signed in{}. Fleet API: <code>{}</code>. <button onclick=\"post('/api/v1/auth/logout',{{}})\">Sign out</button></p>",
-                info["account_region"]
-                    .as_str()
-                    .map(|r| format!(" (account region {})", escape(r)))
-                    .unwrap_or_default(),
-                escape(info["fleet_api_base_url"].as_str().unwrap_or("")),
-            );
-        }
-        "reauth_required" => {
-            let _ = write!(
-                out,
-                "<p class=\"bad\">⚠️ Tesla needs you to sign in again ({}). Polling is paused until you do; no restart needed.</p>",
-                escape(info["sign_in"]["reason"].as_str().unwrap_or("")),
-            );
-        }
-        _ => out.push_str("<p>Not signed in to Tesla yet.</p>"),
-    }
-    if sign_in != "signed_in" {
-        out.push_str(
-            "<p><a class=\"button\" href=\"/api/v1/auth/login\">Sign in with Tesla</a></p>\
-             <p class=\"muted\">If Tesla's redirect does not reach TeslaSync, paste the address of the page \
-             you land on here (same browser):<br><input id=\"cb\" size=\"60\" placeholder=\"https://…/api/v1/auth/callback?code=…\"> \
-             <button onclick=\"post('/api/v1/auth/callback-url',{url:document.getElementById('cb').value})\">Complete sign-in</button></p>",
-        );
-    }
-    if let Some(missing) = info["missing_scopes"].as_array().filter(|m| !m.is_empty()) {
-        out.push_str("<p class=\"bad\">Permissions not granted:</p><ul>");
-        for m in missing {
-            let _ = write!(
-                out,
-                "<li><b>{}</b>: without it, {}</li>",
-                escape(m["scope"].as_str().unwrap_or("")),
-                escape(m["without"].as_str().unwrap_or(""))
-            );
-        }
-        out.push_str("</ul><p>Sign in again and tick them to fix this.</p>");
-    }
-    let _ = write!(
-        out,
-        "<h3>Command key and partner registration</h3><p>Key fingerprint <code>{}</code> (<a href=\"{}\">public key</a>).</p>",
-        escape(info["public_key_fingerprint"].as_str().unwrap_or("none")),
-        WELL_KNOWN_PATH
-    );
-    match account.pairing() {
-        None => out.push_str(
-            "<p>Set <code>[tesla] domain</code> to the host that serves this public key, then register the application with Tesla and pair your cars.</p>",
-        ),
-        Some(p) => {
-            let _ = write!(
-                out,
-                "<p>Tesla fetches the key from <code>{url}</code>. <button onclick=\"post('/api/v1/devtools/register-partner',{{}})\">Register with Tesla</button></p>\
-                 <h3>Pair the virtual key</h3><p>Open <a href=\"{link}\">{link}</a> on the phone with the Tesla app (or scan the code), select each car and approve. Owner accounts only; the car must be online.</p>{qr}",
-                url = escape(&p.public_key_url),
-                link = escape(&p.link),
-                qr = p.qr_svg,
-            );
-        }
-    }
-    let cars = state.hub.snapshot();
-    if !cars.is_empty() {
-        out.push_str(
-            "<table><tr><th>Car</th><th>Key paired</th><th>Signed commands required</th><th>Firmware</th></tr>",
-        );
-        let yes_no = |v: Option<&SignalValue>| match v.and_then(SignalValue::as_bool) {
-            Some(true) => "yes",
-            Some(false) => "no",
-            None => "?",
-        };
-        for car in cars {
-            let _ = write!(
-                out,
-                "<tr><td>{} <span class=\"muted\">{}</span></td><td>{}</td><td>{}</td><td>{}</td></tr>",
-                escape(&car.info.display_name),
-                escape(&car.info.vin),
-                yes_no(car.signals.get(&Signal::KeyPaired)),
-                yes_no(car.signals.get(&Signal::CommandProtocolRequired)),
-                escape(car.signals.get(&Signal::Version).and_then(SignalValue::as_text).unwrap_or("?")),
-            );
-        }
-        out.push_str(
-            "</table><p><button onclick=\"fetch('/api/v1/devtools/fleet-status').then(()=>location.reload())\">Re-check</button></p>",
-        );
-    }
-    out.push_str(
-        "<pre id=\"out\" class=\"muted\"></pre><script>function post(u,b){fetch(u,{method:'POST',headers:{'Content-Type':'application/json'},body:JSON.stringify(b)})\
-         .then(r=>r.json()).then(j=>{document.getElementById('out').textContent=j.summary||j.error||JSON.stringify(j,null,1);if(j.ok)setTimeout(()=>location.reload(),1500)})}</script>",
-    );
-    out
 }

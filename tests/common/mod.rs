@@ -1,14 +1,19 @@
-//! Shared integration-test harness: a simulated Tesla on a loopback port, a real Mosquitto broker on
-//! 127.0.0.1:1883, a daemon with its own data directory and topic prefix, and an MQTT probe that
-//! subscribes like Home Assistant. Waits are on events with timeouts, never fixed sleeps.
+//! Shared integration-test harness: a simulated Tesla on a loopback port, a private Mosquitto broker
+//! per set-up ([`Broker`], on a free port, gone with the test), a daemon with its own data directory
+//! and topic prefix, and an MQTT probe that subscribes like Home Assistant. Waits are on events with
+//! timeouts, never fixed sleeps.
 #![allow(dead_code)]
+
+mod broker;
+#[allow(unused_imports)]
+pub use broker::{Broker, Login};
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use rumqttc::{AsyncClient, Event, MqttOptions, Packet, QoS};
+use rumqttc::{AsyncClient, Event, Packet, QoS};
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
@@ -19,29 +24,9 @@ use teslasync::secret::Secret;
 use teslasync::sim::{approve_form, Sim, SimConfig, SimRegion, SCOPES};
 use teslasync::tesla::auth::Tokens;
 
-pub const BROKER: &str = "127.0.0.1:1883";
+/// `http.admin_token` of every test daemon from [`Setup::new`].
+pub const ADMIN_PASSWORD: &str = "test-admin-password-0123456789";
 pub const TIMEOUT: Duration = Duration::from_secs(20);
-
-/// Starts Mosquitto if nothing listens on 1883 (CI's `.ci/run` normally has done it already).
-pub fn ensure_broker() {
-    static STARTED: OnceLock<()> = OnceLock::new();
-    STARTED.get_or_init(|| {
-        if std::net::TcpStream::connect(BROKER).is_ok() {
-            return;
-        }
-        let spawned = std::process::Command::new("mosquitto").args(["-p", "1883"]).spawn();
-        if spawned.is_err() {
-            panic!("these tests need a Mosquitto broker on {BROKER}: install it (apt-get install mosquitto) or run `bash .ci/run`");
-        }
-        for _ in 0..100 {
-            if std::net::TcpStream::connect(BROKER).is_ok() {
-                return;
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        panic!("mosquitto did not start listening on {BROKER}");
-    });
-}
 
 /// A unique name for topics, client ids and directories of one test.
 pub fn unique(prefix: &str) -> String {
@@ -121,13 +106,15 @@ impl Drop for SimServer {
 pub struct Setup {
     pub cfg: Config,
     pub dir: tempfile::TempDir,
+    /// This set-up's own broker; `cfg.mqtt.url` points at it.
+    pub broker: Broker,
 }
 
 impl Setup {
     /// A configuration pointing at `sim`, with a fresh data directory, key and topic prefix.
     pub fn new(sim: &SimServer) -> Setup {
         init_test_logging();
-        ensure_broker();
+        let broker = Broker::start();
         let dir = tempfile::tempdir().unwrap();
         let mut cfg = Config::defaults();
         let defaults = SimConfig::default();
@@ -135,14 +122,16 @@ impl Setup {
         cfg.tesla.auth_base_url = sim.url.clone();
         cfg.tesla.client_id = Some(defaults.client_id);
         cfg.tesla.client_secret = Some(Secret::from(defaults.client_secret));
-        cfg.mqtt.url = url::Url::parse(&format!("mqtt://{BROKER}")).unwrap();
+        cfg.mqtt.url = broker.url();
         cfg.mqtt.client_id = unique("daemon");
         cfg.mqtt.base_topic = unique("ts");
         cfg.mqtt.discovery_prefix = unique("ha");
         cfg.storage.path = dir.path().join("data");
         cfg.storage.encryption_key = Some(random_key());
         cfg.polling.list_interval = Duration::from_secs(60);
-        Setup { cfg, dir }
+        // The web UI's password; `Browser::new()` presents it as a bearer token.
+        cfg.http.admin_token = Some(Secret::from(ADMIN_PASSWORD));
+        Setup { cfg, dir, broker }
     }
 
     /// Stores a refresh token from the simulator, as `teslasync auth import` does.
@@ -157,6 +146,11 @@ impl Setup {
 
     pub fn prefix(&self) -> &str {
         &self.cfg.mqtt.discovery_prefix
+    }
+
+    /// A probe on this set-up's broker.
+    pub async fn probe(&self, filters: &[String]) -> Probe {
+        Probe::start(&self.broker, filters).await
     }
 }
 
@@ -192,6 +186,7 @@ impl Running {
                 clock,
                 http_listener: Some(listener),
                 fleet_hosts: None,
+                ..StartOptions::default()
             },
         )
         .await
@@ -262,16 +257,17 @@ impl Msg {
 #[derive(Clone)]
 pub struct Probe {
     pub client: AsyncClient,
+    /// Keeps the broker running while the probe lives.
+    pub broker: Broker,
     messages: Arc<Mutex<HashMap<String, Vec<Msg>>>>,
     notify: Arc<Notify>,
     stop: CancellationToken,
 }
 
 impl Probe {
-    /// Subscribes to `filters` and returns once the subscription is acknowledged.
-    pub async fn start(filters: &[String]) -> Probe {
-        ensure_broker();
-        let mut opts = MqttOptions::new(unique("probe"), "127.0.0.1", 1883);
+    /// Subscribes to `filters` on `broker` and returns once the subscription is acknowledged.
+    pub async fn start(broker: &Broker, filters: &[String]) -> Probe {
+        let mut opts = broker.options(&unique("probe"));
         opts.set_max_packet_size(1024 * 1024, 1024 * 1024);
         opts.set_keep_alive(Duration::from_secs(30));
         let (client, mut eventloop) = AsyncClient::new(opts, 100);
@@ -324,6 +320,7 @@ impl Probe {
             .expect("probe subscribed");
         Probe {
             client,
+            broker: broker.clone(),
             messages,
             notify,
             stop,
@@ -496,15 +493,18 @@ impl Page {
     }
 }
 
-/// A browser without JavaScript: shows redirects instead of following them, keeps the one cookie
+/// A browser without JavaScript: shows redirects instead of following them, keeps the cookies
 /// TeslaSync sets, and records every answer (for leak checks).
 #[derive(Clone)]
 pub struct Browser {
     http: reqwest::Client,
-    pub cookie: Arc<Mutex<Option<String>>>,
+    /// Cookie name → value.
+    pub cookies: Arc<Mutex<std::collections::BTreeMap<String, String>>>,
     pub seen: Arc<Mutex<Vec<Page>>>,
     /// Extra header sent with every request (forward auth).
     pub header: Option<(&'static str, &'static str)>,
+    /// `Authorization: Bearer` sent with every request.
+    pub bearer: Option<String>,
 }
 
 impl Default for Browser {
@@ -514,42 +514,79 @@ impl Default for Browser {
 }
 
 impl Browser {
+    /// The admin's browser: presents [`ADMIN_PASSWORD`] as a bearer token (daemons from
+    /// [`Setup::new`] accept it), so tests about other things need no sign-in.
     pub fn new() -> Browser {
+        Browser {
+            bearer: Some(ADMIN_PASSWORD.to_owned()),
+            ..Browser::anonymous()
+        }
+    }
+
+    /// A browser with no credential at all.
+    pub fn anonymous() -> Browser {
         Browser {
             http: reqwest::Client::builder()
                 .redirect(reqwest::redirect::Policy::none())
                 .no_proxy()
                 .build()
                 .unwrap(),
-            cookie: Arc::default(),
+            cookies: Arc::default(),
             seen: Arc::default(),
             header: None,
+            bearer: None,
         }
     }
 
+    /// The `teslasync_login` cookie pair, if set.
+    pub fn cookie(&self, name: &str) -> Option<String> {
+        self.cookies
+            .lock()
+            .unwrap()
+            .get(name)
+            .map(|v| format!("{name}={v}"))
+    }
+
     async fn send(&self, req: reqwest::RequestBuilder) -> Page {
-        let mut req = req;
+        let mut req = req.header("accept", "text/html,application/json");
         let url = req
             .try_clone()
             .and_then(|r| r.build().ok())
             .map(|r| r.url().to_string())
             .unwrap_or_default();
-        if let Some(c) = self.cookie.lock().unwrap().clone() {
-            req = req.header("cookie", c);
+        let jar: Vec<String> = self
+            .cookies
+            .lock()
+            .unwrap()
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect();
+        if !jar.is_empty() {
+            req = req.header("cookie", jar.join("; "));
         }
         if let Some((k, v)) = self.header {
             req = req.header(k, v);
         }
+        if let Some(t) = &self.bearer {
+            req = req.bearer_auth(t);
+        }
         let resp = req.send().await.unwrap();
         let status = resp.status().as_u16();
         let headers = resp.headers().clone();
-        if let Some(set) = headers.get("set-cookie").and_then(|v| v.to_str().ok()) {
-            let pair = set.split(';').next().unwrap_or_default().to_string();
-            *self.cookie.lock().unwrap() = if pair.ends_with('=') {
-                None
-            } else {
-                Some(pair)
-            };
+        for set in headers
+            .get_all("set-cookie")
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+        {
+            let pair = set.split(';').next().unwrap_or_default();
+            if let Some((k, v)) = pair.split_once('=') {
+                let mut jar = self.cookies.lock().unwrap();
+                if v.is_empty() {
+                    jar.remove(k);
+                } else {
+                    jar.insert(k.to_owned(), v.to_owned());
+                }
+            }
         }
         let body = resp.text().await.unwrap();
         let page = Page {
@@ -631,11 +668,12 @@ impl World {
         let mut setup = Setup::new(&sim);
         configure(&mut setup, &sim);
         setup.sign_in(&sim);
-        let probe = Probe::start(&[
-            format!("{}/#", setup.base()),
-            format!("{}/#", setup.prefix()),
-        ])
-        .await;
+        let probe = setup
+            .probe(&[
+                format!("{}/#", setup.base()),
+                format!("{}/#", setup.prefix()),
+            ])
+            .await;
         let running = Running::start(&setup.cfg, sim.sim.clock()).await;
         World {
             sim,

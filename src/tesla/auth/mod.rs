@@ -237,6 +237,12 @@ impl Tokens {
         })
     }
 
+    /// The time on this account's clock (for answers that name a time, such as an HTTP-date
+    /// `Retry-After` without a `Date` header).
+    pub fn now(&self) -> std::time::SystemTime {
+        self.clock.now()
+    }
+
     /// Stores a refresh token obtained elsewhere (`teslasync auth import`). The next request refreshes.
     pub fn import_refresh_token(store: &Store, refresh_token: &Secret) -> Result<(), AuthError> {
         let record = StoredTokens {

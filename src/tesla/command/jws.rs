@@ -109,7 +109,7 @@ fn challenge(v_point: &[u8], public_key: &[u8], message: &[u8]) -> Scalar {
 /// A compact `Tesla.SS256` token over `claims`, serialized canonically (see [`canonical_json`]).
 pub fn sign(key: &KeyPair, claims: &Value) -> Result<String, JwsError> {
     if !claims.is_object() {
-        return Err(JwsError::ClaimsNotObject(json_kind(claims)));
+        return Err(JwsError::ClaimsNotObject(crate::util::json_kind(claims)));
     }
     let mut token = String::with_capacity(512);
     token.push_str(HEADER_B64);
@@ -126,7 +126,7 @@ pub fn sign(key: &KeyPair, claims: &Value) -> Result<String, JwsError> {
 /// Go proxy does.
 pub fn sign_fleet_telemetry_config(key: &KeyPair, config: &Value) -> Result<String, JwsError> {
     let Value::Object(map) = config else {
-        return Err(JwsError::ClaimsNotObject(json_kind(config)));
+        return Err(JwsError::ClaimsNotObject(crate::util::json_kind(config)));
     };
     let mut claims: Map<String, Value> = map.clone();
     claims.insert(
@@ -221,17 +221,6 @@ fn write_string(s: &str, out: &mut String) {
             '\u{2029}' => out.push_str("\\u2029"),
             c => out.push(c),
         }
-    }
-}
-
-fn json_kind(v: &Value) -> &'static str {
-    match v {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "an array",
-        Value::Object(_) => "an object",
     }
 }
 

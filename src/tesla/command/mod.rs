@@ -3,8 +3,8 @@
 //!
 //! No HTTP, MQTT or storage: bytes in, bytes out. Nothing here sleeps, retries or reads the clock —
 //! every time-dependent call takes `now: SystemTime` — so the daemon's executor and the simulator
-//! drive it with their own clock. Written as if it were its own crate; the only thing it borrows
-//! from the rest of TeslaSync is [`crate::vehicle::command::Command`] in [`actions`].
+//! drive it with their own clock. Written as if it were its own crate: it knows nothing of the
+//! rest of TeslaSync (the command vocabulary it signs is [`crate::tesla::commands`]).
 //!
 //! Modules, in protocol order (the structure follows Tesla's Go SDK, `internal/authentication`):
 //! - [`messages`]: hand-written prost types for the protobufs on the wire.
@@ -14,7 +14,7 @@
 //! - [`signer`]: the client: handshake, sign, open (verify, decrypt, classify) replies.
 //! - [`verifier`]: the vehicle: answer handshakes, verify commands, encode replies (the simulator's car).
 //! - [`error`]: [`ProtocolError`] with `may_have_succeeded` / `is_temporary` / `needs_resync`.
-//! - [`actions`]: `Command` ↔ `VCSEC.UnsignedMessage` / `CarServer.Action`.
+//! - [`actions`]: the non-command payloads (`ping`, VCSEC status) and `encode` for a command.
 //! - [`jws`]: `Tesla.SS256` (Schnorr) tokens for the Fleet Telemetry config.
 //!
 //! One command, end to end (the executor's side is the signer; the car's is the verifier):
@@ -22,13 +22,13 @@
 //! ```
 //! use std::sync::Arc;
 //! use std::time::SystemTime;
-//! use teslasync::tesla::command::{actions, KeyPair, SignOptions, Signer, VehicleVerifier, Verdict};
-//! use teslasync::vehicle::command::Command;
+//! use teslasync::tesla::command::{KeyPair, SignOptions, Signer, VehicleVerifier, Verdict};
+//! use teslasync::tesla::commands::Command;
 //!
 //! let now = SystemTime::now();
 //! let vin = "5YJ3E1EA7KF000001";
 //! let client = Arc::new(KeyPair::generate());
-//! let (domain, payload) = actions::encode(&Command::SetChargeLimit { percent: 80 }).unwrap();
+//! let (domain, payload) = Command::SetChargeLimit { percent: 80 }.encode().unwrap();
 //!
 //! // The car, with our key enrolled.
 //! let mut car = VehicleVerifier::new(domain, vin, KeyPair::generate(), now);
@@ -45,8 +45,7 @@
 //! let _persist = signer.snapshot();
 //! let handled = car.handle(request.bytes(), now);
 //! assert_eq!(handled.verdict, Verdict::Accepted);
-//! let decoded = actions::decode(domain, &handled.command.unwrap().payload).unwrap();
-//! assert_eq!(decoded, actions::Decoded::Command(Command::SetChargeLimit { percent: 80 }));
+//! assert_eq!(handled.command.unwrap().payload, payload); // the car decodes and applies it
 //! signer.open_reply(&request, &handled.reply, now).unwrap();
 //! ```
 //!

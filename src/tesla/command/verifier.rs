@@ -6,7 +6,7 @@
 //! the counter anti-replay window. It answers handshakes with tagged session info, checks
 //! HMAC-personalized commands (epoch, expiry, counter window, tag, enrolment) and encodes replies,
 //! encrypted when the request asks for it. It does not interpret commands: the caller decodes
-//! [`VerifiedCommand::payload`] (see `actions::decode`) and picks the [`Outcome`].
+//! [`VerifiedCommand::payload`] (the simulator's car decodes it itself) and picks the [`Outcome`].
 //!
 //! Limits follow Tesla's Go reference verifier, since real firmware's are undocumented: a 32-counter
 //! window (VCSEC demands strictly increasing counters), out-of-order or zero counters only with an
@@ -579,7 +579,7 @@ mod tests {
     use super::*;
     use crate::tesla::command::error::ProtocolError;
     use crate::tesla::command::signer::{MessageIds, SignOptions, Signer};
-    use crate::vehicle::command::Command;
+    use crate::tesla::commands::Command;
     use std::sync::Arc;
     use std::time::{Duration, UNIX_EPOCH};
 

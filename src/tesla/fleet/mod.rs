@@ -13,6 +13,7 @@
 //! Knows nothing about MQTT, Home Assistant or signals. Partner endpoints live in [`partner`].
 
 pub mod partner;
+pub mod retry;
 
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
@@ -81,6 +82,9 @@ pub enum FleetError {
     Unavailable,
     #[error("Tesla rate-limited the request; retry in {} s", retry_after.as_secs())]
     RateLimited { retry_after: Duration },
+    /// 403 `account disabled: EXCEEDED_LIMIT`: Tesla switched the whole application off.
+    #[error("Tesla disabled this application's Fleet API access: its billing limit is used up (403 EXCEEDED_LIMIT). Raise the limit or add a payment method at developer.tesla.com (Dashboard, Billing); TeslaSync pauses Fleet API requests meanwhile")]
+    BillingLimitExceeded,
     #[error("vehicle {0} is not on this Tesla account")]
     UnknownVehicle(String),
     #[error("this car only accepts signed commands (Tesla Vehicle Command Protocol)")]
@@ -516,7 +520,13 @@ impl FleetClient {
                     .map(|e| e.response)
                     .map_err(|e| FleetError::Decode(e.to_string()));
             }
-            return Err(error_from(status, &headers, &bytes, path));
+            return Err(error_from(
+                status,
+                &headers,
+                &bytes,
+                path,
+                self.tokens.now(),
+            ));
         }
     }
 
@@ -554,6 +564,7 @@ fn error_from(
     headers: &reqwest::header::HeaderMap,
     body: &[u8],
     path: &str,
+    now: std::time::SystemTime,
 ) -> FleetError {
     let message = serde_json::from_slice::<Json>(body)
         .ok()
@@ -570,8 +581,9 @@ fn error_from(
         412 => FleetError::NotRegistered(message),
         421 => FleetError::WrongRegion(message),
         429 => FleetError::RateLimited {
-            retry_after: retry_after(headers, &message),
+            retry_after: retry::retry_after(headers, &message, now),
         },
+        403 if message.contains("EXCEEDED_LIMIT") => FleetError::BillingLimitExceeded,
         404 => FleetError::UnknownVehicle(path.split('/').nth(3).unwrap_or_default().to_string()),
         403 if message.contains("Vehicle Command Protocol required") => FleetError::SigningRequired,
         s if s >= 500 => FleetError::Server { status: s, message },
@@ -616,65 +628,53 @@ pub async fn probe(http: &reqwest::Client, url: Url) -> Reachability {
     }
 }
 
-/// `Retry-After` in seconds, else the "Retry in N seconds" body Tesla has sent, else five minutes.
-fn retry_after(headers: &reqwest::header::HeaderMap, body: &str) -> Duration {
-    let from_header = headers
-        .get(reqwest::header::RETRY_AFTER)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.trim().parse::<u64>().ok());
-    let from_body = body
-        .strip_prefix("Retry in ")
-        .and_then(|rest| rest.split_whitespace().next())
-        .and_then(|n| n.parse::<u64>().ok());
-    Duration::from_secs(from_header.or(from_body).unwrap_or(300))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use reqwest::header::{HeaderMap, HeaderValue, RETRY_AFTER};
-
-    #[test]
-    fn retry_after_prefers_the_header_then_the_body() {
-        let mut h = HeaderMap::new();
-        assert_eq!(
-            retry_after(&h, "Retry in 51 seconds"),
-            Duration::from_secs(51)
-        );
-        assert_eq!(retry_after(&h, "nonsense"), Duration::from_secs(300));
-        h.insert(RETRY_AFTER, HeaderValue::from_static("7"));
-        assert_eq!(
-            retry_after(&h, "Retry in 51 seconds"),
-            Duration::from_secs(7)
-        );
-    }
+    use reqwest::header::HeaderMap;
+    use std::time::SystemTime;
 
     #[test]
     fn tesla_error_bodies_map_to_typed_errors() {
         let h = HeaderMap::new();
-        let e = error_from(
+        let err =
+            |status, body: &[u8], path| error_from(status, &h, body, path, SystemTime::UNIX_EPOCH);
+        let e = err(
             StatusCode::REQUEST_TIMEOUT,
-            &h,
             br#"{"response":null,"error":"vehicle unavailable: vehicle is offline or asleep"}"#,
             "api/1/vehicles/X/vehicle_data",
         );
         assert!(matches!(e, FleetError::Unavailable));
-        let e = error_from(
+        let e = err(
             StatusCode::FORBIDDEN,
-            &h,
             br#"{"response":null,"error":"Tesla Vehicle Command Protocol required, please refer"}"#,
             "p",
         );
         assert!(matches!(e, FleetError::SigningRequired));
-        let e = error_from(
+        let e = err(
             StatusCode::NOT_FOUND,
-            &h,
             br#"{"error":"not_found"}"#,
             "api/1/vehicles/5YJ/vehicle_data",
         );
         assert_eq!(e.to_string(), "vehicle 5YJ is not on this Tesla account");
-        let e = error_from(StatusCode::BAD_GATEWAY, &h, b"<html>oops</html>", "p");
+        let e = err(StatusCode::BAD_GATEWAY, b"<html>oops</html>", "p");
         assert!(e.is_temporary(), "{e}");
+        let e = err(
+            StatusCode::FORBIDDEN,
+            br#"{"response":null,"error":"account disabled: EXCEEDED_LIMIT"}"#,
+            "api/1/vehicles/5YJ/vehicle_data",
+        );
+        assert!(matches!(e, FleetError::BillingLimitExceeded));
+        assert!(e.to_string().contains("developer.tesla.com"), "{e}");
+        let e = err(
+            StatusCode::TOO_MANY_REQUESTS,
+            b"Retry in 18446744073709551615 seconds",
+            "api/1/vehicles",
+        );
+        assert!(
+            matches!(e, FleetError::RateLimited { retry_after } if retry_after == retry::MAX_RETRY_AFTER),
+            "{e:?}"
+        );
     }
 
     #[test]
