@@ -233,15 +233,18 @@ async fn send(
     w.result(vin, *n).await
 }
 
-/// Lets a minute pass so the poller reads `vehicle_data` again, and waits for the state.
+/// Lets minutes pass until the poller has read `vehicle_data` again (the cost governor may pace
+/// data requests) and the state arrived.
 async fn poll_until(w: &World, vin: &str, topic: &str, payload: &str) {
     let topic = w.topic(vin, topic);
-    if w.probe.last(&topic).is_some_and(|m| m.text() == payload) {
-        return;
+    for _ in 0..60 {
+        if w.probe.last(&topic).is_some_and(|m| m.text() == payload) {
+            return;
+        }
+        let cycles = w.running.daemon().poll_status().borrow().cycles;
+        w.sim.sim.advance(Duration::from_secs(61)).unwrap();
+        w.running.wait_cycles_after(cycles).await;
     }
-    let cycles = w.running.daemon().poll_status().borrow().cycles;
-    w.sim.sim.advance(Duration::from_secs(61)).unwrap();
-    w.running.wait_cycles_after(cycles).await;
     w.probe.wait_text(&topic, payload).await;
 }
 

@@ -202,7 +202,11 @@ impl Car {
                     Opening::Stop => {}
                 }
             }
-            Action::SteeringWheelHeater(on) => self.steering_wheel_heater = *on,
+            Action::SteeringWheelHeater(on) => {
+                self.steering_wheel_heater = *on;
+                // The plain on/off request heats at the highest level, as the car does.
+                self.steering_wheel_heat_level = if *on { 3 } else { 0 };
+            }
             Action::BioweaponMode(on) => {
                 self.bioweapon_mode = *on;
                 if *on {
@@ -244,12 +248,19 @@ impl Car {
                 }
             }
             Action::AutoSteeringWheelHeat(on) => self.auto_steering_wheel_heat = *on,
-            Action::CopTemp(level) => self.cop_temp = *level,
+            Action::CopTemp(level) => {
+                self.cop_temperature = ["Low", "Medium", "High"][usize::from((*level).min(2))]
+            }
             Action::GuestMode(on) => self.guest_mode = *on,
             Action::LowPowerMode(on) => self.low_power_mode = *on,
             Action::KeepAccessoryPower(on) => self.keep_accessory_power = *on,
-            Action::ScheduledCharging(start) => self.scheduled_charging_start = *start,
-            Action::ScheduledDeparture(at) => self.scheduled_departure = *at,
+            Action::ScheduledCharging(start) => {
+                self.scheduled_charging =
+                    (start.is_some(), start.unwrap_or(self.scheduled_charging.1))
+            }
+            Action::ScheduledDeparture(at) => {
+                self.scheduled_departure = (at.is_some(), at.unwrap_or(self.scheduled_departure.1))
+            }
         }
         Ok(())
     }

@@ -253,9 +253,20 @@ pub struct Car {
     pub climate_keeper: &'static str,
     pub bioweapon_mode: bool,
     pub cabin_overheat_protection: &'static str,
+    /// `Low`, `Medium` or `High` (30, 35, 40 °C).
+    pub cop_temperature: &'static str,
     pub defrost: bool,
+    /// Front left, front right ventilation, 0 (off) to 3, on cars with seat cooling.
+    pub seat_coolers: [u8; 2],
     /// Third row left, right.
     pub third_row_heaters: [u8; 2],
+    /// Automatic seat climate front left, front right.
+    pub auto_seat_climate: [bool; 2],
+    pub auto_steering_wheel_heat: bool,
+    /// Legacy scheduled charging: enabled, minutes after midnight.
+    pub scheduled_charging: (bool, u16),
+    /// Legacy scheduled departure: enabled, minutes after midnight.
+    pub scheduled_departure: (bool, u16),
 
     // Body and security.
     pub locked: bool,
@@ -272,26 +283,15 @@ pub struct Car {
     pub audio_volume: f64,
     pub media: Media,
     pub software_update: &'static str,
-    /// Percent of the update installed while `software_update` is `installing`.
-    pub install_percent: u8,
 
     // Commanded settings (sim::action), REST numbering.
-    /// Front left, front right seat cooling: 0 off … 3 high.
-    pub seat_coolers: [u8; 2],
     /// Steering wheel heat level: 0 off, 1 low, 3 high.
     pub steering_wheel_heat_level: u8,
-    /// Auto seat climate, front left and front right.
-    pub auto_seat_climate: [bool; 2],
-    pub auto_steering_wheel_heat: bool,
-    /// Cabin overheat protection activation temperature: 0 low (30 °C), 1 medium, 2 high.
-    pub cop_temp: u8,
     pub guest_mode: bool,
     pub low_power_mode: bool,
     pub keep_accessory_power: bool,
-    /// Legacy scheduled charging start, minutes after midnight, when enabled.
-    pub scheduled_charging_start: Option<u16>,
-    /// Legacy scheduled departure, minutes after midnight, when enabled.
-    pub scheduled_departure: Option<u16>,
+    /// Percent of the update installed while `software_update` is `installing`.
+    pub install_percent: u8,
 }
 
 /// What the car's media player is doing.
@@ -375,8 +375,14 @@ impl Car {
             climate_keeper: "off",
             bioweapon_mode: false,
             cabin_overheat_protection: "On",
+            cop_temperature: "Medium",
             defrost: false,
+            seat_coolers: [0; 2],
             third_row_heaters: [0; 2],
+            auto_seat_climate: [false; 2],
+            auto_steering_wheel_heat: false,
+            scheduled_charging: (false, 600),
+            scheduled_departure: (false, 480),
             locked: true,
             sentry_mode: false,
             valet_mode: false,
@@ -392,17 +398,11 @@ impl Car {
             } else {
                 ""
             },
-            install_percent: 0,
-            seat_coolers: [0; 2],
             steering_wheel_heat_level: 0,
-            auto_seat_climate: [false; 2],
-            auto_steering_wheel_heat: false,
-            cop_temp: 1,
             guest_mode: false,
             low_power_mode: false,
             keep_accessory_power: false,
-            scheduled_charging_start: None,
-            scheduled_departure: None,
+            install_percent: 0,
         }
     }
 

@@ -234,13 +234,13 @@ fn charge_state(car: &Car, ts: u64) -> Value {
         "off_peak_charging_enabled": false,
         "off_peak_charging_times": "all_week",
         "off_peak_hours_end_time": 360,
-        "preconditioning_enabled": car.scheduled_departure.is_some(),
+        "preconditioning_enabled": car.scheduled_departure.0,
         "preconditioning_times": "all_week",
         "scheduled_charging_mode": scheduled_charging_mode(car),
-        "scheduled_charging_pending": car.scheduled_charging_start.is_some() && plugged && !charging,
+        "scheduled_charging_pending": car.scheduled_charging.0 && plugged && !charging,
         "scheduled_charging_start_time": null,
-        "scheduled_charging_start_time_app": car.scheduled_charging_start.unwrap_or(600),
-        "scheduled_departure_time_minutes": car.scheduled_departure.unwrap_or(480),
+        "scheduled_charging_start_time_app": car.scheduled_charging.1,
+        "scheduled_departure_time_minutes": car.scheduled_departure.1,
         "supercharger_session_trip_planner": false,
         "time_to_full_charge": round(minutes_to_full as f64 / 60.0, 2),
         "trip_charging": false,
@@ -252,22 +252,10 @@ fn charge_state(car: &Car, ts: u64) -> Value {
 
 /// `Off`, `StartAt` (scheduled charging) or `DepartBy` (scheduled departure), as Tesla reports it.
 fn scheduled_charging_mode(car: &Car) -> &'static str {
-    match (
-        car.scheduled_charging_start.is_some(),
-        car.scheduled_departure.is_some(),
-    ) {
+    match (car.scheduled_charging.0, car.scheduled_departure.0) {
         (true, _) => "StartAt",
         (false, true) => "DepartBy",
         (false, false) => "Off",
-    }
-}
-
-/// Tesla's words for the cabin overheat protection temperature (REST 0/1/2).
-fn cop_level(temp: u8) -> &'static str {
-    match temp {
-        0 => "Low",
-        1 => "Medium",
-        _ => "High",
     }
 }
 
@@ -284,7 +272,7 @@ fn climate_state(car: &Car, ts: u64) -> Value {
         "cabin_overheat_protection": car.cabin_overheat_protection,
         "cabin_overheat_protection_actively_cooling": false,
         "climate_keeper_mode": car.climate_keeper,
-        "cop_activation_temperature": cop_level(car.cop_temp),
+        "cop_activation_temperature": car.cop_temperature,
         "defrost_mode": if car.defrost { 2 } else { 0 },
         "driver_temp_setting": car.driver_temp,
         "passenger_temp_setting": car.passenger_temp,
@@ -548,15 +536,20 @@ pub fn sim_view(car: &Car, now: SystemTime, timing: &Timing) -> Value {
         "heading": car.heading.round() as u64 % 360,
         "vehicle_data": vehicle_data(car, &all, now),
     });
+    // Settings as commands set them (REST numbering; a disabled schedule is null).
+    let enabled = |(on, minutes): (bool, u16)| on.then_some(minutes);
+    let cop_temp = ["Low", "Medium", "High"]
+        .iter()
+        .position(|l| *l == car.cop_temperature);
     let settings = json!({
         "steering_wheel_heat_level": car.steering_wheel_heat_level,
         "auto_seat_climate": car.auto_seat_climate,
         "auto_steering_wheel_heat": car.auto_steering_wheel_heat,
-        "cop_temp": car.cop_temp,
+        "cop_temp": cop_temp,
         "guest_mode": car.guest_mode,
         "keep_accessory_power": car.keep_accessory_power,
-        "scheduled_charging_start": car.scheduled_charging_start,
-        "scheduled_departure": car.scheduled_departure,
+        "scheduled_charging_start": enabled(car.scheduled_charging),
+        "scheduled_departure": enabled(car.scheduled_departure),
     });
     let equipment = json!({
         "seat_heaters": car.seat_heaters,

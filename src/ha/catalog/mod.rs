@@ -23,6 +23,7 @@
 mod body;
 mod charging;
 mod climate;
+mod cost;
 mod docs;
 mod drive;
 mod media;
@@ -52,6 +53,7 @@ const GROUPS: &[&[Entity]] = &[
     software::ROWS,
     powertrain::ROWS,
     setup::ROWS,
+    cost::ROWS,
 ];
 
 /// Every entity, in discovery order.

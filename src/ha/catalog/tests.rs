@@ -86,6 +86,8 @@ fn unit_allowed(class: &str, unit: Option<&str>) -> bool {
             "bar", "psi", "kPa", "hPa", "Pa", "mbar", "cbar", "inHg", "mmHg", "inH₂O",
         ],
         "duration" => &["s", "min", "h", "d", "ms", "µs"],
+        // Any ISO 4217 currency; Tesla bills in US dollars.
+        "monetary" => &["USD"],
         "timestamp" | "enum" => return unit.is_none(),
         _ => return false,
     };
