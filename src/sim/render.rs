@@ -536,6 +536,21 @@ pub fn sim_view(car: &Car, now: SystemTime, timing: &Timing) -> Value {
         "heading": car.heading.round() as u64 % 360,
         "vehicle_data": vehicle_data(car, &all, now),
     });
+    // Settings as commands set them (REST numbering; a disabled schedule is null).
+    let enabled = |(on, minutes): (bool, u16)| on.then_some(minutes);
+    let cop_temp = ["Low", "Medium", "High"]
+        .iter()
+        .position(|l| *l == car.cop_temperature);
+    let settings = json!({
+        "steering_wheel_heat_level": car.steering_wheel_heat_level,
+        "auto_seat_climate": car.auto_seat_climate,
+        "auto_steering_wheel_heat": car.auto_steering_wheel_heat,
+        "cop_temp": cop_temp,
+        "guest_mode": car.guest_mode,
+        "keep_accessory_power": car.keep_accessory_power,
+        "scheduled_charging_start": enabled(car.scheduled_charging),
+        "scheduled_departure": enabled(car.scheduled_departure),
+    });
     let equipment = json!({
         "seat_heaters": car.seat_heaters,
         "seat_coolers": car.seat_coolers,
@@ -553,5 +568,5 @@ pub fn sim_view(car: &Car, now: SystemTime, timing: &Timing) -> Value {
         "software_update": car.software_update,
         "remote_start": car.remote_start,
     });
-    merge(view, equipment)
+    merge(merge(view, equipment), settings)
 }

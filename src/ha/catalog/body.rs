@@ -52,6 +52,23 @@ fn tonneau_open(s: &Signals) -> Option<Reading> {
 }
 const SENTRY: &[&str] = &["off", "idle", "armed", "aware", "panic", "quiet"];
 
+/// `vehicle_data` says true/false, telemetry names the state (`Off`, `Idle`, `Armed`, ...).
+fn sentry_state(s: &Signals) -> Option<Reading> {
+    Some(match s.get(&Signal::SentryMode)? {
+        Value::Bool(on) => Reading::Text(if *on { "armed" } else { "off" }.into()),
+        Value::Text(t) => Reading::Text(t.clone()),
+        _ => Reading::Unknown,
+    })
+}
+
+fn sentry_on(s: &Signals) -> Option<Reading> {
+    Some(match s.get(&Signal::SentryMode)? {
+        Value::Bool(on) => Reading::Bool(*on),
+        Value::Text(t) => Reading::Bool(!t.eq_ignore_ascii_case("off")),
+        _ => Reading::Unknown,
+    })
+}
+
 fn sunroof_installed(s: &Signals) -> Option<Reading> {
     s.get(&Signal::SunroofInstalled)?;
     Some(Reading::Bool(super::has(s, Capability::SunRoof)))
@@ -69,7 +86,7 @@ pub(super) static ROWS: &[Entity] = &[
     switch(
         "vehicle_state_sentry_mode",
         "Sentry mode",
-        Read::Value(Signal::SentryMode),
+        Read::Derived(Signal::SentryMode, sentry_on),
         Call::with("set_sentry_mode", r#"{"on":true}"#),
         Call::with("set_sentry_mode", r#"{"on":false}"#),
     )
@@ -215,10 +232,9 @@ pub(super) static ROWS: &[Entity] = &[
     sensor(
         "sentry_mode",
         "Sentry mode",
-        Read::Value(Signal::SentryMode),
+        Read::Derived(Signal::SentryMode, sentry_state),
     )
     .of(Measure::Enum(SENTRY))
-    .id("sentry_mode")
     .row(),
     sensor(
         "guest_mode_mobile_access_state",

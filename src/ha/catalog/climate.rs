@@ -23,7 +23,6 @@ const fn seat_heater(
         },
     )
     .icon("mdi:car-seat-heater")
-    .needs_climate()
 }
 
 /// A front seat cooler (ventilation) select.
@@ -45,7 +44,6 @@ const fn seat_cooler(
         },
     )
     .icon("mdi:car-seat-cooler")
-    .needs_climate()
     .requires(Capability::SeatCooling)
 }
 
@@ -167,7 +165,6 @@ pub(super) static ROWS: &[Entity] = &[
         },
     )
     .icon("mdi:car-seat-heater")
-    .needs_climate()
     .row(),
     select(
         "climate_state_seat_heater_right",
@@ -181,7 +178,6 @@ pub(super) static ROWS: &[Entity] = &[
         },
     )
     .icon("mdi:car-seat-heater")
-    .needs_climate()
     .row(),
     sensor(
         "climate_state_driver_temp_setting",
@@ -428,7 +424,6 @@ pub(super) static ROWS: &[Entity] = &[
         },
     )
     .icon("mdi:steering")
-    .needs_climate()
     .row(),
     switch(
         "climate_state_auto_seat_climate_left",

@@ -319,19 +319,9 @@ pub fn requests(
             let v = in_range(p, resolve(&r.bounds, s))?;
             one(&r.set, Some(v), s)
         }
-        Entity::Select(r) => {
-            let mut out = Vec::new();
-            let hvac_off = s
-                .get(&Signal::HvacPower)
-                .and_then(Value::as_text)
-                .is_some_and(|h| h.eq_ignore_ascii_case("off"));
-            let picked = pick(&r.options, p, s)?;
-            if r.needs_climate && hvac_off && p != "off" {
-                out.push(build(&Call::new("auto_conditioning_start"), None, s)?);
-            }
-            out.extend(picked);
-            Ok(out)
-        }
+        // Heaters that need the HVAC get it started first by the executor (a property of the
+        // command, whichever topic it came from).
+        Entity::Select(r) => pick(&r.options, p, s),
         Entity::Button(r) => match p {
             "PRESS" => one(&r.press, None, s),
             other => Err(expected("PRESS", other)),

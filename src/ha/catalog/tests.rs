@@ -403,3 +403,35 @@ fn numbers_advertise_exactly_the_bounds_the_command_parser_enforces() {
         }
     }
 }
+
+#[test]
+fn enum_sensors_only_publish_their_options() {
+    for (signal, value) in [
+        (Signal::SentryMode, Value::Bool(true)),
+        (Signal::SentryMode, Value::Bool(false)),
+        (Signal::SentryMode, Value::Text("Aware".into())),
+        (Signal::DetailedChargeState, Value::Text("Charging".into())),
+        (Signal::HvacPower, Value::Text("On".into())),
+    ] {
+        let s = signals(&[(signal, value.clone())]);
+        for e in CATALOG.iter() {
+            if let Entity::Sensor(r) = e {
+                if let (Measure::Enum(options), Some(state)) = (r.measure, e.state_of(&s)) {
+                    assert!(
+                        options.contains(&state.as_str()) || state == UNKNOWN,
+                        "{}: {state:?} from {value:?} is not one of {options:?}",
+                        e.id()
+                    );
+                }
+            }
+        }
+    }
+    let s = signals(&[(Signal::SentryMode, Value::Text("Armed".into()))]);
+    assert_eq!(
+        find("vehicle_state_sentry_mode")
+            .unwrap()
+            .state_of(&s)
+            .as_deref(),
+        Some("ON")
+    );
+}

@@ -665,23 +665,12 @@ impl Number {
 pub struct Select {
     pub common: Common,
     pub options: Options,
-    /// The car ignores this unless the HVAC runs: send `auto_conditioning_start` first when it is
-    /// off and a non-off option is chosen (as both Home Assistant integrations do).
-    pub needs_climate: bool,
 }
 
 pub const fn select(key: &'static str, name: &'static str, options: Options) -> Select {
     Select {
         common: common(key, name),
         options,
-        needs_climate: false,
-    }
-}
-
-impl Select {
-    pub const fn needs_climate(mut self) -> Select {
-        self.needs_climate = true;
-        self
     }
 }
 
