@@ -24,6 +24,11 @@ fn main() {
     }
     let descriptors = protox::compile(&files, ["proto"]).unwrap_or_else(|e| panic!("{e:?}"));
     prost_build::Config::new()
+        // Signed-command sessions are persisted per domain (`tesla::command::session`).
+        .type_attribute(
+            ".UniversalMessage.Domain",
+            "#[derive(serde::Serialize, serde::Deserialize)] #[serde(rename_all = \"snake_case\")]",
+        )
         .compile_fds(descriptors)
         .unwrap_or_else(|e| panic!("prost-build: {e}"));
 }

@@ -24,6 +24,7 @@ use crate::tesla::auth::AuthError;
 use crate::tesla::fleet::{FleetClient, Usage};
 use crate::tesla::region::FleetHosts;
 use crate::tesla::telemetry;
+use crate::vehicle::cost::Governor;
 use crate::vehicle::executor::{Executor, Signing};
 use crate::vehicle::hub::Hub;
 use crate::vehicle::poller::{PollStatus, Poller};
@@ -32,6 +33,9 @@ use crate::vehicle::setup::SetupWatch;
 use crate::vehicle::stream::StreamHealth;
 use crate::vehicle::telemetry::HubSink;
 use crate::web::{self, WebState};
+
+/// A car's telemetry stream that has sent nothing for this long no longer spares it a poll.
+const STREAM_SILENT_AFTER: Duration = Duration::from_secs(300);
 
 /// Queued commands get this long to finish at shutdown.
 const DRAIN_TIMEOUT: Duration = Duration::from_secs(30);
@@ -100,12 +104,27 @@ pub struct Daemon {
     web: JoinHandle<()>,
     setup: JoinHandle<()>,
     account: Arc<Account>,
+    cost: Arc<Governor>,
+    cost_task: JoinHandle<()>,
     stream: Arc<StreamHealth>,
     telemetry: Option<telemetry::Running>,
     recheck: Arc<tokio::sync::Notify>,
     /// `login?once=…` when no password is configured: the one way into the web UI.
     sign_in_path: Option<String>,
     public_base: String,
+}
+
+/// The status page's view of the cost governor.
+struct StatusCost(Arc<Governor>);
+
+impl web::CostSource for StatusCost {
+    fn today(&self, vin: &str) -> Option<web::CarCost> {
+        let (today_usd, budget_usd) = self.0.car_today(vin);
+        Some(web::CarCost {
+            today_usd,
+            budget_usd,
+        })
+    }
 }
 
 /// Opens the store as configured. There is no plaintext mode: without a key, nothing starts.
@@ -148,6 +167,17 @@ impl Daemon {
         )?);
         let fleet = account.fleet().clone();
         let hub = Arc::new(Hub::load(store.clone())?);
+        // Which cars stream Fleet Telemetry; the telemetry receiver reports there.
+        let stream = Arc::new(StreamHealth::new(STREAM_SILENT_AFTER));
+        // The cost governor sees every Fleet API request from here on.
+        let cost = Governor::open(
+            store.clone(),
+            clock.clone(),
+            cfg.budget.clone(),
+            hub.clone(),
+            Some(stream.clone()),
+        )?;
+        fleet.set_meter(cost.clone());
 
         let listener = match opts.http_listener {
             Some(l) => l,
@@ -170,7 +200,8 @@ impl Daemon {
             hub.clone(),
             clock.clone(),
             cfg.polling.clone(),
-        );
+        )
+        .with_stream(stream.clone());
         let poll_status = poller.status();
         let signing = Signing {
             sessions,
@@ -203,6 +234,7 @@ impl Daemon {
         } else {
             tokio::spawn(async {})
         };
+        let cost_task = tokio::spawn(cost.clone().run(shutdown.clone()));
         let bridge_stop = CancellationToken::new();
         let bridge = tokio::spawn(bridge::run(
             BridgeSettings {
@@ -222,7 +254,6 @@ impl Daemon {
             .admin_token
             .is_none()
             .then(|| format!("login?once={}", access.issue_one_time_token()));
-        let stream = Arc::new(StreamHealth::new(telemetry::SILENT_AFTER));
         let web_state = WebState {
             hub: hub.clone(),
             fleet: fleet.clone(),
@@ -232,7 +263,7 @@ impl Daemon {
             recheck: recheck.clone(),
             wizard: Arc::new(web::wizard::Wizard::new(opts.public_key_base)),
             streams: stream.clone(),
-            cost: None,
+            cost: Some(Arc::new(StatusCost(cost.clone()))),
         };
         let web = tokio::spawn(web::serve(listener, web_state, shutdown.clone()));
         let telemetry = if cfg.telemetry.enabled && cfg.telemetry.mode == TelemetryMode::Receiver {
@@ -268,17 +299,14 @@ impl Daemon {
             web,
             setup,
             account,
+            cost,
+            cost_task,
             stream,
             telemetry,
             recheck,
             sign_in_path,
             public_base: public_base(&cfg, http_addr),
         })
-    }
-
-    /// Which cars stream Fleet Telemetry (the poller skips `vehicle_data` for healthy streams).
-    pub fn stream_health(&self) -> &Arc<StreamHealth> {
-        &self.stream
     }
 
     /// Where the telemetry receiver listens, and the CA pushed to cars (when it runs).
@@ -311,6 +339,16 @@ impl Daemon {
         self.fleet.usage()
     }
 
+    /// The cost governor: billing meter, budget, rate limits.
+    pub fn cost(&self) -> &Arc<Governor> {
+        &self.cost
+    }
+
+    /// Which cars stream Fleet Telemetry (the receiver reports records here).
+    pub fn stream(&self) -> &Arc<StreamHealth> {
+        &self.stream
+    }
+
     /// The account set-up service (sign-in, partner registration, pairing).
     pub fn account(&self) -> &Arc<Account> {
         &self.account
@@ -326,6 +364,7 @@ impl Daemon {
         self.shutdown.cancelled().await;
         let _ = self.poller.await;
         let _ = self.setup.await;
+        let _ = self.cost_task.await;
         if tokio::time::timeout(DRAIN_TIMEOUT, self.executor.drain())
             .await
             .is_err()

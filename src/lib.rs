@@ -36,6 +36,7 @@ pub mod keys;
 pub mod secret;
 pub mod sim;
 pub mod store;
+pub mod supervisor;
 pub mod tesla;
 pub mod util;
 pub mod vehicle;

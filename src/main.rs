@@ -206,10 +206,25 @@ fn shutdown_on_signal() -> CancellationToken {
 async fn dispatch(cmd: Cmd) -> i32 {
     match cmd {
         Cmd::Run { config } => {
-            let cfg = match load_config(config.as_deref()) {
+            let mut cfg = match load_config(config.as_deref()) {
                 Ok(c) => c,
                 Err(code) => return code,
             };
+            // As a Home Assistant add-on: the broker from the Supervisor, the storage key in /data.
+            let env: std::collections::HashMap<String, String> = std::env::vars_os()
+                .map(|(k, v)| {
+                    (
+                        k.to_string_lossy().into_owned(),
+                        v.to_string_lossy().into_owned(),
+                    )
+                })
+                .collect();
+            if let Some(supervisor) = teslasync::supervisor::Supervisor::from_env(&env) {
+                if let Err(e) = supervisor.configure(&mut cfg).await {
+                    eprintln!("teslasync: {e}");
+                    return 2;
+                }
+            }
             if let Err(e) = cfg.require_for_run() {
                 eprintln!("teslasync: configuration problem:\n{e}");
                 return 2;

@@ -294,6 +294,91 @@ async fn bad_input_gets_an_event_and_loses_nothing() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_misspelt_or_oversize_command_is_refused_before_tesla_sees_it() {
+    let w = World::start(SimConfig::default()).await;
+    // Both cars polled once, so their own bounds (32 A chargers) are known.
+    for vin in [MODEL_Y, MODEL_S] {
+        w.probe
+            .wait_text(&w.topic(vin, "vehicle_state_sentry_mode"), "OFF")
+            .await;
+    }
+    let junk = "x".repeat(100_000);
+    let cases = [
+        (
+            r#"{"command": "actuate_trunk", "params": {"which": "front"}, "id": "t1"}"#.to_string(),
+            "has no parameter \"which\" (did you mean \"which_trunk\"?)",
+        ),
+        (
+            r#"{"command": "set_charging_amps", "params": {"charging_amps": 40}, "id": "t2"}"#
+                .to_string(),
+            "between 0 and 32 (this car's range), not 40",
+        ),
+        (
+            format!(r#"{{"command": "flash_lights", "params": {{"junk": "{junk}"}}, "id": "t3"}}"#),
+            "too large",
+        ),
+    ];
+    for vin in [MODEL_Y, MODEL_S] {
+        for (n, (payload, reason)) in cases.iter().enumerate() {
+            w.probe.publish(&w.topic(vin, "command"), payload).await;
+            let result = w.result(vin, n + 1).await;
+            assert_eq!(result["ok"], false, "{vin}: {result}");
+            assert_eq!(result["id"], format!("t{}", n + 1));
+            let text = result["reason"].as_str().unwrap();
+            assert!(text.contains(reason), "{vin}: {text}");
+            assert!(text.len() < 1000, "the junk is not echoed: {}", text.len());
+        }
+        let car = w.sim.sim.vehicle_json(vin).unwrap();
+        let closures = &car["vehicle_data"]["vehicle_state"];
+        assert_eq!(closures["ft"], 0, "{vin}: the frunk stayed shut");
+        assert_eq!(closures["rt"], 0, "{vin}: the trunk stayed shut");
+    }
+    // Not one request reached Tesla's command endpoints (signed or REST).
+    let billing = w.sim.sim.billing();
+    assert_eq!(billing.commands, 0, "{billing:?}");
+    assert_eq!(w.sim.sim.signed_stats(MODEL_Y).handshakes, 0);
+    w.running.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_seat_heater_starts_the_climate_first_when_it_is_off() {
+    let w = World::start(SimConfig::default()).await;
+    let climate = w.topic(MODEL_S, "climate_state_is_climate_on");
+    w.probe.wait_text(&climate, "OFF").await;
+    w.probe
+        .publish(
+            &w.topic(MODEL_S, "climate_state_seat_heater_left/set"),
+            "high",
+        )
+        .await;
+    assert_eq!(w.result(MODEL_S, 1).await["ok"], true);
+    let car = w.sim.sim.vehicle_json(MODEL_S).unwrap();
+    assert_eq!(car["is_climate_on"], true, "the climate was started");
+    assert_eq!(car["vehicle_data"]["climate_state"]["seat_heater_left"], 3);
+    assert_eq!(
+        w.sim.sim.billing().by_vin[MODEL_S].commands,
+        2,
+        "auto_conditioning_start, then the heater"
+    );
+    // Both effects are published at once, before any poll.
+    w.probe.wait_text(&climate, "ON").await;
+    w.probe
+        .wait_text(&w.topic(MODEL_S, "climate_state_seat_heater_left"), "high")
+        .await;
+
+    // With the climate on, the next heater command goes alone.
+    w.probe
+        .publish(
+            &w.topic(MODEL_S, "climate_state_seat_heater_left/set"),
+            "low",
+        )
+        .await;
+    assert_eq!(w.result(MODEL_S, 2).await["ok"], true);
+    assert_eq!(w.sim.sim.billing().by_vin[MODEL_S].commands, 3);
+    w.running.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_sleeping_car_is_woken_once_for_a_command() {
     let w = World::start(SimConfig {
         wake_delay: Duration::from_millis(500),

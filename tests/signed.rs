@@ -257,3 +257,32 @@ async fn a_car_that_answers_422_gets_rest_commands_instead() {
     assert_eq!(w.sim.sim.billing().by_vin[MODEL_S].commands, 3);
     w.running.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn nothing_to_do_counts_as_success_on_both_transports() {
+    let w = World::start_with(SimConfig::default(), pair).await;
+    for vin in [MODEL_Y, MODEL_S] {
+        w.probe
+            .wait_text(&w.topic(vin, "vehicle_state_sentry_mode"), "OFF")
+            .await;
+        let command = w.topic(vin, "command");
+        // Sentry is already off; the car is not plugged in, so it is not charging.
+        w.probe
+            .publish(
+                &command,
+                r#"{"command": "set_sentry_mode", "params": {"on": false}}"#,
+            )
+            .await;
+        w.probe
+            .publish(&command, r#"{"command": "charge_stop"}"#)
+            .await;
+        for (n, reason) in [(1, "already_set"), (2, "not_charging")] {
+            let result = w.result(vin, n).await;
+            assert_eq!(result["ok"], true, "{vin}: {result}");
+            assert_eq!(result["reason"], reason, "{vin}: {result}");
+        }
+    }
+    assert_eq!(w.sim.sim.signed_stats(MODEL_Y).refused, 2, "went signed");
+    assert_eq!(w.sim.sim.billing().by_vin[MODEL_S].commands, 2, "went REST");
+    w.running.stop().await;
+}

@@ -157,10 +157,11 @@ async fn a_429_pauses_polling_for_its_retry_after_and_is_reported_once() {
         None,
         "recovered"
     );
-    assert_eq!(
-        probe.all(&format!("{}/event", setup.base())).len(),
-        1,
-        "one event for one ongoing problem"
-    );
+    // One event for one ongoing problem, and one when it clears.
+    let events = probe
+        .wait_count(&format!("{}/event", setup.base()), 2)
+        .await;
+    let kinds: Vec<_> = events.iter().map(|m| m.json()["kind"].clone()).collect();
+    assert_eq!(kinds, ["rate_limited", "recovered"], "{kinds:?}");
     running.stop().await;
 }

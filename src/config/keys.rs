@@ -288,9 +288,22 @@ pub static KEYS: &[Key] = &[
     Key::secs(
         "polling",
         "active_interval_secs",
-        "Seconds between vehicle_data requests while a car is driving or charging.",
+        "Seconds between vehicle_data requests while a car is driving.",
     )
     .default("60"),
+    Key::secs(
+        "polling",
+        "charging_interval_secs",
+        "Seconds between vehicle_data requests while a car is charging.",
+    )
+    .default("60"),
+    Key::secs(
+        "polling",
+        "climate_interval_secs",
+        "Seconds between vehicle_data requests while a parked car runs its climate (preconditioning, \
+         dog or camp mode).",
+    )
+    .default("300"),
     Key::secs(
         "polling",
         "idle_before_sleep_secs",
@@ -392,6 +405,13 @@ pub static KEYS: &[Key] = &[
         "Fleet API spend limit per month in US dollars (Tesla's monthly discount per developer account is $10).",
     )
     .default("10.0"),
+    Key::number(
+        "budget",
+        "command_reserve_usd",
+        "Part of monthly_usd kept for commands and wakes: polling stops when only this is left, \
+         commands go on until the whole budget is spent.",
+    )
+    .default("1.0"),
     // [log]
     Key::text(
         "log",
@@ -457,6 +477,48 @@ fn comment(out: &mut String, text: &str) {
     }
     out.push_str(&line);
     out.push('\n');
+}
+
+/// `docs/configuration.md`: every key, section by section, as a reference for users (a test keeps
+/// the file equal to this; regenerate with `TESLASYNC_WRITE_EXAMPLE=1 cargo test --lib reference`).
+pub fn reference_markdown() -> String {
+    let mut out = String::from(
+        "# Configuration reference\n\n\
+         <!-- Generated from src/config/keys.rs; a test checks that the two agree. -->\n\n\
+         TeslaSync reads, lowest precedence first: the defaults below, the TOML file given with \
+         `-c FILE` (see `config.example.toml`), the Home Assistant add-on's options (when running \
+         as an add-on), then the environment: `TESLASYNC_<SECTION>__<KEY>`, or the name Tesla's \
+         guides use where one is listed. An empty variable counts as unset. Unknown keys and \
+         variables are errors with a suggestion; every problem is reported at once, naming the \
+         file key, add-on option or variable to fix. Durations are whole seconds (`*_secs`). \
+         Secrets are never printed, not even in error messages.\n",
+    );
+    for section in sections() {
+        let _ = write!(
+            out,
+            "\n## `[{section}]`\n\n| key | environment | default | meaning |\n|---|---|---|---|\n"
+        );
+        for key in KEYS.iter().filter(|k| k.section == section) {
+            let env = match key.alias {
+                Some(alias) => format!("`{}`, `{alias}`", key.env()),
+                None => format!("`{}`", key.env()),
+            };
+            let default = match (key.default, key.example) {
+                (Some(""), _) => "(empty)".to_owned(),
+                (Some(d), _) => format!("`{d}`"),
+                (None, Some(e)) if !key.secret => format!("unset (e.g. `{e}`)"),
+                (None, _) => "unset".to_owned(),
+            };
+            let secret = if key.secret { " *Secret.*" } else { "" };
+            let _ = writeln!(
+                out,
+                "| `{}` | {env} | {default} | {}{secret} |",
+                key.name,
+                key.doc.replace('|', "\\|").replace('<', "&lt;")
+            );
+        }
+    }
+    out
 }
 
 /// The text of `config.example.toml`, generated from [`KEYS`].

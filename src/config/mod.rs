@@ -19,6 +19,7 @@
 //! A `TESLASYNC_` variable that names no key is an error, because a typo there
 //! (`TESLASYNC_MQTT_URL`, one underscore) would otherwise be silently ignored.
 
+pub mod addon;
 mod error;
 pub mod keys;
 mod raw;
@@ -237,6 +238,14 @@ pub struct HttpConfig {
     pub ingress_proxy: Option<std::net::IpAddr>,
 }
 
+/// Where the Supervisor writes a Home Assistant add-on's options.
+pub const ADDON_OPTIONS_PATH: &str = "/data/options.json";
+
+/// True when running as a Home Assistant add-on: the Supervisor injects `SUPERVISOR_TOKEN`.
+pub fn is_addon(env: &HashMap<String, String>) -> bool {
+    env.get("SUPERVISOR_TOKEN").is_some_and(|t| !t.is_empty())
+}
+
 /// The address Home Assistant's Supervisor proxies ingress requests from.
 pub const SUPERVISOR_PROXY: std::net::IpAddr =
     std::net::IpAddr::V4(std::net::Ipv4Addr::new(172, 30, 32, 2));
@@ -309,8 +318,12 @@ pub struct PollingConfig {
     pub list_interval: Duration,
     /// vehicle_data while parked and awake; each call is billed.
     pub online_interval: Duration,
-    /// vehicle_data while driving or charging.
+    /// vehicle_data while driving.
     pub active_interval: Duration,
+    /// vehicle_data while charging.
+    pub charging_interval: Duration,
+    /// vehicle_data while a parked car runs its climate.
+    pub climate_interval: Duration,
     /// After this long parked, stop calling vehicle_data: a car polled every few minutes
     /// never falls asleep and drains its battery.
     pub idle_before_sleep: Duration,
@@ -353,7 +366,8 @@ pub struct TelemetryConfig {
     pub enabled: bool,
     pub mode: TelemetryMode,
     pub listen: SocketAddr,
-    /// Public name pushed to cars; required for the receiver unless a certificate is given.
+    /// Public name pushed to cars; `teslasync telemetry configure` needs it (the receiver runs
+    /// without it, with a certificate for `localhost`).
     pub hostname: Option<String>,
     /// Public port pushed to cars (the listen port unless configured).
     pub port: u16,
@@ -392,8 +406,10 @@ impl FromStr for TelemetryMode {
 /// `[budget]`: Fleet API spend limits.
 #[derive(Debug, Clone, PartialEq)]
 pub struct BudgetConfig {
-    /// Finite and not negative.
+    /// Finite and not negative; 0 turns the budget off.
     pub monthly_usd: f64,
+    /// Kept for commands and wakes (at most `monthly_usd`).
+    pub command_reserve_usd: f64,
 }
 
 /// `[log]`.
@@ -414,7 +430,9 @@ impl Config {
                 )
             })
             .collect();
-        Config::load_from(path, &env)
+        // As a Home Assistant add-on, the Supervisor writes the user's options here.
+        let addon = is_addon(&env).then(|| Path::new(ADDON_OPTIONS_PATH));
+        Config::load_sources(path, addon, &env)
     }
 
     /// Same, with an explicit environment (tests must not mutate the process environment).
@@ -422,9 +440,18 @@ impl Config {
         path: Option<&Path>,
         env: &HashMap<String, String>,
     ) -> Result<Config, ConfigError> {
+        Config::load_sources(path, None, env)
+    }
+
+    /// Defaults, then the TOML file, then the add-on's options JSON, then the environment.
+    pub fn load_sources(
+        path: Option<&Path>,
+        addon_options: Option<&Path>,
+        env: &HashMap<String, String>,
+    ) -> Result<Config, ConfigError> {
         let mut problems = Vec::new();
-        let text = match path {
-            Some(p) => match std::fs::read_to_string(p) {
+        let mut read = |p: Option<&Path>| {
+            p.and_then(|p| match std::fs::read_to_string(p) {
                 Ok(text) => Some(text),
                 Err(source) => {
                     problems.push(ConfigProblem::Read {
@@ -433,14 +460,16 @@ impl Config {
                     });
                     None
                 }
-            },
-            None => None,
+            })
         };
+        let text = read(path);
+        let addon_text = read(addon_options);
         let file = path.zip(text.as_deref());
-        let raw = RawConfig::collect(file, env, &mut problems);
+        let addon = addon_options.zip(addon_text.as_deref());
+        let raw = RawConfig::collect(file, addon, env, &mut problems);
         let (mut config, _) = resolve(&raw, &mut problems);
         check_paths(&config, &raw, &mut problems);
-        if env.get("SUPERVISOR_TOKEN").is_some_and(|t| !t.is_empty()) {
+        if is_addon(env) {
             config.http.ingress_proxy = Some(SUPERVISOR_PROXY);
         }
         if problems.is_empty() {
@@ -456,7 +485,7 @@ impl Config {
     /// `storage.path` on disk, so it cannot fail.
     pub fn defaults() -> Config {
         let mut problems = Vec::new();
-        let raw = RawConfig::collect(None, &HashMap::new(), &mut problems);
+        let raw = RawConfig::collect(None, None, &HashMap::new(), &mut problems);
         let (config, _) = resolve(&raw, &mut problems);
         assert!(
             problems.is_empty(),
@@ -589,6 +618,8 @@ fn resolve(raw: &RawConfig, problems: &mut Vec<ConfigProblem>) -> (Config, Vec<&
         list_interval: r.req("polling.list_interval_secs", seconds),
         online_interval: r.req("polling.online_interval_secs", seconds),
         active_interval: r.req("polling.active_interval_secs", seconds),
+        charging_interval: r.req("polling.charging_interval_secs", seconds),
+        climate_interval: r.req("polling.climate_interval_secs", seconds),
         idle_before_sleep: r.req("polling.idle_before_sleep_secs", seconds),
         sleep_window: r.req("polling.sleep_window_secs", seconds),
     };
@@ -650,28 +681,19 @@ fn resolve(raw: &RawConfig, problems: &mut Vec<ConfigProblem>) -> (Config, Vec<&
             missing,
         );
     }
-    if telemetry.enabled
-        && telemetry.mode == TelemetryMode::Receiver
-        && telemetry.hostname.is_none()
-        && telemetry.server_cert_file.is_none()
-    {
-        r.problem(
-            "telemetry.hostname",
-            None,
-            "is needed for the telemetry receiver: cars connect to this public name (and the \
-             generated server certificate is made for it)",
-            "telemetry.hostname",
-        );
-    }
 
     let budget = BudgetConfig {
-        monthly_usd: r.req("budget.monthly_usd", |v| match v {
+        monthly_usd: r.req("budget.monthly_usd", dollars),
+        command_reserve_usd: r.req("budget.command_reserve_usd", dollars),
+    };
+
+    fn dollars(v: &RawValue) -> Result<f64, String> {
+        match v {
             RawValue::Float(x) if x.is_finite() && *x >= 0.0 => Ok(*x),
             RawValue::Float(_) => Err("must be zero or more US dollars".to_owned()),
             other => Err(wrong_kind(other)),
-        }),
-    };
-
+        }
+    }
     let log = LogConfig {
         level: r.req("log.level", |v| log_level(text(v)?)),
     };

@@ -1,5 +1,8 @@
-//! Stage one: the values as written. Reads defaults, the TOML file (through serde, as a
-//! `toml::Table`) and the environment, in that order of precedence, into one value per key.
+//! Stage one: the values as written. Reads defaults, the TOML file, the Home Assistant add-on's
+//! options (`/data/options.json`) and the environment, in that order of precedence, into one value
+//! per key. The file and the options are parsed by the `config` crate, one source at a time, so
+//! that every value keeps where it came from (a merged `config::Config` would forget it, and
+//! messages must name the file key, add-on option or variable to fix).
 //! Finds unknown sections, keys and variables, and values of the wrong type; what a value means
 //! (is it a URL, a region, ...) is stage two's business.
 
@@ -35,6 +38,8 @@ impl RawValue {
 pub(super) enum Origin {
     Default,
     File,
+    /// The add-on option that set it (`client_id`).
+    Addon(String),
     /// The variable that set it (a `TESLASYNC_` name or a Tesla-guide alias).
     Env(String),
 }
@@ -49,6 +54,9 @@ impl Origin {
                     key.section, key.name
                 )
             }
+            Origin::Addon(option) => format!(
+                "set by the add-on option {option} (the add-on's Configuration tab in Home Assistant)"
+            ),
             Origin::Default | Origin::File => key.how_to_set(),
         }
     }
@@ -77,6 +85,7 @@ impl RawConfig {
     /// path and text of the config file, if one was given and read.
     pub(super) fn collect(
         file: Option<(&Path, &str)>,
+        addon: Option<(&Path, &str)>,
         env: &HashMap<String, String>,
         problems: &mut Vec<ConfigProblem>,
     ) -> RawConfig {
@@ -95,6 +104,9 @@ impl RawConfig {
         }
         if let Some((path, text)) = file {
             raw.read_file(path, text, problems);
+        }
+        if let Some((path, text)) = addon {
+            raw.read_addon_options(path, text, problems);
         }
         raw.read_env(env, problems);
         raw
@@ -115,19 +127,14 @@ impl RawConfig {
     }
 
     fn read_file(&mut self, path: &Path, text: &str, problems: &mut Vec<ConfigProblem>) {
-        let table: toml::Table = match toml::from_str(text) {
-            Ok(t) => t,
-            Err(e) => {
-                problems.push(ConfigProblem::Syntax {
-                    path: path.to_owned(),
-                    message: e.to_string(),
-                });
-                return;
-            }
+        let Some(table) = parse(path, text, config::FileFormat::Toml, problems) else {
+            return;
         };
         let sections = keys::sections();
+        // In name order, so that problems are listed the same way every time.
+        let table: std::collections::BTreeMap<_, _> = table.into_iter().collect();
         for (section, value) in &table {
-            let Some(entries) = value.as_table() else {
+            let config::ValueKind::Table(entries) = &value.kind else {
                 // `url = "..."` at the top level: probably a key that belongs in a section.
                 let same_name: Vec<String> = KEYS
                     .iter()
@@ -160,6 +167,7 @@ impl RawConfig {
                 });
                 continue;
             }
+            let entries: std::collections::BTreeMap<_, _> = entries.iter().collect();
             for (name, value) in entries {
                 let path = format!("{section}.{name}");
                 let Some(key) = keys::find(&path) else {
@@ -169,7 +177,7 @@ impl RawConfig {
                     });
                     continue;
                 };
-                match from_toml(key.ty, value, key.secret) {
+                match from_value(key.ty, value, key.secret) {
                     Ok(v) => self.set(key, v, Origin::File),
                     Err(found) => problems.push(ConfigProblem::Invalid {
                         key: path,
@@ -178,6 +186,43 @@ impl RawConfig {
                         fix: key.how_to_set(),
                     }),
                 }
+            }
+        }
+    }
+
+    /// The add-on's options: a flat JSON object whose names [`super::addon::OPTIONS`] maps to keys.
+    fn read_addon_options(&mut self, path: &Path, text: &str, problems: &mut Vec<ConfigProblem>) {
+        let Some(table) = parse(path, text, config::FileFormat::Json, problems) else {
+            return;
+        };
+        let table: std::collections::BTreeMap<_, _> = table.into_iter().collect();
+        for (name, value) in &table {
+            let Some(option) = super::addon::OPTIONS.iter().find(|o| o.name == name) else {
+                // The Supervisor validated the options against config.yaml; an option we do not
+                // read is one a newer add-on version added. Nothing to fix for the user.
+                continue;
+            };
+            if matches!(value.kind, config::ValueKind::Nil) {
+                continue;
+            }
+            let Some(key) = keys::find(option.key) else {
+                problems.push(ConfigProblem::Invalid {
+                    key: option.key.to_owned(),
+                    value: None,
+                    reason: format!("is not supported by this version (add-on option {name})"),
+                    fix: format!("clear the add-on option {name}"),
+                });
+                continue;
+            };
+            let value = (option.to_key)(value);
+            match from_value(key.ty, &value, key.secret) {
+                Ok(v) => self.set(key, v, Origin::Addon(name.clone())),
+                Err(found) => problems.push(ConfigProblem::Invalid {
+                    key: key.path(),
+                    value: None,
+                    reason: format!("must be {}, not {found}", key.ty.expected()),
+                    fix: Origin::Addon(name.clone()).fix(key),
+                }),
             }
         }
     }
@@ -268,28 +313,60 @@ pub(super) fn from_env_str(ty: ValueType, text: &str) -> Result<RawValue, ()> {
     }
 }
 
-/// A value from the TOML file; `Err` describes what was found instead (without the value
-/// itself when it is a secret).
-fn from_toml(ty: ValueType, value: &toml::Value, secret: bool) -> Result<RawValue, String> {
-    match (ty, value) {
-        (ValueType::Text, toml::Value::String(s)) => Ok(RawValue::Text(s.clone())),
-        (ValueType::Bool, toml::Value::Boolean(b)) => Ok(RawValue::Bool(*b)),
-        (ValueType::Seconds, toml::Value::Integer(i)) => Ok(RawValue::Int(*i)),
-        (ValueType::Number, toml::Value::Float(x)) => Ok(RawValue::Float(*x)),
+/// Parses one source with the `config` crate into its top-level table.
+fn parse(
+    path: &Path,
+    text: &str,
+    format: config::FileFormat,
+    problems: &mut Vec<ConfigProblem>,
+) -> Option<config::Map<String, config::Value>> {
+    let parsed = config::Config::builder()
+        .add_source(config::File::from_str(text, format))
+        .build()
+        .and_then(|c| c.try_deserialize::<config::Map<String, config::Value>>());
+    match parsed {
+        Ok(t) => Some(t),
+        Err(e) => {
+            problems.push(ConfigProblem::Syntax {
+                path: path.to_owned(),
+                message: e.to_string(),
+            });
+            None
+        }
+    }
+}
+
+/// A value from the file or the add-on options; `Err` describes what was found instead (without
+/// the value itself when it is a secret).
+fn from_value(ty: ValueType, value: &config::Value, secret: bool) -> Result<RawValue, String> {
+    use config::ValueKind as K;
+    match (ty, &value.kind) {
+        (ValueType::Text, K::String(s)) => Ok(RawValue::Text(s.clone())),
+        (ValueType::Bool, K::Boolean(b)) => Ok(RawValue::Bool(*b)),
+        (ValueType::Seconds, K::I64(i)) => Ok(RawValue::Int(*i)),
+        (ValueType::Number, K::Float(x)) => Ok(RawValue::Float(*x)),
         #[allow(clippy::cast_precision_loss)] // config-sized integers are exact in f64
-        (ValueType::Number, toml::Value::Integer(i)) => Ok(RawValue::Float(*i as f64)),
-        (_, other) if secret => Err(match other.type_str() {
-            "integer" => "an integer".to_owned(),
-            kind => format!("a {kind}"),
+        (ValueType::Number, K::I64(i)) => Ok(RawValue::Float(*i as f64)),
+        (_, other) if secret => Err(match other {
+            K::I64(_) | K::I128(_) | K::U64(_) | K::U128(_) => "an integer".to_owned(),
+            K::String(_) => "a string".to_owned(),
+            K::Float(_) => "a float".to_owned(),
+            K::Boolean(_) => "a boolean".to_owned(),
+            K::Array(_) => "a list".to_owned(),
+            K::Table(_) => "a table".to_owned(),
+            K::Nil => "nothing".to_owned(),
         }),
         (_, other) => Err(match other {
-            toml::Value::String(s) => format!("the string {s:?}"),
-            toml::Value::Integer(i) => format!("the integer {i}"),
-            toml::Value::Float(x) => format!("the number {x}"),
-            toml::Value::Boolean(b) => format!("{b}"),
-            toml::Value::Datetime(d) => format!("the date {d}"),
-            toml::Value::Array(_) => "a list".to_owned(),
-            toml::Value::Table(_) => "a table".to_owned(),
+            K::String(s) => format!("the string {s:?}"),
+            K::I64(i) => format!("the integer {i}"),
+            K::I128(i) => format!("the integer {i}"),
+            K::U64(i) => format!("the integer {i}"),
+            K::U128(i) => format!("the integer {i}"),
+            K::Float(x) => format!("the number {x}"),
+            K::Boolean(b) => format!("{b}"),
+            K::Array(_) => "a list".to_owned(),
+            K::Table(_) => "a table".to_owned(),
+            K::Nil => "nothing".to_owned(),
         }),
     }
 }

@@ -1,7 +1,7 @@
 use std::collections::HashMap;
 use std::io::Write as _;
 use std::net::SocketAddr;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use super::*;
@@ -84,7 +84,7 @@ fn defaults_match_the_contract() {
 #[test]
 fn every_key_in_the_table_is_read_exactly_once() {
     let mut problems = Vec::new();
-    let raw = RawConfig::collect(None, &HashMap::new(), &mut problems);
+    let raw = RawConfig::collect(None, None, &HashMap::new(), &mut problems);
     let (_, mut read) = resolve(&raw, &mut problems);
     assert!(problems.is_empty(), "{problems:?}");
     read.sort_unstable();
@@ -790,4 +790,86 @@ fn trusted_proxies_are_addresses_or_networks() {
     );
     let p = problems(load("[http]\ntrusted_proxies = \"proxy.local\"\n", &[]));
     assert!(p[0].contains("not an IP address"), "{p:?}");
+}
+
+/// Loads `toml` and the add-on `options` (JSON) with the environment `vars`.
+fn load_addon(toml: &str, options: &str, vars: &[(&str, &str)]) -> Result<Config, ConfigError> {
+    let mut file = tempfile::NamedTempFile::new().unwrap();
+    file.write_all(toml.as_bytes()).unwrap();
+    let mut opts = tempfile::NamedTempFile::new().unwrap();
+    opts.write_all(options.as_bytes()).unwrap();
+    Config::load_sources(Some(file.path()), Some(opts.path()), &env(vars))
+}
+
+#[test]
+fn addon_options_sit_between_the_file_and_the_environment() {
+    let options = r#"{"client_id": "from-options", "region": "eu", "domain": "ts.example.com",
+        "telemetry": true, "monthly_budget_usd": 12.5, "log_level": "debug",
+        "client_secret": "s3cret", "some_future_option": 1}"#;
+    let cfg = load_addon(
+        "[tesla]\nclient_id = \"from-file\"\nregion = \"na\"\n",
+        options,
+        &[("TESLASYNC_TESLA__REGION", "cn"), ("SUPERVISOR_TOKEN", "t")],
+    )
+    .unwrap();
+    assert_eq!(cfg.tesla.client_id.as_deref(), Some("from-options"));
+    assert_eq!(cfg.tesla.region, Region::Cn, "the environment wins");
+    assert_eq!(cfg.tesla.domain.as_deref(), Some("ts.example.com"));
+    assert!(cfg.telemetry.enabled);
+    assert_eq!(cfg.budget.monthly_usd, 12.5);
+    assert_eq!(cfg.log.level, "debug");
+    assert_eq!(
+        cfg.tesla.client_secret.as_ref().map(|s| s.expose()),
+        Some("s3cret")
+    );
+    assert_eq!(
+        cfg.http.ingress_proxy,
+        Some(SUPERVISOR_PROXY),
+        "add-on: ingress trusted"
+    );
+}
+
+#[test]
+fn bad_addon_options_name_the_option_and_never_echo_a_secret() {
+    let found = problems(load_addon(
+        "",
+        r#"{"region": "mars", "client_secret": 42, "monthly_budget_usd": "lots"}"#,
+        &[],
+    ));
+    assert!(
+        found
+            .iter()
+            .any(|p| p.contains("tesla.region") && p.contains("add-on option region")),
+        "{found:?}"
+    );
+    assert!(
+        found
+            .iter()
+            .any(|p| p.contains("budget.monthly_usd")
+                && p.contains("add-on option monthly_budget_usd")),
+        "{found:?}"
+    );
+    let secret = found
+        .iter()
+        .find(|p| p.contains("client_secret"))
+        .expect("reported");
+    assert!(!secret.contains("42"), "{secret}");
+    let broken = problems(load_addon("", "{not json", &[]));
+    assert_eq!(broken.len(), 1, "{broken:?}");
+}
+
+#[test]
+fn reference_docs_are_generated_from_the_key_table() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/configuration.md");
+    let generated = keys::reference_markdown();
+    let on_disk = std::fs::read_to_string(&path).unwrap_or_default();
+    if on_disk != generated && std::env::var_os("TESLASYNC_WRITE_EXAMPLE").is_some() {
+        std::fs::write(&path, &generated).unwrap();
+        return;
+    }
+    assert!(
+        on_disk == generated,
+        "docs/configuration.md is out of date with src/config/keys.rs; regenerate it with \
+         `TESLASYNC_WRITE_EXAMPLE=1 cargo test --lib reference` and review the diff"
+    );
 }

@@ -388,9 +388,11 @@ impl Bridge {
             Err(e) => return self.reject(vin, None, key, &format!("{key}: {e}")).await,
         };
         // Parse them all before sending any, so a bad second command does not leave half a change.
+        // Through the one parser, with the bounds the entity advertised (the car's own).
+        let limits = crate::vehicle::command::limits_of(&record.signals);
         let mut commands = Vec::with_capacity(requests.len());
         for r in requests {
-            match Command::parse(r.command, &r.params) {
+            match Command::parse_within(r.command, &r.params, &limits) {
                 Ok(c) => commands.push(c),
                 Err(e) => {
                     return self
@@ -406,9 +408,9 @@ impl Bridge {
     }
 
     async fn on_command(&mut self, vin: &str, payload: &str) -> Result<(), BridgeError> {
-        if self.known_vehicle(vin).await?.is_none() {
+        let Some(record) = self.known_vehicle(vin).await? else {
             return Ok(());
-        }
+        };
         let request: CommandRequest = match serde_json::from_str(payload) {
             Ok(r) => r,
             Err(e) => {
@@ -416,7 +418,8 @@ impl Bridge {
                 return self.reject(vin, None, "", &msg).await;
             }
         };
-        match Command::parse(&request.command, &request.params) {
+        let limits = crate::vehicle::command::limits_of(&record.signals);
+        match Command::parse_within(&request.command, &request.params, &limits) {
             Ok(command) => self.submit(vin, command, request.id),
             Err(e) => {
                 self.reject(vin, request.id, &request.command, &e.to_string())

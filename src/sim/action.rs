@@ -67,7 +67,32 @@ pub enum Action {
     TriggerHomelink,
     RemoteStartDrive,
     ScheduleSoftwareUpdate,
+    CancelSoftwareUpdate,
     SetVehicleName(String),
+    /// A boombox sound: accepted, nothing to model.
+    Boombox,
+    /// `seat` 0 front left, 1 front right; `level` 0–3.
+    SeatCooler {
+        seat: usize,
+        level: u8,
+    },
+    /// 0 off, 1 low, 3 high.
+    SteeringWheelHeatLevel(u8),
+    /// `seat` 0 front left, 1 front right.
+    AutoSeatClimate {
+        seat: usize,
+        on: bool,
+    },
+    AutoSteeringWheelHeat(bool),
+    /// 0 low, 1 medium, 2 high.
+    CopTemp(u8),
+    GuestMode(bool),
+    LowPowerMode(bool),
+    KeepAccessoryPower(bool),
+    /// Start time in minutes after midnight, `None` to disable.
+    ScheduledCharging(Option<u16>),
+    /// Departure time in minutes after midnight, `None` to disable.
+    ScheduledDeparture(Option<u16>),
 }
 
 /// Percent open for a vented sunroof (the Model S vent position).
@@ -97,7 +122,11 @@ impl Car {
                     Trunk::Rear => self.trunk = u8::from(self.trunk == 0),
                 }
             }
-            Action::FlashLights | Action::HonkHorn | Action::Media | Action::TriggerHomelink => {}
+            Action::FlashLights
+            | Action::HonkHorn
+            | Action::Media
+            | Action::TriggerHomelink
+            | Action::Boombox => {}
             Action::ClimateOn => self.climate_on = true,
             Action::ClimateOff => {
                 self.climate_on = false;
@@ -194,7 +223,33 @@ impl Car {
                     self.software_update = "scheduled";
                 }
             }
+            Action::CancelSoftwareUpdate => {
+                if self.software_update == "scheduled" {
+                    self.software_update = "available";
+                }
+            }
             Action::SetVehicleName(name) => self.display_name = name.clone(),
+            Action::SeatCooler { seat, level } => {
+                if let Some(slot) = self.seat_coolers.get_mut(*seat) {
+                    *slot = *level;
+                }
+            }
+            Action::SteeringWheelHeatLevel(level) => {
+                self.steering_wheel_heat_level = *level;
+                self.steering_wheel_heater = *level > 0;
+            }
+            Action::AutoSeatClimate { seat, on } => {
+                if let Some(slot) = self.auto_seat_climate.get_mut(*seat) {
+                    *slot = *on;
+                }
+            }
+            Action::AutoSteeringWheelHeat(on) => self.auto_steering_wheel_heat = *on,
+            Action::CopTemp(level) => self.cop_temp = *level,
+            Action::GuestMode(on) => self.guest_mode = *on,
+            Action::LowPowerMode(on) => self.low_power_mode = *on,
+            Action::KeepAccessoryPower(on) => self.keep_accessory_power = *on,
+            Action::ScheduledCharging(start) => self.scheduled_charging_start = *start,
+            Action::ScheduledDeparture(at) => self.scheduled_departure = *at,
         }
         Ok(())
     }

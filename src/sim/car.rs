@@ -253,6 +253,24 @@ pub struct Car {
     pub sun_roof_percent: u8,
     pub audio_volume: f64,
     pub software_update: &'static str,
+
+    // Commanded settings (sim::action), REST numbering.
+    /// Front left, front right seat cooling: 0 off … 3 high.
+    pub seat_coolers: [u8; 2],
+    /// Steering wheel heat level: 0 off, 1 low, 3 high.
+    pub steering_wheel_heat_level: u8,
+    /// Auto seat climate, front left and front right.
+    pub auto_seat_climate: [bool; 2],
+    pub auto_steering_wheel_heat: bool,
+    /// Cabin overheat protection activation temperature: 0 low (30 °C), 1 medium, 2 high.
+    pub cop_temp: u8,
+    pub guest_mode: bool,
+    pub low_power_mode: bool,
+    pub keep_accessory_power: bool,
+    /// Legacy scheduled charging start, minutes after midnight, when enabled.
+    pub scheduled_charging_start: Option<u16>,
+    /// Legacy scheduled departure, minutes after midnight, when enabled.
+    pub scheduled_departure: Option<u16>,
 }
 
 impl Car {
@@ -324,6 +342,16 @@ impl Car {
             } else {
                 ""
             },
+            seat_coolers: [0; 2],
+            steering_wheel_heat_level: 0,
+            auto_seat_climate: [false; 2],
+            auto_steering_wheel_heat: false,
+            cop_temp: 1,
+            guest_mode: false,
+            low_power_mode: false,
+            keep_accessory_power: false,
+            scheduled_charging_start: None,
+            scheduled_departure: None,
         }
     }
 

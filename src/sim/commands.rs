@@ -273,6 +273,63 @@ pub static COMMANDS: &[CommandSpec] = &[
     cmd!("set_vehicle_name", |p| Ok(Action::SetVehicleName(
         p.string("vehicle_name")?.to_string()
     ))),
+    cmd!("cancel_software_update", |_| Ok(
+        Action::CancelSoftwareUpdate
+    )),
+    cmd!("remote_boombox", |p| {
+        p.opt_num("sound", 0.0..=f64::from(u32::MAX))?;
+        Ok(Action::Boombox)
+    }),
+    cmd!("remote_seat_cooler_request", |p| {
+        Ok(Action::SeatCooler {
+            seat: p.int("seat_position", 1..=2)? as usize - 1,
+            level: p.int("seat_cooler_level", 0..=3)? as u8,
+        })
+    }),
+    cmd!("remote_steering_wheel_heat_level_request", |p| {
+        match p.int("level", 0..=3)? {
+            2 => Err(InvalidParam("level")),
+            level => Ok(Action::SteeringWheelHeatLevel(level as u8)),
+        }
+    }),
+    cmd!("remote_auto_seat_climate_request", |p| {
+        Ok(Action::AutoSeatClimate {
+            seat: p.int("auto_seat_position", 1..=2)? as usize - 1,
+            on: p.bool("auto_climate_on")?,
+        })
+    }),
+    cmd!("remote_auto_steering_wheel_heat_climate_request", |p| Ok(
+        Action::AutoSteeringWheelHeat(p.bool("on")?)
+    )),
+    cmd!("set_cop_temp", |p| Ok(Action::CopTemp(
+        p.int("cop_temp", 0..=2)? as u8
+    ))),
+    cmd!("guest_mode", |p| Ok(Action::GuestMode(p.bool("enable")?))),
+    cmd!("set_low_power_mode", |p| Ok(Action::LowPowerMode(
+        p.bool("enable")?
+    ))),
+    cmd!("keep_accessory_power_mode", |p| Ok(
+        Action::KeepAccessoryPower(p.bool("enable")?)
+    )),
+    cmd!("set_scheduled_charging", |p| {
+        let enable = p.bool("enable")?;
+        let time = p.opt_num("time", 0.0..=1439.0)?.unwrap_or(0.0) as u16;
+        Ok(Action::ScheduledCharging(enable.then_some(time)))
+    }),
+    cmd!("set_scheduled_departure", |p| {
+        let enable = p.bool("enable")?;
+        let time = p.opt_num("departure_time", 0.0..=1439.0)?.unwrap_or(0.0) as u16;
+        for key in [
+            "preconditioning_enabled",
+            "preconditioning_weekdays_only",
+            "off_peak_charging_enabled",
+            "off_peak_charging_weekdays_only",
+        ] {
+            p.opt_bool(key)?;
+        }
+        p.opt_num("end_off_peak_time", 0.0..=1439.0)?;
+        Ok(Action::ScheduledDeparture(enable.then_some(time)))
+    }),
 ];
 
 #[cfg(test)]

@@ -369,7 +369,7 @@ async fn a_car_side_refusal_is_not_a_protocol_fault() {
     assert_eq!((stats.accepted, stats.refused, stats.rejected), (1, 1, 0));
     // A command the simulated car does not model is refused the same way.
     let err = h
-        .run(&mut info, &cmd("set_cop_temp", json!({"cop_temp": 1})))
+        .run(&mut info, &cmd("set_pin_to_drive", json!({"on": false})))
         .await
         .unwrap_err();
     assert!(

@@ -6,12 +6,15 @@
 //! - [`command`]: the typed `Command` enum; [`executor`]: one queue per car that sends them;
 //!   [`sessions`]: the signed-command sessions it keeps in the store.
 //! - [`setup`]: account set-up state mirrored on each car (sign-in needed, virtual-key checklist).
+//! - [`cost`]: the cost governor: billing meter (durable, per car and month), budget, rate limits.
 //! - [`stream`]: which cars stream Fleet Telemetry right now (receiver reports, poller and governor read).
 //! - [`telemetry`]: Fleet Telemetry records mapped to signals (by field name, with unit and enum rows).
 
 pub mod command;
+pub mod cost;
 pub mod executor;
 pub mod hub;
+pub mod policy;
 pub mod poller;
 pub mod sessions;
 pub mod setup;

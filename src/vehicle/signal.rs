@@ -149,6 +149,30 @@ signals! {
     /// Poll-only: `vehicle_state.software_update.status` (`available`, `scheduled`, `downloading`,
     /// `installing`, ... or empty when there is none).
     SoftwareUpdateStatus,
+    /// Cost governor: billable Fleet API requests for this car today (UTC).
+    FleetRequestsToday,
+    /// Cost governor: estimated US dollars for this car today, at Tesla's prices (signals included).
+    FleetUsdToday,
+    /// Cost governor: estimated US dollars for this car this calendar month.
+    FleetUsdMonth,
+    /// Cost governor: this car's month so far extrapolated to the end of the month.
+    FleetUsdMonthProjected,
+    /// Cost governor: data requests left today under Tesla's per-car daily limit (200).
+    FleetDataLeftToday,
+    /// Cost governor: commands left today under Tesla's per-car daily limit (50).
+    FleetCommandsLeftToday,
+    /// Cost governor: wakes left today under Tesla's per-car daily limit (15).
+    FleetWakesLeftToday,
+    /// Cost governor: charging commands left today under Tesla's per-car daily limit (5).
+    FleetChargingCommandsLeftToday,
+    /// Cost governor: ISO 8601 time until which Tesla rate-limits this car (empty: not limited).
+    FleetRateLimitedUntil,
+    /// Cost governor, account-level (mirrored on every car): US dollars this month, all cars.
+    FleetAccountUsdMonth,
+    /// Cost governor, account-level: this month's spend extrapolated to the end of the month.
+    FleetAccountUsdMonthProjected,
+    /// Cost governor, account-level: what is left of `budget.monthly_usd` this month.
+    FleetBudgetLeftUsd,
     /// Account-level, mirrored on every car: Tesla refused the refresh token; sign in again.
     ReauthRequired,
     /// From `fleet_status`: the car has TeslaSync's virtual key.

@@ -222,6 +222,32 @@ const FIELDS: &[(Signal, &str, Kind)] = &[
     ),
 ];
 
+/// Blocks read outside [`FIELDS`]: the gear, speed and position (`drive_state`, whose coordinates
+/// Tesla sends only when `location_data` is asked for too) and the climate flag.
+const EXTRA_BLOCKS: &[&str] = &[
+    "climate_state",
+    "drive_state",
+    "location_data",
+    "vehicle_state",
+];
+
+/// The `endpoints=` blocks this mapping reads, and so the only ones worth asking Tesla for: every
+/// block a row of [`FIELDS`] points into, plus [`EXTRA_BLOCKS`]. `vehicle_config` is among them only
+/// while a row reads it.
+pub fn endpoints() -> Vec<&'static str> {
+    let mut blocks: Vec<&'static str> = FIELDS
+        .iter()
+        .filter_map(|(_, pointer, _)| {
+            let block = pointer.trim_start_matches('/').split_once('/')?.0;
+            Some(block)
+        })
+        .chain(EXTRA_BLOCKS.iter().copied())
+        .collect();
+    blocks.sort_unstable();
+    blocks.dedup();
+    blocks
+}
+
 /// Maps a `vehicle_data` response to signals. Missing fields are skipped (firmware differs, blocks
 /// not asked for); a field Tesla sends as `null` is [`Value::Unknown`] (Home Assistant shows
 /// `unknown`, not 0 and not a stale value), except where null itself means something (a parked car
@@ -304,6 +330,20 @@ fn number(v: &Json) -> Option<Value> {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn only_the_blocks_the_mapping_reads_are_requested() {
+        assert_eq!(
+            endpoints(),
+            [
+                "charge_state",
+                "climate_state",
+                "drive_state",
+                "location_data",
+                "vehicle_state"
+            ]
+        );
+    }
 
     #[test]
     fn vehicle_data_maps_to_signals() {

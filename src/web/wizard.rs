@@ -334,7 +334,7 @@ async fn render(state: &WebState, principal: &Principal) -> String {
                 principal,
                 "check_key",
                 "Check now",
-                !hosting_done,
+                hosting_done,
             ));
         }
     }

@@ -5,8 +5,11 @@
 #![allow(dead_code)]
 
 mod broker;
+mod proxy;
 #[allow(unused_imports)]
 pub use broker::{Broker, Login};
+#[allow(unused_imports)]
+pub use proxy::start_proxy;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -180,12 +183,22 @@ impl Running {
         clock: Clock,
         listener: tokio::net::TcpListener,
     ) -> Running {
+        Running::start_on_with(cfg, clock, listener, None).await
+    }
+
+    /// Starts the daemon on `listener`; the set-up page's key check fetches from `public_key_base`.
+    pub async fn start_on_with(
+        cfg: &Config,
+        clock: Clock,
+        listener: tokio::net::TcpListener,
+        public_key_base: Option<url::Url>,
+    ) -> Running {
         Running::start_with(
             cfg,
             StartOptions {
                 clock,
                 http_listener: Some(listener),
-                fleet_hosts: None,
+                public_key_base,
                 ..StartOptions::default()
             },
         )

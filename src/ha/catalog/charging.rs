@@ -141,7 +141,7 @@ pub(super) static ROWS: &[Entity] = &[
         Read::Value(Signal::ChargeCurrentRequest),
         Bounds {
             min: Bound::Fixed(0.0),
-            max: Bound::Signal(Signal::ChargeCurrentRequestMax, 32.0),
+            max: Bound::Signal(Signal::ChargeCurrentRequestMax, 48.0),
             step: 1.0,
         },
         Call::value("set_charging_amps", &["charging_amps"]),

@@ -23,6 +23,7 @@
 mod body;
 mod charging;
 mod climate;
+mod cost;
 mod drive;
 mod media;
 mod powertrain;
@@ -50,6 +51,7 @@ const GROUPS: &[&[Entity]] = &[
     software::ROWS,
     powertrain::ROWS,
     setup::ROWS,
+    cost::ROWS,
 ];
 
 /// Every entity, in discovery order.

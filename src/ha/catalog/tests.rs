@@ -86,6 +86,8 @@ fn unit_allowed(class: &str, unit: Option<&str>) -> bool {
             "bar", "psi", "kPa", "hPa", "Pa", "mbar", "cbar", "inHg", "mmHg", "inH₂O",
         ],
         "duration" => &["s", "min", "h", "d", "ms", "µs"],
+        // Any ISO 4217 currency; Tesla bills in US dollars.
+        "monetary" => &["USD"],
         "timestamp" | "enum" => return unit.is_none(),
         _ => return false,
     };
@@ -362,4 +364,42 @@ fn numbers_print_without_noise() {
     assert_eq!(fmt_number(15234.567, 2), "15234.57");
     assert_eq!(state::snake_case("NoPower"), "no_power");
     assert_eq!(state::snake_case("ACSingleWireCAN"), "acsingle_wire_can");
+}
+
+/// The bounds a number advertises are exactly the ones the command parser enforces, for a car that
+/// reports its own limits and for one that reports none.
+#[test]
+fn numbers_advertise_exactly_the_bounds_the_command_parser_enforces() {
+    for car in [
+        signals(&[]),
+        signals(&[
+            (Signal::ChargeCurrentRequestMax, Value::Int(16)),
+            (Signal::ChargeLimitSocMin, Value::Int(60)),
+            (Signal::ChargeLimitSocMax, Value::Int(90)),
+        ]),
+    ] {
+        let limits = command::limits_of(&car);
+        for e in CATALOG.iter() {
+            let Entity::Number(n) = e else { continue };
+            let range = resolve(&n.bounds, &car);
+            let parses = |v: f64| {
+                let request = build(&n.set, Some(json!(v)), &car).expect("request");
+                Command::parse_within(request.command, &request.params, &limits).is_ok()
+            };
+            assert!(parses(range.min), "{}: min {} refused", e.id(), range.min);
+            assert!(parses(range.max), "{}: max {} refused", e.id(), range.max);
+            assert!(
+                !parses(range.max + range.step),
+                "{}: above the advertised max {} accepted",
+                e.id(),
+                range.max
+            );
+            assert!(
+                !parses(range.min - range.step),
+                "{}: below the advertised min {} accepted",
+                e.id(),
+                range.min
+            );
+        }
+    }
 }

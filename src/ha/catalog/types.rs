@@ -81,6 +81,8 @@ pub enum Unit {
     Kiloohms,
     Degrees,
     Metres,
+    /// US dollars (Tesla bills the Fleet API in USD).
+    UsDollars,
 }
 
 impl Unit {
@@ -104,6 +106,7 @@ impl Unit {
             Unit::Kiloohms => "kΩ",
             Unit::Degrees => "°",
             Unit::Metres => "m",
+            Unit::UsDollars => "USD",
         }
     }
 }
@@ -123,6 +126,8 @@ pub enum Measure {
     Pressure,
     /// A duration in the given unit (`Seconds`, `Minutes` or `Hours`).
     Duration(DurationUnit),
+    /// An amount of money in US dollars.
+    Monetary,
     /// An ISO 8601 point in time.
     Timestamp,
     /// One of a fixed list of lower-snake-case states.
@@ -156,6 +161,7 @@ impl Measure {
             Measure::Current => "current",
             Measure::Pressure => "pressure",
             Measure::Duration(_) => "duration",
+            Measure::Monetary => "monetary",
             Measure::Timestamp => "timestamp",
             Measure::Enum(_) => "enum",
             Measure::Plain(_) | Measure::None => return None,
@@ -176,6 +182,7 @@ impl Measure {
             Measure::Duration(DurationUnit::Seconds) => Unit::Seconds,
             Measure::Duration(DurationUnit::Minutes) => Unit::Minutes,
             Measure::Duration(DurationUnit::Hours) => Unit::Hours,
+            Measure::Monetary => Unit::UsDollars,
             Measure::Plain(u) => u,
             Measure::Timestamp | Measure::Enum(_) | Measure::None => return None,
         })

@@ -458,7 +458,7 @@ impl Signer {
             }
         }
 
-        let status = msg.signed_message_status.clone().unwrap_or_default();
+        let status = msg.signed_message_status.unwrap_or_default();
         let fault = MessageFault::from_wire(status.signed_message_fault);
         if fault == MessageFault::UnknownKeyId {
             return Err(ProtocolError::KeyNotPaired { domain });

@@ -34,23 +34,38 @@ pub use params::{
 };
 pub use protobuf::{ping, vehicle_status_request, ActionError, ProtocolAction};
 
-use crate::tesla::command::messages::{
-    AutoSeatCarSeat, AutoSeatClimateAction, BatchRemoveSchedulesAction, BoomboxAction,
-    CabinOverheatProtectionAction, ChargeSchedule, ChargingAction, ChargingSetLimitAction,
-    ChargingStartStopAction, ClosureMoveType, Domain, EraseUserDataAction, GuestModeAction,
-    HvacAutoAction, HvacClimateKeeperAction, HvacSeatCoolerAction, HvacSeatCoolerActions,
-    HvacSetPreconditioningMaxAction, HvacTemperatureAdjustmentAction, KeepAccessoryPowerModeAction,
-    LatLong, LowPowerModeAction, MediaUpdateVolume, MediaVolume, NavigationGpsRequest,
-    NavigationRequest, NavigationSuperchargerRequest, NavigationWaypointsRequest, OnAction,
-    OnOverrideAction, ParentalControlsEnableSettingsAction, PinAction, PowerOnAction,
-    PreconditionSchedule, RemoveScheduleAction, RkeAction, ScheduleSoftwareUpdateAction,
-    ScheduledChargingAction, SetChargingAmpsAction, SetCopTempAction, SetSpeedLimitAction,
-    SetVehicleNameAction, StwHeatLevelAction, SunroofAction, SunroofOpenCloseAction,
-    TemperatureLevel, TemperatureType, TriggerHomelinkAction, VehicleActionMsg as A, WindowAction,
-    WindowActionKind,
+use crate::tesla::command::messages::car_server::{
+    auto_seat_climate_action, charging_start_stop_action::ChargingAction, hvac_seat_cooler_actions,
+    hvac_temperature_adjustment_action::temperature::Type as TemperatureType,
+    hvac_temperature_adjustment_action::Temperature, media_update_volume::MediaVolume,
+    vehicle_action::VehicleActionMsg as A,
+    vehicle_control_sunroof_open_close_action::Action as SunroofAction,
+    vehicle_control_window_action::Action as WindowAction, AutoSeatClimateAction,
+    AutoStwHeatAction, BatchRemoveChargeSchedulesAction, BatchRemovePreconditionSchedulesAction,
+    BoomboxAction, ChargePortDoorClose, ChargePortDoorOpen, ChargeSchedule, ChargingSetLimitAction,
+    ChargingStartStopAction, DrivingClearSpeedLimitPinAction, DrivingClearSpeedLimitPinAdminAction,
+    DrivingSetSpeedLimitAction, EraseUserDataAction, GuestMode, HvacAutoAction,
+    HvacBioweaponModeAction, HvacClimateKeeperAction, HvacSeatCoolerActions,
+    HvacSetPreconditioningMaxAction, HvacSteeringWheelHeaterAction,
+    HvacTemperatureAdjustmentAction, LatLong, MediaNextFavorite, MediaNextTrack, MediaPlayAction,
+    MediaPreviousFavorite, MediaPreviousTrack, MediaUpdateVolume, NavigationGpsRequest,
+    NavigationRequest, NavigationSuperchargerRequest, NavigationWaypointsRequest,
+    ParentalControlsAction, ParentalControlsClearPinAdminAction,
+    ParentalControlsEnableSettingsAction, ParentalControlsSetSpeedLimitAction,
+    PreconditionSchedule, RemoveChargeScheduleAction, RemovePreconditionScheduleAction,
+    ScheduledChargingAction, SetCabinOverheatProtectionAction, SetChargingAmpsAction,
+    SetCopTempAction, SetKeepAccessoryPowerModeAction, SetLowPowerModeAction, SetVehicleNameAction,
+    StwHeatLevelAction, VehicleControlCancelSoftwareUpdateAction, VehicleControlFlashLightsAction,
+    VehicleControlHonkHornAction, VehicleControlResetPinToDriveAction,
+    VehicleControlResetPinToDriveAdminAction, VehicleControlResetValetPinAction,
+    VehicleControlScheduleSoftwareUpdateAction, VehicleControlSetPinToDriveAction,
+    VehicleControlSetSentryModeAction, VehicleControlSetValetModeAction,
+    VehicleControlSunroofOpenCloseAction, VehicleControlTriggerHomelinkAction,
+    VehicleControlWindowAction,
 };
+use crate::tesla::command::messages::{ClosureMoveType, Domain, RkeAction};
 use params::{maybe_range, or, or_range, range, req, text, within, ParamValue, Rule};
-use protobuf::{activate, closure, info, on_password, rke, scheduled_departure, seat_heater, void};
+use protobuf::{closure, expose, info, rke, scheduled_departure, seat_heater, speed_limit, void};
 
 /// The largest `params` object accepted, serialized (Tesla's bodies are a few hundred bytes; a
 /// waypoint list is the longest at a few KiB).
@@ -303,23 +318,23 @@ commands! {
 
     // --- Infotainment: alerts ------------------------------------------------------------------
     /// `vehicleControlFlashLightsAction`.
-    FlashLights => "flash_lights", info(A::FlashLights(void()));
+    FlashLights => "flash_lights", info(A::VehicleControlFlashLightsAction(VehicleControlFlashLightsAction {}));
     /// `vehicleControlHonkHornAction`.
-    HonkHorn => "honk_horn", info(A::HonkHorn(void()));
+    HonkHorn => "honk_horn", info(A::VehicleControlHonkHornAction(VehicleControlHonkHornAction {}));
     /// Plays a boombox sound (`boomboxAction`, community proto; the official proxy lacks it).
     RemoteBoombox {
         /// 0 = fart, 2000 = locate ping.
         sound: u32 = "sound" or(0)
-    } => "remote_boombox", info(A::Boombox(BoomboxAction { sound: *sound }));
+    } => "remote_boombox", info(A::BoomboxAction(BoomboxAction { sound: *sound }));
 
     // --- Infotainment: climate -----------------------------------------------------------------
     /// `hvacAutoAction{power_on: true}`.
     AutoConditioningStart => "auto_conditioning_start",
-        info(A::HvacAuto(HvacAutoAction { power_on: true, manual_override: false })),
+        info(A::HvacAutoAction(HvacAutoAction { power_on: true, manual_override: false })),
         effect [set("HvacPower", "On")];
     /// `hvacAutoAction{power_on: false}`.
     AutoConditioningStop => "auto_conditioning_stop",
-        info(A::HvacAuto(HvacAutoAction { power_on: false, manual_override: false })),
+        info(A::HvacAutoAction(HvacAutoAction { power_on: false, manual_override: false })),
         effect [set("HvacPower", "Off")];
     /// Cabin set points in °C within the car's range (`hvacTemperatureAdjustmentAction`, sent with
     /// `level = TEMP_MAX` like the official proxy).
@@ -327,8 +342,8 @@ commands! {
         driver_temp: f64 = "driver_temp" within(|l| (l.temp_min_c, l.temp_max_c)),
         passenger_temp: f64 = "passenger_temp" within(|l| (l.temp_min_c, l.temp_max_c)),
     } => "set_temps",
-        info(A::HvacTemperatureAdjustment(HvacTemperatureAdjustmentAction {
-            level: Some(TemperatureLevel { r#type: Some(TemperatureType::Max(void())) }),
+        info(A::HvacTemperatureAdjustmentAction(HvacTemperatureAdjustmentAction {
+            level: Some(Temperature { r#type: Some(TemperatureType::TempMax(void())) }),
             driver_temp_celsius: *driver_temp as f32,
             passenger_temp_celsius: *passenger_temp as f32,
         })),
@@ -341,7 +356,7 @@ commands! {
         on: bool = "on" req(),
         manual_override: bool = "manual_override" or(false),
     } => "set_preconditioning_max",
-        info(A::HvacSetPreconditioningMax(HvacSetPreconditioningMaxAction {
+        info(A::HvacSetPreconditioningMaxAction(HvacSetPreconditioningMaxAction {
             on: *on,
             manual_override: *manual_override,
         }));
@@ -350,20 +365,20 @@ commands! {
         on: bool = "on" req(),
         manual_override: bool = "manual_override" or(false),
     } => "set_bioweapon_mode",
-        info(A::HvacBioweaponMode(OnOverrideAction { on: *on, manual_override: *manual_override }));
+        info(A::HvacBioweaponModeAction(HvacBioweaponModeAction { on: *on, manual_override: *manual_override }));
     /// `setCabinOverheatProtectionAction`.
     SetCabinOverheatProtection {
         on: bool = "on" req(),
         fan_only: bool = "fan_only" or(false),
     } => "set_cabin_overheat_protection",
-        info(A::SetCabinOverheatProtection(CabinOverheatProtectionAction {
+        info(A::SetCabinOverheatProtectionAction(SetCabinOverheatProtectionAction {
             on: *on,
             fan_only: *fan_only,
         }));
     /// Cabin overheat protection activation temperature (`setCopTempAction`). The protobuf enum
     /// (`ClimateState.CopActivationTemp`) has 0 = unspecified, so REST 0/1/2 → 1/2/3.
     SetCopTemp { cop_temp: CopTemp = "cop_temp" req() } => "set_cop_temp",
-        info(A::SetCopTemp(SetCopTempAction {
+        info(A::SetCopTempAction(SetCopTempAction {
             cop_activation_temp: i32::from(cop_temp.rest_value()) + 1,
         }));
     /// Keep / dog / camp mode (`hvacClimateKeeperAction`; REST 0–3 are the protobuf numbers).
@@ -371,7 +386,7 @@ commands! {
         climate_keeper_mode: ClimateKeeperMode = "climate_keeper_mode" req(),
         manual_override: bool = "manual_override" or(false),
     } => "set_climate_keeper_mode",
-        info(A::HvacClimateKeeper(HvacClimateKeeperAction {
+        info(A::HvacClimateKeeperAction(HvacClimateKeeperAction {
             climate_keeper_action: i32::from(climate_keeper_mode.rest_value()),
             manual_override: *manual_override,
         }));
@@ -393,8 +408,8 @@ commands! {
         seat_position: u8 = "seat_position" range(1, 2),
         seat_cooler_level: u8 = "seat_cooler_level" range(0, 3),
     } => "remote_seat_cooler_request",
-        info(A::HvacSeatCooler(HvacSeatCoolerActions {
-            hvac_seat_cooler_action: vec![HvacSeatCoolerAction {
+        info(A::HvacSeatCoolerActions(HvacSeatCoolerActions {
+            hvac_seat_cooler_action: vec![hvac_seat_cooler_actions::HvacSeatCoolerAction {
                 seat_cooler_level: i32::from(*seat_cooler_level) + 1,
                 seat_position: i32::from(*seat_position),
             }],
@@ -409,8 +424,8 @@ commands! {
         auto_seat_position: u8 = "auto_seat_position" range(1, 2),
         auto_climate_on: bool = "auto_climate_on" req(),
     } => "remote_auto_seat_climate_request",
-        info(A::AutoSeatClimate(AutoSeatClimateAction {
-            carseat: vec![AutoSeatCarSeat {
+        info(A::AutoSeatClimateAction(AutoSeatClimateAction {
+            carseat: vec![auto_seat_climate_action::CarSeat {
                 on: *auto_climate_on,
                 seat_position: i32::from(*auto_seat_position),
             }],
@@ -422,11 +437,11 @@ commands! {
     /// `hvacSteeringWheelHeaterAction`.
     RemoteSteeringWheelHeaterRequest { on: bool = "on" req() }
         => "remote_steering_wheel_heater_request",
-        info(A::HvacSteeringWheelHeater(PowerOnAction { power_on: *on }));
+        info(A::HvacSteeringWheelHeaterAction(HvacSteeringWheelHeaterAction { power_on: *on }));
     /// `stwHeatLevelAction` (community proto; `StwHeatLevel` 1 off, 2 low, 3 high).
     RemoteSteeringWheelHeatLevelRequest { level: SteeringWheelHeatLevel = "level" req() }
         => "remote_steering_wheel_heat_level_request",
-        info(A::StwHeatLevel(StwHeatLevelAction {
+        info(A::StwHeatLevelAction(StwHeatLevelAction {
             stw_heat_level: match level {
                 SteeringWheelHeatLevel::Off => 1,
                 SteeringWheelHeatLevel::Low => 2,
@@ -436,7 +451,7 @@ commands! {
     /// `autoStwHeatAction` (community proto).
     RemoteAutoSteeringWheelHeatClimateRequest { on: bool = "on" req() }
         => "remote_auto_steering_wheel_heat_climate_request",
-        info(A::AutoStwHeat(OnAction { on: *on })),
+        info(A::AutoStwHeatAction(AutoStwHeatAction { on: *on })),
         effect [set("HvacSteeringWheelHeatAuto", *on)];
 
     // --- Infotainment: charging ----------------------------------------------------------------
@@ -451,18 +466,18 @@ commands! {
     /// `chargingSetLimitAction`, within the car's charge-limit range.
     SetChargeLimit { percent: u8 = "percent" within(|l| (l.charge_limit_min, l.charge_limit_max)) }
         => "set_charge_limit",
-        info(A::ChargingSetLimit(ChargingSetLimitAction { percent: i32::from(*percent) })),
+        info(A::ChargingSetLimitAction(ChargingSetLimitAction { percent: i32::from(*percent) })),
         effect [set("ChargeLimitSoc", *percent)];
     /// `setChargingAmpsAction`, up to the car's charger maximum.
     SetChargingAmps { charging_amps: u8 = "charging_amps" within(|l| (0, l.charge_current_max)) }
         => "set_charging_amps",
-        info(A::SetChargingAmps(SetChargingAmpsAction { charging_amps: i32::from(*charging_amps) })),
+        info(A::SetChargingAmpsAction(SetChargingAmpsAction { charging_amps: i32::from(*charging_amps) })),
         effect [set("ChargeCurrentRequest", *charging_amps)];
     /// `chargePortDoorOpen` (also releases the charge cable).
-    ChargePortDoorOpen => "charge_port_door_open", info(A::ChargePortDoorOpen(void())),
+    ChargePortDoorOpen => "charge_port_door_open", info(A::ChargePortDoorOpen(ChargePortDoorOpen {})),
         effect [set("ChargePortDoorOpen", true)];
     /// `chargePortDoorClose`.
-    ChargePortDoorClose => "charge_port_door_close", info(A::ChargePortDoorClose(void())),
+    ChargePortDoorClose => "charge_port_door_close", info(A::ChargePortDoorClose(ChargePortDoorClose {})),
         effect [set("ChargePortDoorOpen", false)];
     /// Legacy scheduled charging (`scheduledChargingAction`); superseded by charge schedules.
     SetScheduledCharging {
@@ -470,7 +485,7 @@ commands! {
         /// Minutes after midnight.
         time: u16 = "time" or_range(0, 0, 1439),
     } => "set_scheduled_charging",
-        info(A::ScheduledCharging(ScheduledChargingAction {
+        info(A::ScheduledChargingAction(ScheduledChargingAction {
             enabled: *enable,
             charging_time: i32::from(*time),
         }));
@@ -511,7 +526,7 @@ commands! {
         id: u64 = "id" or(0),
         name: String = "name" or(String::new()),
     } => "add_charge_schedule",
-        info(A::AddChargeSchedule(ChargeSchedule {
+        info(A::AddChargeScheduleAction(ChargeSchedule {
             id: *id,
             name: name.clone(),
             days_of_week: i32::from(days_of_week.0),
@@ -536,7 +551,7 @@ commands! {
         id: u64 = "id" or(0),
         name: String = "name" or(String::new()),
     } => "add_precondition_schedule",
-        info(A::AddPreconditionSchedule(PreconditionSchedule {
+        info(A::AddPreconditionScheduleAction(PreconditionSchedule {
             id: *id,
             name: name.clone(),
             days_of_week: i32::from(days_of_week.0),
@@ -548,17 +563,17 @@ commands! {
         }));
     /// `removeChargeScheduleAction`.
     RemoveChargeSchedule { id: u64 = "id" req() } => "remove_charge_schedule",
-        info(A::RemoveChargeSchedule(RemoveScheduleAction { id: *id }));
+        info(A::RemoveChargeScheduleAction(RemoveChargeScheduleAction { id: *id }));
     /// `removePreconditionScheduleAction`.
     RemovePreconditionSchedule { id: u64 = "id" req() } => "remove_precondition_schedule",
-        info(A::RemovePreconditionSchedule(RemoveScheduleAction { id: *id }));
+        info(A::RemovePreconditionScheduleAction(RemovePreconditionScheduleAction { id: *id }));
     /// `batchRemoveChargeSchedulesAction`: removes all schedules at the chosen kinds of place.
     BatchRemoveChargeSchedules {
         home: bool = "home" or(false),
         work: bool = "work" or(false),
         other: bool = "other" or(false),
     } => "batch_remove_charge_schedules",
-        info(A::BatchRemoveChargeSchedules(BatchRemoveSchedulesAction {
+        info(A::BatchRemoveChargeSchedulesAction(BatchRemoveChargeSchedulesAction {
             home: *home,
             work: *work,
             other: *other,
@@ -569,7 +584,7 @@ commands! {
         work: bool = "work" or(false),
         other: bool = "other" or(false),
     } => "batch_remove_precondition_schedules",
-        info(A::BatchRemovePreconditionSchedules(BatchRemoveSchedulesAction {
+        info(A::BatchRemovePreconditionSchedulesAction(BatchRemovePreconditionSchedulesAction {
             home: *home,
             work: *work,
             other: *other,
@@ -578,82 +593,82 @@ commands! {
     // --- Infotainment: security ----------------------------------------------------------------
     /// `vehicleControlSetSentryModeAction`.
     SetSentryMode { on: bool = "on" req() } => "set_sentry_mode",
-        info(A::SetSentryMode(OnAction { on: *on })),
+        info(A::VehicleControlSetSentryModeAction(VehicleControlSetSentryModeAction { on: *on })),
         effect [set("SentryMode", *on)];
     /// `vehicleControlSetValetModeAction`; turning it on wants a 4-digit PIN.
     SetValetMode {
         on: bool = "on" req(),
         password: Option<Pin> = "password" or(None),
-    } => "set_valet_mode", info(A::SetValetMode(on_password(*on, password))),
+    } => "set_valet_mode", info(A::VehicleControlSetValetModeAction(VehicleControlSetValetModeAction { on: *on, password: expose(password) })),
         effect [set("ValetModeEnabled", *on)];
     /// `vehicleControlResetValetPinAction`.
-    ResetValetPin => "reset_valet_pin", info(A::ResetValetPin(void()));
+    ResetValetPin => "reset_valet_pin", info(A::VehicleControlResetValetPinAction(VehicleControlResetValetPinAction {}));
     /// `vehicleControlSetPinToDriveAction` (Fleet API only).
     SetPinToDrive {
         on: bool = "on" req(),
         password: Option<Pin> = "password" or(None),
-    } => "set_pin_to_drive", info(A::SetPinToDrive(on_password(*on, password)));
+    } => "set_pin_to_drive", info(A::VehicleControlSetPinToDriveAction(VehicleControlSetPinToDriveAction { on: *on, password: expose(password) }));
     /// `vehicleControlResetPinToDriveAction`.
-    ResetPinToDrivePin => "reset_pin_to_drive_pin", info(A::ResetPinToDrive(void()));
+    ResetPinToDrivePin => "reset_pin_to_drive_pin", info(A::VehicleControlResetPinToDriveAction(VehicleControlResetPinToDriveAction {}));
     /// `vehicleControlResetPinToDriveAdminAction` (owner / fleet manager).
-    ClearPinToDriveAdmin => "clear_pin_to_drive_admin", info(A::ResetPinToDriveAdmin(void()));
+    ClearPinToDriveAdmin => "clear_pin_to_drive_admin", info(A::VehicleControlResetPinToDriveAdminAction(VehicleControlResetPinToDriveAdminAction {}));
     /// `drivingSpeedLimitAction{activate: true}`.
     SpeedLimitActivate { pin: Pin = "pin" req() } => "speed_limit_activate",
-        info(A::DrivingSpeedLimit(activate(true, pin)));
+        info(A::DrivingSpeedLimitAction(speed_limit(true, pin)));
     /// `drivingSpeedLimitAction{activate: false}`.
     SpeedLimitDeactivate { pin: Pin = "pin" req() } => "speed_limit_deactivate",
-        info(A::DrivingSpeedLimit(activate(false, pin)));
+        info(A::DrivingSpeedLimitAction(speed_limit(false, pin)));
     /// `drivingSetSpeedLimitAction`.
     SpeedLimitSetLimit { limit_mph: f64 = "limit_mph" range(50.0, 90.0) }
         => "speed_limit_set_limit",
-        info(A::DrivingSetSpeedLimit(SetSpeedLimitAction { limit_mph: *limit_mph }));
+        info(A::DrivingSetSpeedLimitAction(DrivingSetSpeedLimitAction { limit_mph: *limit_mph }));
     /// `drivingClearSpeedLimitPinAction`.
     SpeedLimitClearPin { pin: Pin = "pin" req() } => "speed_limit_clear_pin",
-        info(A::DrivingClearSpeedLimitPin(PinAction { pin: pin.expose().to_string() }));
+        info(A::DrivingClearSpeedLimitPinAction(DrivingClearSpeedLimitPinAction { pin: pin.expose().to_string() }));
     /// `drivingClearSpeedLimitPinAdminAction`.
     SpeedLimitClearPinAdmin => "speed_limit_clear_pin_admin",
-        info(A::DrivingClearSpeedLimitPinAdmin(void()));
+        info(A::DrivingClearSpeedLimitPinAdminAction(DrivingClearSpeedLimitPinAdminAction {}));
     /// `parentalControlsAction{activate: true}`.
     ParentalControlsActivate { pin: Pin = "pin" req() } => "parental_controls_activate",
-        info(A::ParentalControls(activate(true, pin)));
+        info(A::ParentalControlsAction(ParentalControlsAction { activate: true, pin: pin.expose().to_string() }));
     /// `parentalControlsAction{activate: false}`.
     ParentalControlsDeactivate { pin: Pin = "pin" req() } => "parental_controls_deactivate",
-        info(A::ParentalControls(activate(false, pin)));
+        info(A::ParentalControlsAction(ParentalControlsAction { activate: false, pin: pin.expose().to_string() }));
     /// `parentalControlsEnableSettingsAction` (`ParentalControlsSetting_E` numbers follow
     /// [`ParentalControlsSetting::ALL`]).
     ParentalControlsEnableSetting {
         setting: ParentalControlsSetting = "setting" req(),
         enable: bool = "enable" req(),
     } => "parental_controls_enable_setting",
-        info(A::ParentalControlsEnableSettings(ParentalControlsEnableSettingsAction {
+        info(A::ParentalControlsEnableSettingsAction(ParentalControlsEnableSettingsAction {
             setting: setting.index(),
             enable: *enable,
         }));
     /// `parentalControlsSetSpeedLimitAction`.
     ParentalControlsSetSpeedLimit { limit_mph: f64 = "limit_mph" range(50.0, 90.0) }
         => "parental_controls_set_speed_limit",
-        info(A::ParentalControlsSetSpeedLimit(SetSpeedLimitAction { limit_mph: *limit_mph }));
+        info(A::ParentalControlsSetSpeedLimitAction(ParentalControlsSetSpeedLimitAction { limit_mph: *limit_mph }));
     /// `parentalControlsClearPinAdminAction`.
     ParentalControlsClearPinAdmin => "parental_controls_clear_pin_admin",
-        info(A::ParentalControlsClearPinAdmin(void()));
+        info(A::ParentalControlsClearPinAdminAction(ParentalControlsClearPinAdminAction {}));
     /// `guestModeAction`.
     GuestMode { enable: bool = "enable" req() } => "guest_mode",
-        info(A::GuestMode(GuestModeAction { guest_mode_active: *enable })),
+        info(A::GuestModeAction(GuestMode { guest_mode_active: *enable })),
         effect [set("GuestModeEnabled", *enable)];
     /// Erases the guest's data (`eraseUserDataAction`); the car must be in park.
-    EraseUserData => "erase_user_data", info(A::EraseUserData(EraseUserDataAction::default()));
+    EraseUserData => "erase_user_data", info(A::EraseUserDataAction(EraseUserDataAction::default()));
 
     // --- Infotainment: vehicle -----------------------------------------------------------------
     /// `setVehicleNameAction`.
     SetVehicleName { vehicle_name: String = "vehicle_name" text(64) } => "set_vehicle_name",
-        info(A::SetVehicleName(SetVehicleNameAction { vehicle_name: vehicle_name.clone() })),
+        info(A::SetVehicleNameAction(SetVehicleNameAction { vehicle_name: vehicle_name.clone() })),
         effect [set("VehicleName", vehicle_name.as_str())];
     /// `setLowPowerModeAction`.
     SetLowPowerMode { enable: bool = "enable" req() } => "set_low_power_mode",
-        info(A::SetLowPowerMode(LowPowerModeAction { low_power_mode: *enable }));
+        info(A::SetLowPowerModeAction(SetLowPowerModeAction { low_power_mode: *enable }));
     /// `setKeepAccessoryPowerModeAction`.
     KeepAccessoryPowerMode { enable: bool = "enable" req() } => "keep_accessory_power_mode",
-        info(A::SetKeepAccessoryPowerMode(KeepAccessoryPowerModeAction {
+        info(A::SetKeepAccessoryPowerModeAction(SetKeepAccessoryPowerModeAction {
             keep_accessory_power_mode: *enable,
         }));
     /// `vehicleControlWindowAction`. REST wants the car's coordinates to close the windows (it
@@ -663,15 +678,15 @@ commands! {
         lat: Option<f64> = "lat" maybe_range(-90.0, 90.0),
         lon: Option<f64> = "lon" maybe_range(-180.0, 180.0),
     } => "window_control",
-        info(A::Window(WindowAction {
+        info(A::VehicleControlWindowAction(VehicleControlWindowAction {
             action: Some(match command {
-                WindowCommand::Vent => WindowActionKind::Vent(void()),
-                WindowCommand::Close => WindowActionKind::Close(void()),
+                WindowCommand::Vent => WindowAction::Vent(void()),
+                WindowCommand::Close => WindowAction::Close(void()),
             }),
         }));
     /// `vehicleControlSunroofOpenCloseAction`.
     SunRoofControl { state: SunroofState = "state" req() } => "sun_roof_control",
-        info(A::SunroofOpenClose(SunroofOpenCloseAction {
+        info(A::VehicleControlSunroofOpenCloseAction(VehicleControlSunroofOpenCloseAction {
             sunroof_level: None,
             action: Some(match state {
                 SunroofState::Vent => SunroofAction::Vent(void()),
@@ -684,18 +699,18 @@ commands! {
         lat: f64 = "lat" range(-90.0, 90.0),
         lon: f64 = "lon" range(-180.0, 180.0),
     } => "trigger_homelink",
-        info(A::TriggerHomelink(TriggerHomelinkAction {
+        info(A::VehicleControlTriggerHomelinkAction(VehicleControlTriggerHomelinkAction {
             location: Some(LatLong { latitude: *lat as f32, longitude: *lon as f32 }),
             token: String::new(),
         }));
     /// `vehicleControlScheduleSoftwareUpdateAction`; 0 installs now.
     ScheduleSoftwareUpdate { offset_sec: u32 = "offset_sec" range(0, 86_400 * 7) }
         => "schedule_software_update",
-        info(A::ScheduleSoftwareUpdate(ScheduleSoftwareUpdateAction {
+        info(A::VehicleControlScheduleSoftwareUpdateAction(VehicleControlScheduleSoftwareUpdateAction {
             offset_sec: i32::try_from(*offset_sec).unwrap_or(i32::MAX),
         }));
     /// `vehicleControlCancelSoftwareUpdateAction`.
-    CancelSoftwareUpdate => "cancel_software_update", info(A::CancelSoftwareUpdate(void()));
+    CancelSoftwareUpdate => "cancel_software_update", info(A::VehicleControlCancelSoftwareUpdateAction(VehicleControlCancelSoftwareUpdateAction {}));
 
     // --- Infotainment: media -------------------------------------------------------------------
     /// `mediaUpdateVolume{volume_absolute_float}`.
@@ -711,15 +726,15 @@ commands! {
     MediaVolumeDown => "media_volume_down",
         info(A::MediaUpdateVolume(MediaUpdateVolume { media_volume: Some(MediaVolume::VolumeDelta(-1)) }));
     /// `mediaPlayAction`.
-    MediaTogglePlayback => "media_toggle_playback", info(A::MediaPlay(void()));
+    MediaTogglePlayback => "media_toggle_playback", info(A::MediaPlayAction(MediaPlayAction {}));
     /// `mediaNextTrack`.
-    MediaNextTrack => "media_next_track", info(A::MediaNextTrack(void()));
+    MediaNextTrack => "media_next_track", info(A::MediaNextTrack(MediaNextTrack {}));
     /// `mediaPreviousTrack`.
-    MediaPrevTrack => "media_prev_track", info(A::MediaPreviousTrack(void()));
+    MediaPrevTrack => "media_prev_track", info(A::MediaPreviousTrack(MediaPreviousTrack {}));
     /// `mediaNextFavorite`.
-    MediaNextFav => "media_next_fav", info(A::MediaNextFavorite(void()));
+    MediaNextFav => "media_next_fav", info(A::MediaNextFavorite(MediaNextFavorite {}));
     /// `mediaPreviousFavorite`.
-    MediaPrevFav => "media_prev_fav", info(A::MediaPreviousFavorite(void()));
+    MediaPrevFav => "media_prev_fav", info(A::MediaPreviousFavorite(MediaPreviousFavorite {}));
 
     // --- Infotainment: navigation (community proto; the official proxy forwards these unsigned)
     /// Sends an address or place name (`navigationRequest`).
@@ -757,7 +772,7 @@ commands! {
 
 /// `chargingStartStopAction{…}`.
 fn charging(action: ChargingAction) -> ProtocolAction {
-    info(A::ChargingStartStop(ChargingStartStopAction {
+    info(A::ChargingStartStopAction(ChargingStartStopAction {
         charging_action: Some(action),
     }))
 }

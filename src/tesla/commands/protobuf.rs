@@ -8,11 +8,17 @@
 use prost::Message;
 
 use super::Pin;
+use crate::tesla::command::messages::car_server::hvac_seat_heater_actions::{
+    hvac_seat_heater_action::{SeatHeaterLevel, SeatPosition},
+    HvacSeatHeaterAction,
+};
+use crate::tesla::command::messages::car_server::{
+    off_peak_charging_times, preconditioning_times, DrivingSpeedLimitAction, HvacSeatHeaterActions,
+    OffPeakChargingTimes, Ping, PreconditioningTimes, ScheduledDepartureAction,
+};
 use crate::tesla::command::messages::{
-    Action, ActivatePinAction, ClosureMoveRequest, Domain, HvacSeatHeaterAction,
-    HvacSeatHeaterActions, InformationRequest, InformationRequestType, OnPasswordAction, Ping,
-    ScheduledDepartureAction, SeatHeaterLevel, SeatPosition, UnsignedMessage, UnsignedSubMessage,
-    VehicleActionMsg, Void, WeekTimes, WeekTimesKind,
+    Action, ClosureMoveRequest, Domain, InformationRequest, InformationRequestType,
+    UnsignedMessage, UnsignedSubMessage, VehicleActionMsg, Void,
 };
 
 /// What a command is on the wire when it is signed.
@@ -84,29 +90,31 @@ pub(super) fn closure(set: impl FnOnce(&mut ClosureMoveRequest)) -> ProtocolActi
 /// `hvacSeatHeaterActions` for one seat, Tesla's REST numbering (seat 0–8, level 0–3).
 pub(super) fn seat_heater(seat: u8, level: u8) -> ProtocolAction {
     let v = void();
-    info(VehicleActionMsg::HvacSeatHeater(HvacSeatHeaterActions {
-        hvac_seat_heater_action: vec![HvacSeatHeaterAction {
-            seat_heater_level: Some(match level {
-                0 => SeatHeaterLevel::Off(v),
-                1 => SeatHeaterLevel::Low(v),
-                2 => SeatHeaterLevel::Med(v),
-                3 => SeatHeaterLevel::High(v),
-                _ => SeatHeaterLevel::Unknown(v),
-            }),
-            seat_position: Some(match seat {
-                0 => SeatPosition::FrontLeft(v),
-                1 => SeatPosition::FrontRight(v),
-                2 => SeatPosition::RearLeft(v),
-                3 => SeatPosition::RearLeftBack(v),
-                4 => SeatPosition::RearCenter(v),
-                5 => SeatPosition::RearRight(v),
-                6 => SeatPosition::RearRightBack(v),
-                7 => SeatPosition::ThirdRowLeft(v),
-                8 => SeatPosition::ThirdRowRight(v),
-                _ => SeatPosition::Unknown(v),
-            }),
-        }],
-    }))
+    info(VehicleActionMsg::HvacSeatHeaterActions(
+        HvacSeatHeaterActions {
+            hvac_seat_heater_action: vec![HvacSeatHeaterAction {
+                seat_heater_level: Some(match level {
+                    0 => SeatHeaterLevel::SeatHeaterOff(v),
+                    1 => SeatHeaterLevel::SeatHeaterLow(v),
+                    2 => SeatHeaterLevel::SeatHeaterMed(v),
+                    3 => SeatHeaterLevel::SeatHeaterHigh(v),
+                    _ => SeatHeaterLevel::SeatHeaterUnknown(v),
+                }),
+                seat_position: Some(match seat {
+                    0 => SeatPosition::CarSeatFrontLeft(v),
+                    1 => SeatPosition::CarSeatFrontRight(v),
+                    2 => SeatPosition::CarSeatRearLeft(v),
+                    3 => SeatPosition::CarSeatRearLeftBack(v),
+                    4 => SeatPosition::CarSeatRearCenter(v),
+                    5 => SeatPosition::CarSeatRearRight(v),
+                    6 => SeatPosition::CarSeatRearRightBack(v),
+                    7 => SeatPosition::CarSeatThirdRowLeft(v),
+                    8 => SeatPosition::CarSeatThirdRowRight(v),
+                    _ => SeatPosition::CarSeatUnknown(v),
+                }),
+            }],
+        },
+    ))
 }
 
 /// `scheduledDepartureAction`, with the official proxy's rule for the week times: weekdays if
@@ -118,22 +126,32 @@ pub(super) fn scheduled_departure(
     off_peak: (bool, bool),
     end_off_peak_time: u16,
 ) -> ProtocolAction {
-    let week_times = |(enabled, weekdays_only): (bool, bool)| {
-        let times = if weekdays_only {
-            WeekTimesKind::Weekdays(void())
-        } else if enabled {
-            WeekTimesKind::AllWeek(void())
-        } else {
-            return None;
-        };
-        Some(WeekTimes { times: Some(times) })
+    // Weekdays if `weekdays_only`, else all week if `enabled`, else unset (the proxy's rule).
+    let pick = |(enabled, weekdays_only): (bool, bool)| match (enabled, weekdays_only) {
+        (_, true) => Some(true),
+        (true, false) => Some(false),
+        (false, false) => None,
     };
-    info(VehicleActionMsg::ScheduledDeparture(if enable {
+    let preconditioning_times = pick(preconditioning).map(|weekdays| PreconditioningTimes {
+        times: Some(if weekdays {
+            preconditioning_times::Times::Weekdays(void())
+        } else {
+            preconditioning_times::Times::AllWeek(void())
+        }),
+    });
+    let off_peak_charging_times = pick(off_peak).map(|weekdays| OffPeakChargingTimes {
+        times: Some(if weekdays {
+            off_peak_charging_times::Times::Weekdays(void())
+        } else {
+            off_peak_charging_times::Times::AllWeek(void())
+        }),
+    });
+    info(VehicleActionMsg::ScheduledDepartureAction(if enable {
         ScheduledDepartureAction {
             enabled: true,
             departure_time: i32::from(departure_time),
-            preconditioning_times: week_times(preconditioning),
-            off_peak_charging_times: week_times(off_peak),
+            preconditioning_times,
+            off_peak_charging_times,
             off_peak_hours_end_time: i32::from(end_off_peak_time),
         }
     } else {
@@ -141,18 +159,15 @@ pub(super) fn scheduled_departure(
     }))
 }
 
-pub(super) fn on_password(on: bool, password: &Option<Pin>) -> OnPasswordAction {
-    OnPasswordAction {
-        on,
-        password: password
-            .as_ref()
-            .map(|p| p.expose().to_string())
-            .unwrap_or_default(),
-    }
+/// A PIN or password as the protobuf carries it (empty when absent).
+pub(super) fn expose(pin: &Option<Pin>) -> String {
+    pin.as_ref()
+        .map(|p| p.expose().to_string())
+        .unwrap_or_default()
 }
 
-pub(super) fn activate(activate: bool, pin: &Pin) -> ActivatePinAction {
-    ActivatePinAction {
+pub(super) fn speed_limit(activate: bool, pin: &Pin) -> DrivingSpeedLimitAction {
+    DrivingSpeedLimitAction {
         activate,
         pin: pin.expose().to_string(),
     }

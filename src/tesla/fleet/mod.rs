@@ -15,7 +15,7 @@
 pub mod partner;
 pub mod retry;
 
-use std::sync::{Arc, Mutex, RwLock};
+use std::sync::{Arc, Mutex, OnceLock, RwLock};
 use std::time::{Duration, Instant};
 
 use reqwest::{Method, StatusCode};
@@ -35,40 +35,142 @@ mod signed;
 pub const PRICE_DATA: f64 = 0.002;
 pub const PRICE_COMMAND: f64 = 0.001;
 pub const PRICE_WAKE: f64 = 0.02;
+/// Fleet Telemetry: $1 per 150,000 signals (one datum in a record is one signal).
+pub const PRICE_SIGNAL: f64 = 1.0 / 150_000.0;
+
+/// Tesla's per-car daily limits of the Discovery plan (data, commands, wakes, charging commands). Tesla
+/// answers 429 with a `Retry-After` of up to a day once one is reached.
+pub const DAILY_LIMITS: Usage = Usage {
+    data: 200,
+    commands: 50,
+    charging_commands: 5,
+    wakes: 15,
+    free: 0,
+    signals: 0,
+};
 
 /// How Tesla bills a request.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum Category {
     /// `vehicle_data` and other live reads.
     Data,
     Command,
     Wake,
-    /// The vehicle list and single-vehicle reads, which do not reach the car.
+    /// The vehicle list, single-vehicle reads, `fleet_status`, the account's region, partner calls:
+    /// Tesla does not charge for them (nor for the token endpoint).
     Free,
 }
 
-/// Billable requests made by this process, as Tesla would count them.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+impl Category {
+    /// The price of one request in this category.
+    pub fn price(self) -> f64 {
+        match self {
+            Category::Data => PRICE_DATA,
+            Category::Command => PRICE_COMMAND,
+            Category::Wake => PRICE_WAKE,
+            Category::Free => 0.0,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Category::Data => "data",
+            Category::Command => "command",
+            Category::Wake => "wake",
+            Category::Free => "free",
+        }
+    }
+}
+
+/// REST commands Tesla counts against the daily charging-command limit as well as the command limit.
+pub fn is_charging_command(name: &str) -> bool {
+    name.starts_with("charge_")
+        || matches!(
+            name,
+            "set_charge_limit"
+                | "set_charging_amps"
+                | "set_scheduled_charging"
+                | "add_charge_schedule"
+                | "remove_charge_schedule"
+                | "batch_remove_charge_schedules"
+        )
+}
+
+/// One request as Tesla bills it: what it is and which car it is about.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Billed {
+    pub category: Category,
+    /// Upper case; `None` for account-wide requests (the vehicle list).
+    pub vin: Option<String>,
+    /// A charging command (counted against that daily limit too).
+    pub charging: bool,
+}
+
+/// Sees every Fleet API request: may hold one back before it is sent, and counts what Tesla bills.
+/// The cost governor implements it; `tesla` knows only this trait.
+pub trait Meter: Send + Sync {
+    /// Called before each attempt (a 401 retry or a followed 421 is a new, billed attempt). An error
+    /// means "do not send" (budget spent, a rate limit still running).
+    fn admit(&self, request: &Billed) -> Result<(), FleetError>;
+    /// Called with the answer's status (`None`: no answer, e.g. a dropped connection). Tesla bills
+    /// every status below 500.
+    fn answered(&self, request: &Billed, status: Option<u16>, error: Option<&FleetError>);
+}
+
+/// Billable requests counted the way Tesla counts them.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct Usage {
     pub data: u64,
     pub commands: u64,
+    /// Of `commands`, the charging ones (their own daily limit).
+    pub charging_commands: u64,
     pub wakes: u64,
     pub free: u64,
+    /// Fleet Telemetry signals.
+    pub signals: u64,
 }
 
 impl Usage {
+    /// What these requests cost at Tesla's prices, before the monthly discount.
     pub fn usd(&self) -> f64 {
         self.data as f64 * PRICE_DATA
             + self.commands as f64 * PRICE_COMMAND
             + self.wakes as f64 * PRICE_WAKE
+            + self.signals as f64 * PRICE_SIGNAL
     }
 
-    fn add(&mut self, category: Category) {
-        match category {
-            Category::Data => self.data += 1,
-            Category::Command => self.commands += 1,
-            Category::Wake => self.wakes += 1,
-            Category::Free => self.free += 1,
+    /// Billable requests (signals are not requests).
+    pub fn requests(&self) -> u64 {
+        self.data + self.commands + self.wakes
+    }
+
+    /// Adds (or with `by = -1`, takes back) one request.
+    pub fn count(&mut self, request: &Billed, by: i64) {
+        let add = |n: &mut u64| *n = n.saturating_add_signed(by);
+        match request.category {
+            Category::Data => add(&mut self.data),
+            Category::Command => {
+                add(&mut self.commands);
+                if request.charging {
+                    add(&mut self.charging_commands);
+                }
+            }
+            Category::Wake => add(&mut self.wakes),
+            Category::Free => add(&mut self.free),
+        }
+    }
+
+    /// Sums two counts.
+    pub fn plus(&self, other: &Usage) -> Usage {
+        Usage {
+            data: self.data + other.data,
+            commands: self.commands + other.commands,
+            charging_commands: self.charging_commands + other.charging_commands,
+            wakes: self.wakes + other.wakes,
+            free: self.free + other.free,
+            signals: self.signals + other.signals,
         }
     }
 }
@@ -85,6 +187,13 @@ pub enum FleetError {
     /// 403 `account disabled: EXCEEDED_LIMIT`: Tesla switched the whole application off.
     #[error("Tesla disabled this application's Fleet API access: its billing limit is used up (403 EXCEEDED_LIMIT). Raise the limit or add a payment method at developer.tesla.com (Dashboard, Billing); TeslaSync pauses Fleet API requests meanwhile")]
     BillingLimitExceeded,
+    /// Not sent: the cost governor held the request back (budget spent, a rate limit still running).
+    #[error("not sent to Tesla: {reason}")]
+    Held {
+        reason: String,
+        /// When the request may go out again, if that is known.
+        until: Option<std::time::SystemTime>,
+    },
     #[error("vehicle {0} is not on this Tesla account")]
     UnknownVehicle(String),
     #[error("this car only accepts signed commands (Tesla Vehicle Command Protocol)")]
@@ -111,6 +220,7 @@ impl FleetError {
         matches!(
             self,
             FleetError::RateLimited { .. }
+                | FleetError::Held { .. }
                 | FleetError::Server { .. }
                 | FleetError::Transport(_)
                 | FleetError::Unavailable
@@ -260,6 +370,8 @@ pub struct FleetClient {
     route: Arc<Route>,
     tokens: Arc<Tokens>,
     usage: Arc<Mutex<Usage>>,
+    /// The cost governor, once the daemon has attached one (shared by every clone).
+    meter: Arc<OnceLock<Arc<dyn Meter>>>,
 }
 
 impl FleetClient {
@@ -278,6 +390,7 @@ impl FleetClient {
             }),
             tokens,
             usage: Arc::default(),
+            meter: Arc::default(),
         }
     }
 
@@ -384,7 +497,15 @@ impl FleetClient {
         Ok(())
     }
 
-    /// Requests made so far, by billing category.
+    /// Attaches the cost governor: from now on every request of this client and its clones is
+    /// admitted and counted by it. Only the first meter attached counts.
+    pub fn set_meter(&self, meter: Arc<dyn Meter>) {
+        if self.meter.set(meter).is_err() {
+            warn!("a Fleet API meter was already attached; keeping the first");
+        }
+    }
+
+    /// Requests made by this process so far, by billing category.
     pub fn usage(&self) -> Usage {
         self.usage.lock().expect("usage mutex").clone()
     }
@@ -551,14 +672,33 @@ impl FleetClient {
         let mut token = self.tokens.access_token().await?;
         let mut refreshed = false;
         let mut followed = false;
+        let billed = billed(path, category);
+        let meter = self.meter.get();
         loop {
             let url = self
                 .base_url()
                 .join(path)
                 .map_err(|e| FleetError::Transport(e.to_string()))?;
-            let (status, headers, bytes) = self.send(&method, &url, &token, body.as_ref()).await?;
+            if let Some(meter) = meter {
+                meter.admit(&billed)?;
+            }
+            let sent = self.send(&method, &url, &token, body.as_ref()).await;
+            let (status, headers, bytes) = match sent {
+                Ok(answer) => answer,
+                Err(e) => {
+                    if let Some(meter) = meter {
+                        meter.answered(&billed, None, Some(&e));
+                    }
+                    return Err(e);
+                }
+            };
+            let error = (!status.is_success())
+                .then(|| error_from(status, &headers, &bytes, path, self.tokens.now()));
+            if let Some(meter) = meter {
+                meter.answered(&billed, Some(status.as_u16()), error.as_ref());
+            }
             if status.as_u16() < 500 {
-                self.usage.lock().expect("usage mutex").add(category);
+                self.usage.lock().expect("usage mutex").count(&billed, 1);
             }
             debug!(status = status.as_u16(), "fleet api answered");
             if status == StatusCode::UNAUTHORIZED && !refreshed {
@@ -582,13 +722,7 @@ impl FleetClient {
                     .map(|e| e.response)
                     .map_err(|e| FleetError::Decode(e.to_string()));
             }
-            return Err(error_from(
-                status,
-                &headers,
-                &bytes,
-                path,
-                self.tokens.now(),
-            ));
+            return Err(error.expect("a failed status has an error"));
         }
     }
 
@@ -617,6 +751,27 @@ impl FleetClient {
             .await
             .map_err(|e| FleetError::Transport(e.without_url().to_string()))?;
         Ok((status, headers, bytes))
+    }
+}
+
+/// How Tesla bills a request to `path` (relative, `api/1/...`) in `category`: the car it is about and,
+/// for commands, whether it is a charging command.
+fn billed(path: &str, category: Category) -> Billed {
+    let mut parts = path.split(['/', '?']).skip(2);
+    let vin = match (parts.next(), parts.next()) {
+        (Some("vehicles"), Some(tag)) if !tag.is_empty() && tag != "fleet_status" => {
+            Some(tag.to_ascii_uppercase())
+        }
+        _ => None,
+    };
+    let charging = category == Category::Command
+        && path
+            .split_once("/command/")
+            .is_some_and(|(_, name)| is_charging_command(name));
+    Billed {
+        category,
+        vin,
+        charging,
     }
 }
 
@@ -746,7 +901,41 @@ mod tests {
             commands: 1000,
             wakes: 50,
             free: 9,
+            signals: 150_000,
+            ..Usage::default()
         };
-        assert!((u.usd() - 3.0).abs() < 1e-9);
+        assert!((u.usd() - 4.0).abs() < 1e-9);
+        assert_eq!(u.requests(), 1550);
+    }
+
+    #[test]
+    fn requests_are_billed_to_their_car_and_category() {
+        let b = billed(
+            "api/1/vehicles/5yj1/command/set_charging_amps",
+            Category::Command,
+        );
+        assert_eq!(b.vin.as_deref(), Some("5YJ1"));
+        assert!(b.charging);
+        let b = billed("api/1/vehicles/5YJ1/command/door_lock", Category::Command);
+        assert!(!b.charging);
+        let b = billed(
+            "api/1/vehicles/5YJ1/vehicle_data?endpoints=charge_state",
+            Category::Data,
+        );
+        assert_eq!(b.vin.as_deref(), Some("5YJ1"));
+        assert_eq!(billed("api/1/vehicles", Category::Free).vin, None);
+        assert_eq!(
+            billed("api/1/vehicles/fleet_status", Category::Free).vin,
+            None
+        );
+        assert_eq!(billed("api/1/users/region", Category::Free).vin, None);
+        let mut u = Usage::default();
+        u.count(
+            &billed("api/1/vehicles/V/command/charge_start", Category::Command),
+            1,
+        );
+        u.count(&billed("api/1/vehicles/V/wake_up", Category::Wake), 1);
+        u.count(&billed("api/1/vehicles/V/wake_up", Category::Wake), -1);
+        assert_eq!((u.commands, u.charging_commands, u.wakes), (1, 1, 0));
     }
 }
