@@ -254,7 +254,6 @@ impl Daemon {
             .admin_token
             .is_none()
             .then(|| format!("login?once={}", access.issue_one_time_token()));
-        let stream = Arc::new(StreamHealth::new(telemetry::SILENT_AFTER));
         let web_state = WebState {
             hub: hub.clone(),
             fleet: fleet.clone(),
@@ -308,11 +307,6 @@ impl Daemon {
             sign_in_path,
             public_base: public_base(&cfg, http_addr),
         })
-    }
-
-    /// Which cars stream Fleet Telemetry (the poller skips `vehicle_data` for healthy streams).
-    pub fn stream_health(&self) -> &Arc<StreamHealth> {
-        &self.stream
     }
 
     /// Where the telemetry receiver listens, and the CA pushed to cars (when it runs).

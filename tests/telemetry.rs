@@ -119,7 +119,7 @@ async fn a_streaming_car_reaches_home_assistant_under_its_certificates_vin() {
     let w = &s.world;
     let car = s.stream(MODEL_Y, FIELDS);
     car.wait_for(TIMEOUT, |st| st.acked >= 1).await.unwrap();
-    let health = w.running.daemon().stream_health().get(MODEL_Y).unwrap();
+    let health = w.running.daemon().stream().get(MODEL_Y).unwrap();
     assert!(health.connected && health.records >= 1, "{health:?}");
     assert_eq!(health.rejected, 0);
 
@@ -201,17 +201,10 @@ async fn a_streaming_car_reaches_home_assistant_under_its_certificates_vin() {
     w.sim.sim.act(MODEL_Y, "sleep").unwrap();
     w.sim.sim.advance(Duration::from_secs(1)).unwrap();
     car.wait_for(TIMEOUT, |st| !st.connected).await.unwrap();
-    let mut changes = w.running.daemon().stream_health().subscribe();
+    let mut changes = w.running.daemon().stream().subscribe();
     tokio::time::timeout(
         TIMEOUT,
-        changes.wait_for(|_| {
-            !w.running
-                .daemon()
-                .stream_health()
-                .get(MODEL_Y)
-                .unwrap()
-                .connected
-        }),
+        changes.wait_for(|_| !w.running.daemon().stream().get(MODEL_Y).unwrap().connected),
     )
     .await
     .expect("the receiver saw the car go")
@@ -234,13 +227,7 @@ async fn a_certificate_from_an_unknown_ca_is_refused() {
         .await
         .unwrap();
     assert_eq!((stats.connections, stats.acked), (0, 0));
-    assert!(s
-        .world
-        .running
-        .daemon()
-        .stream_health()
-        .get(MODEL_Y)
-        .is_none());
+    assert!(s.world.running.daemon().stream().get(MODEL_Y).is_none());
     drop(car);
     s.world.running.stop().await;
 }
@@ -282,7 +269,7 @@ async fn malformed_frames_get_the_reference_replies_and_other_cars_keep_streamin
     bad.wait_for(TIMEOUT, |st| st.acks_received >= 1)
         .await
         .unwrap();
-    let health = w.running.daemon().stream_health().get(MODEL_S).unwrap();
+    let health = w.running.daemon().stream().get(MODEL_S).unwrap();
     assert_eq!(health.rejected, 3, "{health:?}");
 
     // A text frame and an oversize frame each close the connection; the car reconnects.

@@ -368,7 +368,8 @@ pub struct TelemetryConfig {
     pub enabled: bool,
     pub mode: TelemetryMode,
     pub listen: SocketAddr,
-    /// Public name pushed to cars; required for the receiver unless a certificate is given.
+    /// Public name pushed to cars; `teslasync telemetry configure` needs it (the receiver runs
+    /// without it, with a certificate for `localhost`).
     pub hostname: Option<String>,
     /// Public port pushed to cars (the listen port unless configured).
     pub port: u16,
@@ -681,19 +682,6 @@ fn resolve(raw: &RawConfig, problems: &mut Vec<ConfigProblem>) -> (Config, Vec<&
             None,
             &format!("is set without {missing}; give the certificate and its key together"),
             missing,
-        );
-    }
-    if telemetry.enabled
-        && telemetry.mode == TelemetryMode::Receiver
-        && telemetry.hostname.is_none()
-        && telemetry.server_cert_file.is_none()
-    {
-        r.problem(
-            "telemetry.hostname",
-            None,
-            "is needed for the telemetry receiver: cars connect to this public name (and the \
-             generated server certificate is made for it)",
-            "telemetry.hostname",
         );
     }
 

@@ -307,6 +307,9 @@ impl Streamer {
                     }
                 },
             };
+            // The next tick is fixed before sending: a clock advance while the frames go out must
+            // not be lost (a sleep computed afterwards would start from the advanced time).
+            let next_tick = clock.now() + tick;
             let sent = self
                 .send_due(socket)
                 .await
@@ -318,7 +321,7 @@ impl Streamer {
             }
             tokio::select! {
                 _ = stop.cancelled() => return,
-                _ = clock.sleep(tick) => {}
+                _ = clock.sleep_until(next_tick) => {}
                 incoming = socket.next() => match incoming {
                     Some(Ok(Message::Binary(frame))) => self.on_reply(&frame),
                     Some(Ok(_)) => {}

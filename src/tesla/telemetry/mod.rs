@@ -26,8 +26,6 @@ use tokio_util::sync::CancellationToken;
 
 use crate::config::TelemetryConfig;
 
-/// A stream with no record for this long counts as silent (the poller takes over again).
-pub const SILENT_AFTER: Duration = Duration::from_secs(10 * 60);
 /// How long the receiver waits for the broker before leaving a record unacknowledged.
 pub const ACK_TIMEOUT: Duration = Duration::from_secs(30);
 
@@ -71,6 +69,9 @@ pub async fn start_receiver(
     sink: Arc<dyn server::Sink>,
     shutdown: CancellationToken,
 ) -> Result<Running, StartError> {
+    if cfg.hostname.is_none() && cfg.server_cert_file.is_none() {
+        tracing::warn!("telemetry.hostname is not set: the receiver runs, but cars cannot be configured to reach it (set [telemetry] hostname)");
+    }
     let identity = identity(cfg, data_dir)?;
     let tesla_ca = match &cfg.tesla_ca_file {
         Some(path) => read_pem(path, "tesla_ca_file")?,
