@@ -359,6 +359,12 @@ impl Daemon {
         self.http_addr
     }
 
+    /// The open store (tests use its fault injection, [`Store::fail_writes`]).
+    #[doc(hidden)]
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
     /// Waits for `shutdown`, then stops everything in order.
     pub async fn wait(self) -> Result<(), DaemonError> {
         self.shutdown.cancelled().await;

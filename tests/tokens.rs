@@ -221,3 +221,60 @@ async fn a_401_refreshes_once_and_retries() {
     assert!(err.to_string().contains("401"), "{err}");
     assert_eq!(sim.sim.billing().token_refreshes, 3);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refresh_during_a_full_disk_keeps_the_session_and_the_store_recovers() {
+    let clock = manual_clock();
+    let sim = SimServer::start(SimConfig {
+        clock: clock.clone(),
+        ..SimConfig::default()
+    })
+    .await;
+    let setup = Setup::new(&sim);
+    setup.sign_in(&sim);
+    let probe = setup.probe(&[format!("{}/event", setup.base())]).await;
+    let running = Running::start(&setup.cfg, clock.clone()).await;
+    let mut cycles = running.wait_cycles_after(0).await;
+    assert_eq!(sim.sim.billing().token_refreshes, 1);
+
+    // The disk fills; the access token expires; Tesla rotates the refresh token on the next refresh.
+    running.daemon().store().fail_writes(true);
+    clock.advance(std::time::Duration::from_secs(8 * 3600));
+    cycles = running.wait_cycles_after(cycles).await;
+    assert_eq!(sim.sim.billing().token_refreshes, 2);
+    assert_eq!(
+        running.daemon().poll_status().borrow().last_error,
+        None,
+        "the new token is used although it could not be saved"
+    );
+    let event = probe
+        .wait(&format!("{}/event", setup.base()), |m| {
+            m.json()["kind"] == "storage"
+        })
+        .await
+        .json();
+    assert!(
+        event["message"].as_str().unwrap().contains("disk space"),
+        "{event}"
+    );
+
+    // Space is freed: the next request writes the tokens, without a restart.
+    running.daemon().store().fail_writes(false);
+    let mut saved = running.daemon().account().tokens().storage_problem();
+    clock.advance(std::time::Duration::from_secs(60));
+    running.wait_cycles_after(cycles).await;
+    tokio::time::timeout(TIMEOUT, saved.wait_for(|p| p.is_none()))
+        .await
+        .expect("the store recovers")
+        .unwrap();
+    running.stop().await;
+
+    // A restart continues with the rotated token (the one before it is dead at Tesla).
+    let running = Running::start(&setup.cfg, clock.clone()).await;
+    let cycles = running.wait_cycles_after(0).await;
+    clock.advance(std::time::Duration::from_secs(8 * 3600));
+    running.wait_cycles_after(cycles).await;
+    assert_eq!(sim.sim.billing().token_refreshes, 3);
+    assert_eq!(running.daemon().poll_status().borrow().last_error, None);
+    running.stop().await;
+}

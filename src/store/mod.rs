@@ -169,6 +169,8 @@ pub struct Store {
     sealer: Arc<Sealer>,
     path: Arc<Path>,
     created: bool,
+    /// Test hook: every write fails as on a full disk while set ([`Store::fail_writes`]).
+    failing: Arc<std::sync::atomic::AtomicBool>,
 }
 
 impl fmt::Debug for Store {
@@ -242,6 +244,7 @@ impl Store {
             sealer: Arc::new(sealer),
             path: Arc::from(path),
             created,
+            failing: Arc::default(),
         })
     }
 
@@ -260,6 +263,15 @@ impl Store {
     /// access token, and a crash in between must not lose it. Blocks on the flush (a few
     /// milliseconds; secrets change rarely).
     pub fn put_secret(&self, name: &str, plaintext: &[u8]) -> Result<(), StoreError> {
+        if self.failing.load(std::sync::atomic::Ordering::Relaxed) {
+            return Err(StoreError::Io {
+                path: self.path.to_path_buf(),
+                source: io::Error::new(
+                    io::ErrorKind::StorageFull,
+                    "no space left on device (injected)",
+                ),
+            });
+        }
         let sealed = self.seal(&secret_aad(name), plaintext)?;
         self.tree(SECRETS_TREE)?
             .insert(name.as_bytes(), sealed)
@@ -357,6 +369,13 @@ impl Store {
     }
 
     /// Writes everything to disk. Blocks; in async code use [`Store::flush_async`].
+    /// Fault injection for tests: while `fail` is set, secret writes fail as on a full disk.
+    #[doc(hidden)]
+    pub fn fail_writes(&self, fail: bool) {
+        self.failing
+            .store(fail, std::sync::atomic::Ordering::Relaxed);
+    }
+
     pub fn flush(&self) -> Result<(), StoreError> {
         self.db.flush().map(drop).map_err(|e| self.sled(e))
     }

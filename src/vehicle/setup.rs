@@ -39,6 +39,7 @@ pub struct SetupWatch {
 impl SetupWatch {
     pub async fn run(self, shutdown: CancellationToken) {
         let mut status = self.fleet.tokens().status();
+        let mut unsaved = self.fleet.tokens().storage_problem();
         let mut events = self.hub.subscribe();
         let mut reauth = matches!(*status.borrow(), AuthStatus::ReauthRequired { .. });
         let mut signed_in = matches!(*status.borrow(), AuthStatus::SignedIn { .. });
@@ -71,6 +72,15 @@ impl SetupWatch {
                         next_check = Some(self.clock.now());
                     }
                     signed_in = now_signed_in;
+                }
+                changed = unsaved.changed() => {
+                    if changed.is_err() {
+                        break;
+                    }
+                    // Tokens only in memory: the user must free disk space before a restart.
+                    if let Some(why) = unsaved.borrow_and_update().clone() {
+                        self.hub.problem(None, "storage", why);
+                    }
                 }
                 event = events.recv() => match event {
                     Ok(HubEvent::Changed { vin }) => {

@@ -188,6 +188,9 @@ pub struct Tokens {
     /// Held across the whole refresh: this mutex *is* the single flight.
     current: Mutex<Option<StoredTokens>>,
     status: watch::Sender<AuthStatus>,
+    /// Set while the tokens in use could not be written durably (a full disk): they stay in memory
+    /// and in use, and every later token request retries the write until it succeeds.
+    unsaved: watch::Sender<Option<String>>,
 }
 
 #[derive(Deserialize)]
@@ -234,6 +237,7 @@ impl Tokens {
             clock,
             current: Mutex::new(current),
             status: watch::channel(status).0,
+            unsaved: watch::channel(None).0,
         })
     }
 
@@ -276,6 +280,12 @@ impl Tokens {
     /// Follows sign-in state changes (status page, diagnostics).
     pub fn status(&self) -> watch::Receiver<AuthStatus> {
         self.status.subscribe()
+    }
+
+    /// `Some(why)` while the tokens in use exist only in memory because the store refused the
+    /// write; `None` once they are durable again.
+    pub fn storage_problem(&self) -> watch::Receiver<Option<String>> {
+        self.unsaved.subscribe()
     }
 
     /// What the current access token says (scopes, region, account); `None` before the first refresh.
@@ -331,8 +341,8 @@ impl Tokens {
             refresh_token,
             expires_at: self.clock.unix_secs() + parsed.expires_in,
         };
-        self.persist(&new).await?;
         let claims = Claims::decode(&new.access_token).unwrap_or_default();
+        self.adopt(&mut current, new.clone()).await;
         info!(
             expires_at = new.expires_at,
             region = claims.ou_code.as_deref().unwrap_or("?"),
@@ -341,7 +351,6 @@ impl Tokens {
         self.status.send_replace(AuthStatus::SignedIn {
             expires_at: new.expires_at,
         });
-        *current = Some(new);
         Ok(claims)
     }
 
@@ -372,9 +381,46 @@ impl Tokens {
         Ok(())
     }
 
+    /// Puts `new` in use and writes it durably. The old refresh token is already dead at Tesla, so
+    /// a failed write (a full disk) must not lose the new one: it stays in memory and in use, the
+    /// problem is reported ([`Tokens::storage_problem`]) and the write is retried on every later
+    /// token request (the poller's cadence is the back-off) until the store takes it.
+    async fn adopt(&self, current: &mut Option<StoredTokens>, new: StoredTokens) {
+        let written = self.persist(&new).await;
+        *current = Some(new);
+        self.note_write(written);
+    }
+
+    fn note_write(&self, written: Result<(), AuthError>) {
+        match written {
+            Ok(()) => {
+                if self.unsaved.send_replace(None).is_some() {
+                    info!("the Tesla tokens are stored durably again");
+                }
+            }
+            Err(e) => {
+                let why = format!("the new Tesla tokens could not be saved ({e}); TeslaSync keeps using them and retries, but a restart now would need a new sign-in: free disk space in storage.path");
+                self.unsaved.send_if_modified(|was| {
+                    let changed = was.as_deref() != Some(why.as_str());
+                    if changed {
+                        warn!("{why}");
+                        *was = Some(why.clone());
+                    }
+                    changed
+                });
+            }
+        }
+    }
+
     /// A valid access token, refreshed first if it expires within five minutes.
     pub async fn access_token(&self) -> Result<Secret, AuthError> {
         let mut current = self.current.lock().await;
+        if self.unsaved.borrow().is_some() {
+            if let Some(tokens) = current.as_ref() {
+                let written = self.persist(tokens).await;
+                self.note_write(written);
+            }
+        }
         let tokens = current.as_ref().ok_or(AuthError::NotSignedIn)?;
         if let AuthStatus::ReauthRequired { reason } = &*self.status.borrow() {
             return Err(AuthError::ReauthRequired(reason.clone()));
@@ -437,16 +483,11 @@ impl Tokens {
                 .unwrap_or_else(|| old.refresh_token.clone()),
             expires_at: self.clock.unix_secs() + parsed.expires_in,
         };
-        // Durable before use: the old refresh token is already dead at Tesla.
-        self.persist(&new).await?;
-        info!(
-            expires_at = new.expires_at,
-            "refreshed the Tesla access token"
-        );
-        self.status.send_replace(AuthStatus::SignedIn {
-            expires_at: new.expires_at,
-        });
-        *current = Some(new);
+        let expires_at = new.expires_at;
+        self.adopt(current, new).await;
+        info!(expires_at, "refreshed the Tesla access token");
+        self.status
+            .send_replace(AuthStatus::SignedIn { expires_at });
         Ok(())
     }
 }
