@@ -87,16 +87,29 @@ async fn browser(driver: &Driver) -> Client {
         .expect("a Chromium session")
 }
 
-/// Waits until the page's HTML contains `text`, reloading (the status page does not push).
+/// Waits until the page's HTML contains `text`, while a navigation the test started completes.
+/// Never reloads: a reload would replay one-shot pages such as Tesla's OAuth callback.
 async fn wait_for(c: &Client, text: &str) -> String {
+    wait(c, text, false).await
+}
+
+/// Waits until the page's HTML contains `text`, reloading it (the status page does not push).
+async fn wait_reloading(c: &Client, text: &str) -> String {
+    wait(c, text, true).await
+}
+
+async fn wait(c: &Client, text: &str, reload: bool) -> String {
     let found = tokio::time::timeout(TIMEOUT, async {
         loop {
             let html = c.source().await.unwrap();
             if html.contains(text) {
                 return html;
             }
+            // WebDriver cannot notify; poll the DOM (bounded by TIMEOUT).
             tokio::time::sleep(Duration::from_millis(200)).await;
-            c.refresh().await.unwrap();
+            if reload {
+                c.refresh().await.unwrap();
+            }
         }
     })
     .await;
@@ -117,9 +130,21 @@ async fn screenshot(c: &Client, name: &str) {
     std::fs::write(dir.join(format!("{name}.png")), png).unwrap();
 }
 
-/// Clicks the element `at` finds (which must exist).
+/// Clicks the element `at` finds (which must exist). A page that re-renders between the find and
+/// the click leaves a stale reference: find it again, a bounded number of times.
 async fn click(c: &Client, at: Locator<'_>) {
-    c.find(at).await.unwrap().click().await.unwrap();
+    for _ in 0..20 {
+        match c.find(at).await.unwrap().click().await {
+            Ok(()) => return,
+            Err(fantoccini::error::CmdError::Standard(e))
+                if e.error == fantoccini::error::ErrorStatus::StaleElementReference =>
+            {
+                continue
+            }
+            Err(e) => panic!("click on {at:?}: {e}"),
+        }
+    }
+    panic!("{at:?} went stale 20 times in a row");
 }
 
 /// The whole first-run flow from `start` (the web UI's root as the browser reaches it).
@@ -167,7 +192,7 @@ async fn walk(c: &Client, start: &url::Url, label: &str) {
     screenshot(c, &format!("{label}-setup")).await;
     // The status page lists the cars.
     click(c, Locator::LinkText("Status")).await;
-    let html = wait_for(c, MODEL_S).await;
+    let html = wait_reloading(c, MODEL_S).await;
     assert!(html.contains(MODEL_Y), "both cars");
     screenshot(c, &format!("{label}-status")).await;
 }
