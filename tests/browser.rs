@@ -24,6 +24,8 @@ struct Driver {
     child: Child,
     port: u16,
     _profile: tempfile::TempDir,
+    /// TMPDIR for chromedriver and the Chromium it starts, which leave scratch directories there.
+    _tmp: tempfile::TempDir,
 }
 
 impl Drop for Driver {
@@ -43,8 +45,10 @@ fn free_port() -> u16 {
 
 async fn start_driver() -> Driver {
     let port = free_port();
+    let tmp = tempfile::tempdir().unwrap();
     let child = Command::new("chromedriver")
         .arg(format!("--port={port}"))
+        .env("TMPDIR", tmp.path())
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
@@ -53,6 +57,7 @@ async fn start_driver() -> Driver {
         child,
         port,
         _profile: tempfile::tempdir().unwrap(),
+        _tmp: tmp,
     };
     tokio::time::timeout(TIMEOUT, async {
         while tokio::net::TcpStream::connect(("127.0.0.1", port))
