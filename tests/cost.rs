@@ -18,6 +18,21 @@ fn driving(setup: &mut Setup, sim: &SimServer) {
     }
 }
 
+/// The simulated account with both cars driving ([`driving`]), on a manual clock that the
+/// simulator and the daemon share.
+async fn driving_world() -> (Clock, World) {
+    let clock = manual_clock();
+    let w = World::start_with(
+        SimConfig {
+            clock: clock.clone(),
+            ..SimConfig::default()
+        },
+        driving,
+    )
+    .await;
+    (clock, w)
+}
+
 /// Advances the shared clock a minute at a time, waiting for each poll cycle.
 async fn run_minutes(running: &Running, clock: &Clock, minutes: u32) {
     let mut cycles = running.wait_cycles_after(0).await;
@@ -33,15 +48,7 @@ fn data(sim: &SimServer, vin: &str) -> u64 {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn one_cars_failing_vehicle_data_does_not_delay_the_other_and_is_announced_once() {
-    let clock = manual_clock();
-    let w = World::start_with(
-        SimConfig {
-            clock: clock.clone(),
-            ..SimConfig::default()
-        },
-        driving,
-    )
-    .await;
+    let (clock, w) = driving_world().await;
     w.sim.sim.inject_fault(Fault {
         status: 500,
         count: 1000,
@@ -67,15 +74,7 @@ async fn one_cars_failing_vehicle_data_does_not_delay_the_other_and_is_announced
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_huge_retry_after_neither_panics_nor_stops_polling_beyond_the_cap() {
-    let clock = manual_clock();
-    let w = World::start_with(
-        SimConfig {
-            clock: clock.clone(),
-            ..SimConfig::default()
-        },
-        driving,
-    )
-    .await;
+    let (clock, w) = driving_world().await;
     w.sim.sim.inject_fault(Fault {
         status: 429,
         retry_after: Some(u64::MAX),
@@ -104,15 +103,7 @@ async fn a_huge_retry_after_neither_panics_nor_stops_polling_beyond_the_cap() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_429_stops_that_category_for_that_car_for_its_retry_after_and_not_longer() {
-    let clock = manual_clock();
-    let w = World::start_with(
-        SimConfig {
-            clock: clock.clone(),
-            ..SimConfig::default()
-        },
-        driving,
-    )
-    .await;
+    let (clock, w) = driving_world().await;
     let mut cycles = w.running.wait_cycles_after(0).await;
     w.sim.sim.inject_fault(Fault {
         status: 429,
@@ -243,15 +234,7 @@ fn check(sim: &SimServer, report: teslasync::vehicle::cost::CostReport) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_meter_matches_teslas_counters_across_a_restart() {
-    let clock = manual_clock();
-    let w = World::start_with(
-        SimConfig {
-            clock: clock.clone(),
-            ..SimConfig::default()
-        },
-        driving,
-    )
-    .await;
+    let (clock, w) = driving_world().await;
     run_minutes(&w.running, &clock, 10).await;
     w.probe
         .publish(&w.topic(MODEL_S, "flash_lights/set"), "PRESS")
@@ -324,15 +307,7 @@ async fn a_parked_car_that_falls_asleep_gets_no_data_and_no_wake_while_asleep() 
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn exceeded_limit_is_explained_and_pauses_every_request_for_a_while() {
-    let clock = manual_clock();
-    let w = World::start_with(
-        SimConfig {
-            clock: clock.clone(),
-            ..SimConfig::default()
-        },
-        driving,
-    )
-    .await;
+    let (clock, w) = driving_world().await;
     let mut cycles = w.running.wait_cycles_after(0).await;
     w.sim.sim.inject_fault(Fault {
         status: 403,
