@@ -1,6 +1,7 @@
 //! Battery and charging.
 
 use super::types::*;
+use crate::vehicle::command::Limits;
 use crate::vehicle::signal::{Signal, Signals, Value};
 
 const SCHEDULED_CHARGING: &[&str] = &["off", "start_at", "depart_by"];
@@ -155,8 +156,14 @@ pub(super) static ROWS: &[Entity] = &[
         "Charge limit",
         Read::Value(Signal::ChargeLimitSoc),
         Bounds {
-            min: Bound::Signal(Signal::ChargeLimitSocMin, 50.0),
-            max: Bound::Signal(Signal::ChargeLimitSocMax, 100.0),
+            min: Bound::Signal(
+                Signal::ChargeLimitSocMin,
+                Limits::ANY_CAR.charge_limit_min as f64,
+            ),
+            max: Bound::Signal(
+                Signal::ChargeLimitSocMax,
+                Limits::ANY_CAR.charge_limit_max as f64,
+            ),
             step: 1.0,
         },
         Call::value("set_charge_limit", &["percent"]),
@@ -170,7 +177,10 @@ pub(super) static ROWS: &[Entity] = &[
         Read::Value(Signal::ChargeCurrentRequest),
         Bounds {
             min: Bound::Fixed(0.0),
-            max: Bound::Signal(Signal::ChargeCurrentRequestMax, 48.0),
+            max: Bound::Signal(
+                Signal::ChargeCurrentRequestMax,
+                Limits::ANY_CAR.charge_current_max as f64,
+            ),
             step: 1.0,
         },
         Call::value("set_charging_amps", &["charging_amps"]),

@@ -1,6 +1,7 @@
 //! Cabin climate, seats and steering wheel.
 
 use super::types::*;
+use crate::vehicle::command::Limits;
 use crate::vehicle::signal::{Signal, Signals, Value};
 
 const HVAC_POWER: &[&str] = &["off", "on", "precondition", "overheat_protection"];
@@ -319,8 +320,8 @@ pub(super) static ROWS: &[Entity] = &[
         .target(SetPoint {
             read: Read::Value(Signal::HvacLeftTemperatureRequest),
             bounds: Bounds {
-                min: Bound::Signal(Signal::MinAvailTemp, 15.0),
-                max: Bound::Signal(Signal::MaxAvailTemp, 28.0),
+                min: Bound::Signal(Signal::MinAvailTemp, Limits::ANY_CAR.temp_min_c),
+                max: Bound::Signal(Signal::MaxAvailTemp, Limits::ANY_CAR.temp_max_c),
                 step: 0.5,
             },
             set: Call::value("set_temps", &["driver_temp", "passenger_temp"]),
