@@ -11,7 +11,7 @@ use tokio_util::sync::CancellationToken;
 
 const LOGIN: Login<'static> = Login {
     username: "homeassistant",
-    password: "s3cret:with@odd/chars",
+    password: "s3cret@odd/chars pass",
 };
 
 /// Runs the demo on `broker` until its cars are published; returns its stop token and task.
@@ -47,7 +47,7 @@ async fn the_demo_signs_in_to_a_protected_broker_and_leaves_nothing_behind() {
     let url = url::Url::parse(&format!(
         "mqtt://{}:{}@{}",
         LOGIN.username,
-        "s3cret%3Awith%40odd%2Fchars",
+        "s3cret%40odd%2Fchars%20pass",
         broker.addr()
     ))
     .unwrap();

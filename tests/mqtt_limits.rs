@@ -18,7 +18,7 @@ struct Bench {
     sim: SimServer,
     setup: Setup,
     probe: Probe,
-    running: Running,
+    running: Option<Running>,
     publisher: Publisher,
 }
 
@@ -49,9 +49,13 @@ impl Bench {
             sim,
             setup,
             probe,
-            running,
+            running: Some(running),
             publisher,
         }
+    }
+
+    async fn stop(&mut self) {
+        self.running.take().unwrap().stop().await;
     }
 
     fn topic(&self, vin: &str, rest: &str) -> String {
@@ -104,7 +108,8 @@ impl Publisher {
                         }
                     }
                     Ok(_) => {}
-                    Err(e) => panic!("the test publisher lost its connection: {e}"),
+                    // The broker stopping at the end of a test.
+                    Err(_) => return,
                 }
             }
         });
@@ -142,7 +147,7 @@ impl Drop for Publisher {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn oversize_messages_are_refused_and_the_connection_stays_up() {
-    let b = Bench::start().await;
+    let mut b = Bench::start().await;
     assert_eq!(b.connections(), 1);
 
     // 2 MiB (over the bridge's 64 KiB, under its client's 8 MiB): refused, with the id answered.
@@ -211,7 +216,7 @@ async fn oversize_messages_are_refused_and_the_connection_stays_up() {
     assert_eq!(b.sim.sim.billing().by_vin[MODEL_S].commands, 1);
 
     // The retained oversize message was cleared from the broker.
-    b.running.stop().await;
+    b.stop().await;
     let left = retained_under(
         &b.setup.broker,
         None,
@@ -223,7 +228,7 @@ async fn oversize_messages_are_refused_and_the_connection_stays_up() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_retained_command_is_never_executed() {
-    let b = Bench::start().await;
+    let mut b = Bench::start().await;
     // First live delivery: the bridge is subscribed already, so under MQTT 3.1.1 the broker would
     // clear the retain flag and the command would run.
     b.publisher
@@ -262,7 +267,7 @@ async fn a_retained_command_is_never_executed() {
         b.sim.sim.vehicle_json(MODEL_S).unwrap()["sentry_mode"],
         false
     );
-    b.running.stop().await;
+    b.stop().await;
 
     // Both were cleared, so a restart has nothing to replay.
     let left = retained_under(&b.setup.broker, None, &[format!("{}/#", b.setup.base())]).await;
@@ -291,7 +296,7 @@ async fn a_retained_command_is_never_executed() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_command_attempt_with_an_id_gets_a_result() {
-    let b = Bench::start().await;
+    let mut b = Bench::start().await;
     let stranger = "5YJ3E1EA0PF999999";
     b.publisher
         .publish(
@@ -361,5 +366,5 @@ async fn every_command_attempt_with_an_id_gets_a_result() {
     assert_eq!(result["ok"], true, "{result}");
     assert_eq!(b.sim.sim.billing().commands, 1);
     assert_eq!(b.connections(), 1);
-    b.running.stop().await;
+    b.stop().await;
 }

@@ -533,6 +533,11 @@ impl Bridge {
             // The broker deleting a retained message (our own clean-up below, or the user's).
             return Ok(false);
         }
+        if retained {
+            // A retained command would run again on every restart and reconnect: whatever else is
+            // wrong with it, clear it so it stops replaying.
+            self.send(topic.to_string(), Vec::new(), true).await?;
+        }
         if payload.len() > MAX_COMMAND_PAYLOAD {
             let reason = format!(
                 "too large: the payload on {} is {} bytes; commands are at most {} KiB",
@@ -543,10 +548,8 @@ impl Bridge {
             return self.refuse(refusal(reason)).await.map(|_| false);
         }
         if retained {
-            // A retained command would run again on every restart and on every reconnect. It is
-            // never executed, and cleared so it stops replaying.
+            // Never executed (and cleared above).
             warn!(topic = %clip(topic), "refusing a retained command message");
-            self.send(topic.to_string(), Vec::new(), true).await?;
             let reason = format!(
                 "retained: a command published with the retain flag on {} is never executed (it \
                  would run again on every restart); TeslaSync cleared it from the broker. Publish \
