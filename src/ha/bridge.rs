@@ -347,10 +347,12 @@ pub fn connection_problem(e: &ConnectionError) -> String {
 fn refusal(code: ConnectReturnCode) -> String {
     match code {
         ConnectReturnCode::BadUserNamePassword => "the MQTT broker refused the username or \
-            password (bad credentials): check mqtt.username and mqtt.password"
+            password (bad credentials): check mqtt.username and mqtt.password (demo: \
+            --mqtt-username, --mqtt-password-file)"
             .into(),
         ConnectReturnCode::NotAuthorized => "the MQTT broker refused the connection: not \
-            authorized (set mqtt.username and mqtt.password to a user the broker accepts)"
+            authorized (set mqtt.username and mqtt.password to a user the broker accepts; demo: \
+            --mqtt-username, --mqtt-password-file)"
             .into(),
         ConnectReturnCode::UnsupportedProtocolVersion
         | ConnectReturnCode::RefusedProtocolVersion => {
