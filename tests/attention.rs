@@ -73,3 +73,41 @@ async fn problems_and_the_last_command_show_on_the_car() {
     assert!(why.contains("sign in again"), "{why}");
     w.running.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_store_that_cannot_keep_the_tokens_needs_attention_until_it_can() {
+    let clock = manual_clock();
+    let w = World::start(SimConfig {
+        clock: clock.clone(),
+        ..SimConfig::default()
+    })
+    .await;
+    let reason = w.topic(MODEL_S, "needs_attention_reason");
+    w.probe.wait_text(&reason, "OK").await;
+    let mut cycles = w.running.wait_cycles_after(0).await;
+
+    // The disk fills and Tesla rotates the refresh token: it lives only in memory now.
+    w.running.daemon().store().fail_writes(true);
+    clock.advance(Duration::from_secs(8 * 3600));
+    cycles = w.running.wait_cycles_after(cycles).await;
+    w.probe
+        .wait_text(&w.topic(MODEL_S, "needs_attention"), "ON")
+        .await;
+    let why = w
+        .probe
+        .wait(&reason, |m| m.text().contains("storage failing"))
+        .await
+        .text();
+    assert!(why.contains("free disk space"), "{why}");
+    assert!(why.chars().count() <= 255, "Home Assistant's limit");
+
+    // Space is freed: the next request writes the tokens, and the problem clears.
+    w.running.daemon().store().fail_writes(false);
+    clock.advance(Duration::from_secs(60));
+    w.running.wait_cycles_after(cycles).await;
+    w.probe.wait_text(&reason, "OK").await;
+    w.probe
+        .wait_text(&w.topic(MODEL_S, "needs_attention"), "OFF")
+        .await;
+    w.running.stop().await;
+}
