@@ -354,6 +354,21 @@ async fn hardware_and_firmware_controls_follow_the_car() {
         15
     );
     poll_until(&w, MODEL_S, "vehicle_state_sun_roof_state", "open").await;
+    // STOP exists only over REST, which this car takes: it reaches the car and leaves the roof.
+    let result = send(
+        &w,
+        MODEL_S,
+        &mut n,
+        "vehicle_state_sun_roof_state",
+        None,
+        "STOP",
+    )
+    .await;
+    assert_eq!(result["ok"], true, "{result}");
+    assert_eq!(
+        w.sim.sim.vehicle_json(MODEL_S).unwrap()["sun_roof_percent_open"],
+        15
+    );
 
     let update = w.topic(MODEL_S, "vehicle_state_software_update_status");
     let state = w.probe.wait(&update, |_| true).await.json();
@@ -396,7 +411,10 @@ async fn hardware_and_firmware_controls_follow_the_car() {
         assert!(result["reason"].as_str().unwrap().contains(why), "{result}");
     }
     let commands = w.sim.sim.billing().by_vin[MODEL_S].commands;
-    assert_eq!(commands, 2, "only the sunroof and the update reached Tesla");
+    assert_eq!(
+        commands, 3,
+        "only the sunroof (open, stop) and the update reached Tesla"
+    );
     w.running.stop().await;
 }
 

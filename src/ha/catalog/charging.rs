@@ -4,6 +4,8 @@ use super::types::*;
 use crate::vehicle::command::Limits;
 use crate::vehicle::signal::{Signal, Signals, Value};
 
+/// The plug the car sees (`<invalid>` with none: unknown).
+const CABLE_TYPES: &[&str] = &["iec", "sae", "gb_ac", "gb_dc"];
 const SCHEDULED_CHARGING: &[&str] = &["off", "start_at", "depart_by"];
 
 /// More than one phase in use.
@@ -211,7 +213,7 @@ pub(super) static ROWS: &[Entity] = &[
         "Charge cable",
         Read::Value(Signal::ChargingCableType),
     )
-    .of(Measure::None)
+    .of(Measure::Enum(CABLE_TYPES))
     .diagnostic()
     .disabled()
     .id("sensor_charge_state_conn_charge_cable")

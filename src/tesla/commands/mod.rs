@@ -684,16 +684,14 @@ commands! {
                 WindowCommand::Close => WindowAction::Close(void()),
             }),
         }));
-    /// `vehicleControlSunroofOpenCloseAction`.
+    /// `vehicleControlSunroofOpenCloseAction`; `stop` is REST only.
     SunRoofControl { state: SunroofState = "state" req() } => "sun_roof_control",
-        info(A::VehicleControlSunroofOpenCloseAction(VehicleControlSunroofOpenCloseAction {
-            sunroof_level: None,
-            action: Some(match state {
-                SunroofState::Vent => SunroofAction::Vent(void()),
-                SunroofState::Close => SunroofAction::Close(void()),
-                SunroofState::Open => SunroofAction::Open(void()),
-            }),
-        }));
+        match state {
+            SunroofState::Vent => sunroof(SunroofAction::Vent(void())),
+            SunroofState::Close => sunroof(SunroofAction::Close(void())),
+            SunroofState::Open => sunroof(SunroofAction::Open(void())),
+            SunroofState::Stop => ProtocolAction::Rest,
+        };
     /// `vehicleControlTriggerHomelinkAction` (the car checks it is near the saved location).
     TriggerHomelink {
         lat: f64 = "lat" range(-90.0, 90.0),
@@ -780,6 +778,15 @@ fn charging(action: ChargingAction) -> ProtocolAction {
     info(A::ChargingStartStopAction(ChargingStartStopAction {
         charging_action: Some(action),
     }))
+}
+
+fn sunroof(action: SunroofAction) -> ProtocolAction {
+    info(A::VehicleControlSunroofOpenCloseAction(
+        VehicleControlSunroofOpenCloseAction {
+            sunroof_level: None,
+            action: Some(action),
+        },
+    ))
 }
 
 impl Command {

@@ -97,7 +97,7 @@ fn every_name_parses_its_example_and_round_trips_through_its_rest_body() {
 }
 
 #[test]
-fn names_are_unique_and_only_wake_up_is_rest_only() {
+fn names_are_unique_and_only_wake_up_and_sunroof_stop_are_rest_only() {
     let mut names = NAMES.to_vec();
     names.sort();
     names.dedup();
@@ -106,6 +106,10 @@ fn names_are_unique_and_only_wake_up_is_rest_only() {
         assert_eq!(cmd.is_signed(), cmd.name() != "wake_up", "{}", cmd.name());
         assert_eq!(cmd.needs_online(), cmd.name() != "wake_up");
     }
+    // The protocol has no "stop" for the sunroof: that one value is REST only.
+    let stop = Command::parse("sun_roof_control", &json!({"state": "stop"})).unwrap();
+    assert!(!stop.is_signed());
+    assert!(stop.encode().is_err());
 }
 
 #[test]
