@@ -191,6 +191,20 @@ fn cases() -> Vec<Case> {
             .state("charge_state_scheduled_charging_start_time_app", "01:00:00"),
         case("charge_state_scheduled_charging_off", "PRESS")
             .car("/scheduled_charging_start", Value::Null),
+        // Charge on solar: the car never reports it, so the state is the one TeslaSync set; the
+        // limit keeps the switch's setting and the switch keeps the limit.
+        case("charge_on_solar_lower_limit", "30")
+            .car(
+                "/charge_on_solar",
+                json!({"enabled": false, "lower_charge_limit": 30.0, "upper_charge_limit": 90.0}),
+            )
+            .state("charge_on_solar_lower_limit", "30"),
+        case("charge_on_solar", "ON")
+            .car(
+                "/charge_on_solar",
+                json!({"enabled": true, "lower_charge_limit": 30.0, "upper_charge_limit": 90.0}),
+            )
+            .state("charge_on_solar", "ON"),
         case("boombox", "PRESS"),
         case("wake", "PRESS"),
     ]

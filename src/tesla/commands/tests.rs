@@ -61,6 +61,9 @@ pub(crate) fn example_params(name: &str) -> Value {
             json!({"enable": true})
         }
         "set_vehicle_name" => json!({"vehicle_name": "Red Rocket"}),
+        "update_charge_on_solar_feature" => {
+            json!({"enabled": true, "lower_charge_limit": 30, "upper_charge_limit": 85})
+        }
         "window_control" => json!({"command": "vent"}),
         "sun_roof_control" => json!({"state": "open"}),
         "trigger_homelink" => json!({"lat": 37.25, "lon": -122.5}),
@@ -482,6 +485,7 @@ fn every_row_encodes_on_its_protocol_field() {
         ("set_vehicle_name", Domain::Infotainment, 54),
         ("set_low_power_mode", Domain::Infotainment, 130),
         ("keep_accessory_power_mode", Domain::Infotainment, 138),
+        ("update_charge_on_solar_feature", Domain::Infotainment, 74),
         ("window_control", Domain::Infotainment, 34),
         ("sun_roof_control", Domain::Infotainment, 32),
         ("trigger_homelink", Domain::Infotainment, 33),
