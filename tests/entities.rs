@@ -78,7 +78,8 @@ fn cases() -> Vec<Case> {
             .car("/charge_port_door_open", json!(true))
             .state("charge_state_charge_port_latch", "unlocked"),
         case("charge_state_charge_port_door_open", "CLOSE")
-            .car("/charge_port_door_open", json!(false)),
+            .car("/charge_port_door_open", json!(false))
+            .state("charge_state_charge_port_door_open", "closed"),
         case("climate_state_is_climate_on", "ON")
             .car("/is_climate_on", json!(true))
             .state("climate_state_is_climate_on", "ON"),
@@ -146,7 +147,9 @@ fn cases() -> Vec<Case> {
         case("vehicle_state_valet_mode", "ON")
             .car("/valet_mode", json!(true))
             .state("vehicle_state_valet_mode", "ON"),
-        case("vehicle_state_valet_mode", "OFF").car("/valet_mode", json!(false)),
+        case("vehicle_state_valet_mode", "OFF")
+            .car("/valet_mode", json!(false))
+            .state("vehicle_state_valet_mode", "OFF"),
         case("media_volume", "5")
             .car("/audio_volume", json!(5.0))
             .state("media_volume", "5"),
