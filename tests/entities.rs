@@ -355,37 +355,18 @@ async fn hardware_and_firmware_controls_follow_the_car() {
     )
     .await;
 
-    // The Model S has a sunroof and an update waiting.
-    let result = send(
-        &w,
-        MODEL_S,
-        &mut n,
-        "vehicle_state_sun_roof_state",
-        None,
-        "OPEN",
-    )
-    .await;
-    assert_eq!(result["ok"], true, "{result}");
-    assert_eq!(
-        w.sim.sim.vehicle_json(MODEL_S).unwrap()["sun_roof_percent_open"],
-        15
-    );
-    poll_until(&w, MODEL_S, "vehicle_state_sun_roof_state", "open").await;
-    // STOP exists only over REST, which this car takes: it reaches the car and leaves the roof.
-    let result = send(
-        &w,
-        MODEL_S,
-        &mut n,
-        "vehicle_state_sun_roof_state",
-        None,
-        "STOP",
-    )
-    .await;
-    assert_eq!(result["ok"], true, "{result}");
-    assert_eq!(
-        w.sim.sim.vehicle_json(MODEL_S).unwrap()["sun_roof_percent_open"],
-        15
-    );
+    // The Model S has a sunroof and an update waiting. STOP exists only over REST, which this car
+    // takes: it reaches the car and leaves the roof where it is.
+    for payload in ["OPEN", "STOP"] {
+        let roof = "vehicle_state_sun_roof_state";
+        let result = send(&w, MODEL_S, &mut n, roof, None, payload).await;
+        assert_eq!(result["ok"], true, "{payload}: {result}");
+        assert_eq!(
+            w.sim.sim.vehicle_json(MODEL_S).unwrap()["sun_roof_percent_open"],
+            15
+        );
+        poll_until(&w, MODEL_S, roof, "open").await;
+    }
 
     let update = w.topic(MODEL_S, "vehicle_state_software_update_status");
     let state = w.probe.wait(&update, |_| true).await.json();

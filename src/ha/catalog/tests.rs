@@ -470,38 +470,42 @@ fn the_climate_set_point_is_the_drivers_side_on_right_hand_drive_cars() {
 
 #[test]
 fn enum_sensors_translate_the_cars_words_and_never_publish_a_foreign_state() {
-    let state = |id: &str, signal: Signal, text: &str| {
-        let s = signals(&[(signal, Value::Text(text.into()))]);
-        find(id).unwrap().state_of(&s)
-    };
-    assert_eq!(
-        state("bms_state", Signal::BMSState, "FEIM").as_deref(),
-        Some("full_electric_in_motion")
-    );
-    assert_eq!(
-        state("di_state_r", Signal::DiStateR, "Enable").as_deref(),
-        Some("enabled")
-    );
-    assert_eq!(
-        state("hvac_power_state", Signal::HvacPower, "OverheatProtect").as_deref(),
-        Some("overheat_protection")
-    );
-    assert_eq!(
-        state(
+    for (id, signal, text, expected) in [
+        (
+            "bms_state",
+            Signal::BMSState,
+            "FEIM",
+            "full_electric_in_motion",
+        ),
+        ("di_state_r", Signal::DiStateR, "Enable", "enabled"),
+        (
+            "hvac_power_state",
+            Signal::HvacPower,
+            "OverheatProtect",
+            "overheat_protection",
+        ),
+        (
             "powershare_stop_reason",
             Signal::PowershareStopReason,
-            "SOCTooLow"
-        )
-        .as_deref(),
-        Some("soc_too_low")
-    );
-    assert_eq!(
-        state("lights_turn_signal", Signal::LightsTurnSignal, "Left").as_deref(),
-        Some("left")
-    );
-    assert_eq!(
-        state("lights_turn_signal", Signal::LightsTurnSignal, "Hazard").as_deref(),
-        Some(UNKNOWN),
-        "a state the options lack is unknown, not a value Home Assistant refuses"
-    );
+            "SOCTooLow",
+            "soc_too_low",
+        ),
+        (
+            "lights_turn_signal",
+            Signal::LightsTurnSignal,
+            "Left",
+            "left",
+        ),
+        // A state the options lack is unknown, not a value Home Assistant refuses.
+        (
+            "lights_turn_signal",
+            Signal::LightsTurnSignal,
+            "Hazard",
+            UNKNOWN,
+        ),
+    ] {
+        let s = signals(&[(signal, Value::Text(text.into()))]);
+        let state = find(id).unwrap().state_of(&s);
+        assert_eq!(state.as_deref(), Some(expected), "{id} from {text:?}");
+    }
 }
