@@ -112,6 +112,11 @@ struct Bridge {
     delivery: DeliveryMarkers,
     /// The largest packet this connection may send (ours, or the broker's if smaller).
     max_outgoing: usize,
+    /// Subscribed at least once. Until then retained topics are not published (the first
+    /// connect publishes everything anyway, after subscribing: a state seen before the command
+    /// subscriptions exist would invite a command nobody hears), and events wait in `held`.
+    subscribed: bool,
+    held: Vec<(String, Vec<u8>)>,
 }
 
 /// Confirms hub barriers ([`HubEvent::Barrier`]) once the broker has every publish before them.
@@ -170,6 +175,8 @@ pub async fn run(
         },
         watched: HashSet::new(),
         max_outgoing: MAX_OUTGOING_PACKET,
+        subscribed: false,
+        held: Vec::new(),
     };
     let mut republish_at: Option<tokio::time::Instant> = None;
     loop {
@@ -444,6 +451,10 @@ impl Bridge {
             .subscribe(self.delivery.topic.clone(), QoS::AtLeastOnce)
             .await?;
         self.delivery.connection += 1;
+        self.subscribed = true;
+        for (topic, payload) in std::mem::take(&mut self.held) {
+            self.send(topic, payload, false).await?;
+        }
         // The broker may have restarted and lost retained messages: send everything again.
         self.published.clear();
         self.watched.clear();
@@ -756,6 +767,12 @@ impl Bridge {
         payload: Vec<u8>,
         retain: bool,
     ) -> Result<(), BridgeError> {
+        if !self.subscribed {
+            if !retain {
+                self.held.push((topic, payload));
+            }
+            return Ok(());
+        }
         // Fixed header, topic length, packet id and properties take well under 64 bytes.
         let size = topic.len() + payload.len() + 64;
         if size > self.max_outgoing {
