@@ -134,3 +134,59 @@ pub(super) static ROWS: &[Entity] = &[
         .icon("mdi:bullhorn")
         .row(),
 ];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn reason(signals: &Signals) -> String {
+        match attention_text(signals) {
+            Some(Reading::Text(t)) => t,
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn each_condition_the_user_must_act_on_is_named_with_its_fix() {
+        let mut s = Signals::default();
+        s.insert(Signal::ReauthRequired, Value::Bool(false));
+        s.insert(Signal::KeyPaired, Value::Bool(false));
+        s.insert(Signal::CommandProtocolRequired, Value::Bool(false));
+        assert!(matches!(attention_on(&s), Some(Reading::Bool(false))));
+        assert_eq!(reason(&s), "OK", "an unpaired REST car needs nothing");
+        let cases = [
+            (Signal::ReauthRequired, Value::Bool(true), "sign in again"),
+            (
+                Signal::CommandProtocolRequired,
+                Value::Bool(true),
+                "pairing link",
+            ),
+            (
+                Signal::StorageProblem,
+                Value::Text("No space left on device".into()),
+                "free disk space",
+            ),
+            (
+                Signal::FleetRateLimitedUntil,
+                Value::Text("2026-12-02T04:00:00Z".into()),
+                "rate limited by Tesla until 2026-12-02T04:00:00Z",
+            ),
+            (
+                Signal::FleetBudgetExhausted,
+                Value::Bool(true),
+                "budget.monthly_usd",
+            ),
+        ];
+        let mut all = s.clone();
+        for (signal, value, fix) in cases {
+            let mut one = s.clone();
+            one.insert(signal, value.clone());
+            all.insert(signal, value);
+            assert!(matches!(attention_on(&one), Some(Reading::Bool(true))));
+            let text = reason(&one);
+            assert!(text.contains(fix), "{signal:?}: {text}");
+        }
+        // Everything at once still fits Home Assistant's state limit.
+        assert!(reason(&all).chars().count() <= MAX_STATE);
+    }
+}
