@@ -393,7 +393,11 @@ async fn execute_signed(
             .map_err(|e| e.to_string())?;
         // Durable before sending: a restart must never reuse this counter.
         sessions.save(signer).await.map_err(|e| e.to_string())?;
-        let reply = match inner.fleet.signed_command(vin, request.bytes()).await {
+        let reply = match inner
+            .fleet
+            .signed_command_named(vin, request.bytes(), command.name())
+            .await
+        {
             Ok(reply) => reply,
             Err(FleetError::Unavailable) if !retried => {
                 retried = true;

@@ -611,7 +611,7 @@ impl Browser {
         }
     }
 
-    /// The `teslasync_login` cookie pair, if set.
+    /// The cookie pair `name=value`, if set.
     pub fn cookie(&self, name: &str) -> Option<String> {
         self.cookies
             .lock()
