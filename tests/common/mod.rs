@@ -748,6 +748,12 @@ impl World {
             ])
             .await;
         let running = Running::start(&setup.cfg, sim.sim.clock()).await;
+        // The bridge subscribes to its command topics before it says `online` (and the broker
+        // takes a client's packets in order): from here on a command the test sends is heard,
+        // also in tests that advance a manual clock faster than the bridge connects.
+        probe
+            .wait_text(&format!("{}/status", setup.base()), "online")
+            .await;
         World {
             sim,
             setup,
