@@ -1,5 +1,15 @@
 //! `util`: small helpers with no better home. Keep this file short.
 
+/// `t + d`, saturating: a duration from outside (`Retry-After`, Tesla's JSON, the configuration)
+/// must never panic the task that adds it (`overflow when adding duration to instant`); past the
+/// end of `SystemTime` it is a century from `t`, which is "never" for every caller.
+pub fn later(t: std::time::SystemTime, d: std::time::Duration) -> std::time::SystemTime {
+    const CENTURY: std::time::Duration = std::time::Duration::from_secs(100 * 365 * 86_400);
+    t.checked_add(d)
+        .or_else(|| t.checked_add(CENTURY))
+        .unwrap_or(t)
+}
+
 /// Levenshtein distance, for "did you mean" suggestions on config keys and command names.
 pub fn edit_distance(a: &str, b: &str) -> usize {
     let b: Vec<char> = b.chars().collect();

@@ -12,13 +12,15 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
+use futures::FutureExt;
 use tokio::sync::{watch, Notify};
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
-use tracing::{debug, info, info_span, warn, Instrument};
+use tracing::{debug, error, info, info_span, warn, Instrument};
 
 use crate::clock::Clock;
 use crate::config::PollingConfig;
+use crate::tasks::{panic_reason, TaskHealth};
 use crate::tesla::auth::AuthError;
 use crate::tesla::fleet::{FleetClient, FleetError, VehicleSummary};
 use crate::vehicle::hub::Hub;
@@ -122,6 +124,9 @@ pub struct Poller {
     status: watch::Sender<PollStatus>,
     /// Poked by the executor to poll a car again soon (e.g. after waking it).
     poke: Arc<Notify>,
+    /// Where car tasks are reported (`poll <VIN>`): a car task that died is restarted at the next
+    /// round and its failure recorded there.
+    tasks: Option<TaskHealth>,
 }
 
 /// What the account loop hands a car task each round.
@@ -146,7 +151,14 @@ impl Poller {
             stream: None,
             status: watch::channel(PollStatus::default()).0,
             poke: Arc::new(Notify::new()),
+            tasks: None,
         }
+    }
+
+    /// Reports car tasks in `tasks` (the daemon's [`TaskHealth`]).
+    pub fn with_tasks(mut self, tasks: TaskHealth) -> Self {
+        self.tasks = Some(tasks);
+        self
     }
 
     /// Skips `vehicle_data` for cars whose Fleet Telemetry stream is healthy.
@@ -166,7 +178,12 @@ impl Poller {
 
     /// Polls until `shutdown`.
     pub async fn run(self, shutdown: CancellationToken) {
-        let me = Arc::new(self);
+        Arc::new(self).run_shared(shutdown).await
+    }
+
+    /// [`Poller::run`] on a shared poller, so a supervisor can start it again after a failure.
+    pub async fn run_shared(self: Arc<Self>, shutdown: CancellationToken) {
+        let me = self;
         let mut cars: HashMap<String, CarTask> = HashMap::new();
         let mut account = Announcer {
             hub: me.hub.clone(),
@@ -194,7 +211,7 @@ impl Poller {
             // Fix the deadline before the cycle can complete: whoever reacts to the completion (a
             // test advancing a manual clock) must not be able to slip in between and be missed.
             let now = me.clock.now();
-            let next = now + pause;
+            let next = crate::util::later(now, pause);
             me.status.send_modify(|s| {
                 s.last_cycle_at = Some(now);
                 s.next_cycle_at = Some(next);
@@ -239,6 +256,9 @@ impl Poller {
             let keep = listed.contains(vin);
             if !keep {
                 task.handle.abort();
+                if let Some(tasks) = &self.tasks {
+                    tasks.remove(&car_task_name(vin));
+                }
             }
             keep
         });
@@ -261,18 +281,34 @@ impl Poller {
                 signals: vec![(Signal::VehicleState, Value::Text(state))],
             });
             let r = Round { n: round, car };
-            match cars.get(&vin) {
-                Some(task) => {
+            match cars.get_mut(&vin) {
+                Some(task) if !task.handle.is_finished() => {
                     task.rounds.send_replace(r);
                 }
-                None => {
+                ended => {
+                    // A car task only ends on shutdown, so one that ended panicked: start it again
+                    // (the list interval is its back-off) and say so.
+                    let failure = ended.and_then(|task| match (&mut task.handle).now_or_never() {
+                        Some(Err(e)) => Some(panic_reason(e)),
+                        _ => Some("it stopped by itself".to_string()),
+                    });
+                    if let Some(reason) = &failure {
+                        error!(vin, %reason, "the car's polling task failed; starting it again");
+                    }
                     let (tx, rx) = watch::channel(r);
                     let span = info_span!("poll", vin = %vin);
-                    let handle = tokio::spawn(
-                        self.clone()
-                            .car_task(vin.clone(), rx, shutdown.clone())
-                            .instrument(span),
-                    );
+                    let fut = self
+                        .clone()
+                        .car_task(vin.clone(), rx, shutdown.clone())
+                        .instrument(span);
+                    let handle = match &self.tasks {
+                        Some(tasks) => {
+                            let name = car_task_name(&vin);
+                            tasks.running(&name, failure);
+                            tasks.spawn(&name, fut)
+                        }
+                        None => tokio::spawn(fut),
+                    };
                     cars.insert(vin, CarTask { rounds: tx, handle });
                 }
             }
@@ -355,14 +391,17 @@ impl Poller {
                 schedule.on_asleep();
             }
             Err(FleetError::RateLimited { retry_after }) => {
-                let until = now + retry_after;
+                let until = crate::util::later(now, retry_after);
                 schedule.on_hold(until, offset);
                 announcer.report(problem_of(&FleetError::RateLimited { retry_after }, now));
             }
             Err(FleetError::Held { reason, until }) => {
                 // The governor announces budget trouble account-wide; the car just waits.
                 debug!(%reason, "data request held back");
-                schedule.on_hold(until.unwrap_or(now + self.settings.list_interval), offset);
+                schedule.on_hold(
+                    until.unwrap_or_else(|| crate::util::later(now, self.settings.list_interval)),
+                    offset,
+                );
             }
             Err(e) => {
                 schedule.on_error(now, &self.settings);
@@ -402,7 +441,7 @@ fn problem_of(e: &FleetError, now: SystemTime) -> Problem {
             kind: "rate_limited",
             message: format!(
                 "Tesla rate-limited these requests until {}; TeslaSync waits until then",
-                crate::vehicle::cost::iso8601(now + *retry_after)
+                crate::vehicle::cost::iso8601(crate::util::later(now, *retry_after))
             ),
         },
         FleetError::BillingLimitExceeded => Problem {
@@ -414,4 +453,9 @@ fn problem_of(e: &FleetError, now: SystemTime) -> Problem {
             message: e.to_string(),
         },
     }
+}
+
+/// The name a car's polling task has in [`TaskHealth`].
+pub fn car_task_name(vin: &str) -> String {
+    format!("poll {vin}")
 }

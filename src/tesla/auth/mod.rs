@@ -131,12 +131,12 @@ async fn post_token(
         .form(form)
         .send()
         .await
-        .map_err(|e| AuthError::Transport(e.without_url().to_string()))?;
+        .map_err(|e| AuthError::Transport(crate::tesla::transport_error(e)))?;
     let status = response.status();
     let body = response
         .bytes()
         .await
-        .map_err(|e| AuthError::Transport(e.without_url().to_string()))?;
+        .map_err(|e| AuthError::Transport(crate::tesla::transport_error(e)))?;
     if !status.is_success() {
         let err = serde_json::from_slice::<OAuthError>(&body).ok();
         let message = err
