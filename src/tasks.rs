@@ -199,15 +199,9 @@ impl TaskHealth {
         self.inner.version.send_modify(|v| *v += 1);
     }
 
-    /// Records that `name` runs (a car task the poller started, or restarted after `failure`).
-    pub fn running(&self, name: &str, failure: Option<String>) {
-        self.update(name, |s| {
-            s.state = TaskState::Running;
-            if let Some(reason) = failure {
-                s.restarts += 1;
-                s.last_failure = Some(reason);
-            }
-        });
+    /// Records that `name` runs (a task started with [`TaskHealth::spawn_reported`], again).
+    pub fn running(&self, name: &str) {
+        self.update(name, |s| s.state = TaskState::Running);
     }
 
     /// Forgets `name` (a car that left the account).
@@ -246,6 +240,38 @@ impl TaskHealth {
             tokio::select! {
                 out = fut => out,
                 _ = trap.notified() => panic!("injected panic in task {name} (test hook)"),
+            }
+        })
+    }
+
+    /// Spawns `fut` as task `name` for a caller that restarts it itself (the poller, each car's
+    /// task at the next list round): a panic is recorded at once as [`TaskState::Restarting`] with
+    /// its message, so `/healthz` says so while the car waits; the caller then calls
+    /// [`TaskHealth::running`] when it starts the task again.
+    pub fn spawn_reported(
+        &self,
+        name: &str,
+        fut: impl Future<Output = ()> + Send + 'static,
+    ) -> JoinHandle<()> {
+        use futures::FutureExt as _;
+        let health = self.clone();
+        let trap = self.trap(name);
+        let name = name.to_owned();
+        tokio::spawn(async move {
+            let trapped = async {
+                tokio::select! {
+                    out = fut => out,
+                    _ = trap.notified() => panic!("injected panic in task {name} (test hook)"),
+                }
+            };
+            if let Err(payload) = std::panic::AssertUnwindSafe(trapped).catch_unwind().await {
+                let reason = format!("panicked: {}", panic_message(&*payload));
+                error!(task = %name, %reason, "background task failed; it is started again at its next round");
+                health.update(&name, |s| {
+                    s.state = TaskState::Restarting;
+                    s.restarts += 1;
+                    s.last_failure = Some(reason);
+                });
             }
         })
     }
@@ -360,14 +386,16 @@ pub fn panic_reason(e: JoinError) -> String {
     if e.is_cancelled() {
         return "it was cancelled".into();
     }
-    let payload = e.into_panic();
-    let msg = payload
+    format!("panicked: {}", panic_message(&*e.into_panic()))
+}
+
+/// What a panic said (`panic!("…")` carries a `&str` or a `String`).
+fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
+    payload
         .downcast_ref::<&str>()
         .map(|s| s.to_string())
         .or_else(|| payload.downcast_ref::<String>().cloned())
-        .unwrap_or_else(|| "a panic without a message".into());
-    warn!(panic = %msg, "a task panicked");
-    format!("panicked: {msg}")
+        .unwrap_or_else(|| "a panic without a message".into())
 }
 
 #[cfg(test)]

@@ -12,15 +12,14 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
-use futures::FutureExt;
 use tokio::sync::{watch, Notify};
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
-use tracing::{debug, error, info, info_span, warn, Instrument};
+use tracing::{debug, info, info_span, warn, Instrument};
 
 use crate::clock::Clock;
 use crate::config::PollingConfig;
-use crate::tasks::{panic_reason, TaskHealth};
+use crate::tasks::TaskHealth;
 use crate::tesla::auth::AuthError;
 use crate::tesla::fleet::{FleetClient, FleetError, VehicleSummary};
 use crate::vehicle::hub::Hub;
@@ -190,7 +189,12 @@ impl Poller {
             vin: None,
             current: None,
         };
-        let mut round = 0;
+        // Started again after a failure, the rounds go on from where they were (tests and the
+        // status page count cycles).
+        let mut round = {
+            let s = me.status.borrow();
+            s.cycles.max(s.pending.unwrap_or(0))
+        };
         loop {
             round += 1;
             let (pause, distributed) = match me.fleet.vehicles().await {
@@ -286,14 +290,10 @@ impl Poller {
                     task.rounds.send_replace(r);
                 }
                 ended => {
-                    // A car task only ends on shutdown, so one that ended panicked: start it again
-                    // (the list interval is its back-off) and say so.
-                    let failure = ended.and_then(|task| match (&mut task.handle).now_or_never() {
-                        Some(Err(e)) => Some(panic_reason(e)),
-                        _ => Some("it stopped by itself".to_string()),
-                    });
-                    if let Some(reason) = &failure {
-                        error!(vin, %reason, "the car's polling task failed; starting it again");
+                    // A car task only ends on shutdown, so one that ended failed (TaskHealth has
+                    // the panic): start it again, the list interval being its back-off.
+                    if ended.is_some() {
+                        warn!(vin, "the car's polling task had stopped; starting it again");
                     }
                     let (tx, rx) = watch::channel(r);
                     let span = info_span!("poll", vin = %vin);
@@ -304,8 +304,8 @@ impl Poller {
                     let handle = match &self.tasks {
                         Some(tasks) => {
                             let name = car_task_name(&vin);
-                            tasks.running(&name, failure);
-                            tasks.spawn(&name, fut)
+                            tasks.running(&name);
+                            tasks.spawn_reported(&name, fut)
                         }
                         None => tokio::spawn(fut),
                     };
