@@ -34,6 +34,8 @@ pub mod clock;
 pub mod config;
 pub mod daemon;
 pub mod demo;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod ha;
 pub mod keys;
 pub mod secret;
