@@ -329,7 +329,7 @@ impl Daemon {
         } else {
             None
         };
-        info!(web = %http_addr, broker = %cfg.mqtt.url, "TeslaSync is running");
+        info!(web = %http_addr, broker = %crate::util::show_url(&cfg.mqtt.url), "TeslaSync is running");
         Ok(Daemon {
             hub,
             fleet,

@@ -82,7 +82,7 @@ pub async fn run(
     let host = opts
         .mqtt
         .host_str()
-        .ok_or_else(|| DemoError::BadMqttUrl(opts.mqtt.to_string()))?;
+        .ok_or_else(|| DemoError::BadMqttUrl(crate::util::show_url(&opts.mqtt)))?;
     let port = opts.mqtt.port().unwrap_or(1883);
     let broker = format!("{host}:{port}");
     let embedded = ensure_broker(&broker).await?;
@@ -176,7 +176,7 @@ pub async fn run(
     );
     println!(
         "  MQTT broker : {}{}",
-        opts.mqtt,
+        crate::util::show_url(&opts.mqtt),
         if embedded { " (embedded)" } else { "" }
     );
     println!("  Status page : http://{}/", daemon.http_addr());

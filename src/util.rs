@@ -10,6 +10,16 @@ pub fn later(t: std::time::SystemTime, d: std::time::Duration) -> std::time::Sys
         .unwrap_or(t)
 }
 
+/// `url` for a log line, banner or error: a password in it (`mqtt://user:secret@host`) becomes
+/// `***`, so printing a URL someone typed can never show their password.
+pub fn show_url(url: &url::Url) -> String {
+    let mut shown = url.clone();
+    if shown.password().is_some() {
+        let _ = shown.set_password(Some("***"));
+    }
+    shown.to_string()
+}
+
 /// Levenshtein distance, for "did you mean" suggestions on config keys and command names.
 pub fn edit_distance(a: &str, b: &str) -> usize {
     let b: Vec<char> = b.chars().collect();

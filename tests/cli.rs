@@ -485,3 +485,61 @@ async fn a_busy_port_is_exit_2_for_run_and_demo_and_each_names_its_own_setting()
     assert!(!err.contains("TESLASYNC_HTTP__LISTEN"), "{err}");
     drop(busy);
 }
+
+/// The demo shows the broker it uses but never the password in `--mqtt` (banner, log, errors).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_demo_never_prints_the_broker_password() {
+    const PASSWORD: &str = "s3cret-broker-pw";
+    let broker = Broker::start();
+    let tmp = tempfile::tempdir().unwrap();
+    let mqtt = format!("mqtt://demo-user:{PASSWORD}@{}", broker.addr());
+    let mut child = Command::new(env!("CARGO_BIN_EXE_teslasync"))
+        .args([
+            "demo",
+            "--vehicles",
+            "1",
+            "--http",
+            "127.0.0.1:0",
+            "--mqtt",
+            &mqtt,
+        ])
+        .env("TMPDIR", tmp.path())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let banner = tokio::task::spawn_blocking(move || {
+        let mut seen = String::new();
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            seen.push_str(&line);
+            seen.push('\n');
+            if line.contains("Press Ctrl-C to stop") {
+                break;
+            }
+        }
+        seen
+    });
+    let banner = tokio::time::timeout(TIMEOUT, banner)
+        .await
+        .expect("the demo starts")
+        .unwrap();
+    // SIGTERM, as Docker stops it; the demo shuts down in order.
+    unsafe {
+        libc::kill(child.id() as i32, libc::SIGTERM);
+    }
+    let out = tokio::task::spawn_blocking(move || child.wait_with_output().unwrap())
+        .await
+        .unwrap();
+    let rest = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        banner.contains("MQTT broker : mqtt://demo-user:***@"),
+        "{banner}"
+    );
+    assert!(!banner.contains(PASSWORD), "{banner}");
+    assert!(!rest.contains(PASSWORD), "{rest}");
+}
