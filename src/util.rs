@@ -69,4 +69,28 @@ mod tests {
         assert_eq!(super::edit_distance("", "abc"), 3);
         assert_eq!(super::edit_distance("same", "same"), 0);
     }
+
+    #[test]
+    fn later_saturates_instead_of_panicking() {
+        use std::time::{Duration, SystemTime};
+        let now = SystemTime::UNIX_EPOCH + Duration::from_secs(1_780_000_000);
+        assert_eq!(
+            super::later(now, Duration::from_secs(60)),
+            now + Duration::from_secs(60)
+        );
+        let never = super::later(now, Duration::MAX);
+        assert!(never > now + Duration::from_secs(50 * 365 * 86_400));
+        assert_eq!(
+            super::later(never, Duration::MAX).max(never),
+            super::later(never, Duration::MAX)
+        );
+    }
+
+    #[test]
+    fn show_url_hides_only_the_password() {
+        let url = url::Url::parse("mqtt://user:secret@broker:1883").unwrap();
+        assert_eq!(super::show_url(&url), "mqtt://user:***@broker:1883");
+        let plain = url::Url::parse("mqtt://broker:1883").unwrap();
+        assert_eq!(super::show_url(&plain), "mqtt://broker:1883");
+    }
 }

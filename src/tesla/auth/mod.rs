@@ -339,7 +339,7 @@ impl Tokens {
         let new = StoredTokens {
             access_token: parsed.access_token,
             refresh_token,
-            expires_at: self.clock.unix_secs() + parsed.expires_in,
+            expires_at: self.clock.unix_secs().saturating_add(parsed.expires_in),
         };
         let claims = Claims::decode(&new.access_token).unwrap_or_default();
         self.adopt(&mut current, new.clone()).await;
@@ -481,7 +481,7 @@ impl Tokens {
             refresh_token: parsed
                 .refresh_token
                 .unwrap_or_else(|| old.refresh_token.clone()),
-            expires_at: self.clock.unix_secs() + parsed.expires_in,
+            expires_at: self.clock.unix_secs().saturating_add(parsed.expires_in),
         };
         let expires_at = new.expires_at;
         self.adopt(current, new).await;
