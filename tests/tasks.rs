@@ -84,6 +84,21 @@ async fn a_car_task_that_panics_fails_healthz_until_it_is_started_again_at_the_n
             .contains("injected panic"),
         "{body}"
     );
+    let page = reqwest::Client::new()
+        .get(w.running.web())
+        .bearer_auth(ADMIN_PASSWORD)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        page.contains(&format!(
+            "Background task <b>{name}</b> restarting after: panicked"
+        )),
+        "the status page says so"
+    );
 
     // The next list round starts it again, and the car is polled as before.
     let before = data(&w.sim, MODEL_Y);

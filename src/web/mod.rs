@@ -404,6 +404,15 @@ async fn status_page(
             }
         );
     }
+    // A background task that is restarting or failed (`tasks`): the page must not look healthy.
+    for (task, problem) in state.tasks.problems() {
+        let _ = write!(
+            body,
+            "<p class=\"card bad\">Background task <b>{}</b> {}</p>",
+            escape(&task),
+            escape(&problem)
+        );
+    }
     let cars = state.hub.snapshot();
     if cars.is_empty() && auth == "signed_in" {
         body.push_str("<p class=\"card\">No vehicles yet: waiting for the first poll.</p>");
