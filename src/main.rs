@@ -496,17 +496,12 @@ fn read_token(file: Option<&std::path::Path>) -> Result<Secret, String> {
         }
         None => {
             if std::io::IsTerminal::is_terminal(&std::io::stdin()) {
-                eprintln!("Paste the refresh token and press Enter (it is not shown):");
+                eprintln!("Paste the refresh token and press Enter:");
             }
-            let mut line = String::new();
             let read = std::io::BufRead::read_line(
                 &mut std::io::stdin().lock().take(MAX_TOKEN_LEN + 1),
-                &mut line,
-            )
-            .map(|n| {
-                text = line;
-                n
-            });
+                &mut text,
+            );
             ("standard input".to_string(), read)
         }
     };
