@@ -288,18 +288,8 @@ impl Account {
             .filter(|d| !d.is_empty())
             .map(str::to_string)
             .or_else(|| self.tesla.domain.clone())
-            .ok_or(SetupError::NoDomain)?
-            .to_ascii_lowercase();
-        let valid = domain.split('.').all(|l| {
-            !l.is_empty()
-                && l.len() <= 63
-                && l.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
-        });
-        if valid {
-            Ok(domain)
-        } else {
-            Err(SetupError::BadDomain(domain))
-        }
+            .ok_or(SetupError::NoDomain)?;
+        check_domain(&domain)
     }
 
     /// The regions to register in. Without an override: the configured region, or NA and EU for
@@ -461,6 +451,20 @@ pub fn qr_svg(text: &str) -> String {
             .build(),
         // Only absurdly long input fails; the link is still shown as text.
         Err(_) => String::new(),
+    }
+}
+
+/// A host name as the partner registration takes it (lower case, labels of letters, digits and
+/// `-`); the one check for `--domain`, the admin API's `{"domain"}` and `tesla.domain`.
+pub fn check_domain(domain: &str) -> Result<String, SetupError> {
+    let domain = domain.to_ascii_lowercase();
+    let valid = domain.split('.').all(|l| {
+        !l.is_empty() && l.len() <= 63 && l.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+    });
+    if valid {
+        Ok(domain)
+    } else {
+        Err(SetupError::BadDomain(domain))
     }
 }
 

@@ -101,7 +101,7 @@ impl Clock {
 
     /// Sleeps for `d` of this clock's time.
     pub async fn sleep(&self, d: Duration) {
-        let deadline = self.now() + d;
+        let deadline = crate::util::later(self.now(), d);
         self.sleep_until(deadline).await
     }
 

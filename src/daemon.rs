@@ -12,7 +12,7 @@ use tokio::net::TcpListener;
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
-use tracing::{info, warn};
+use tracing::{error, info, warn};
 
 use crate::account::Account;
 use crate::clock::Clock;
@@ -20,6 +20,7 @@ use crate::config::{Config, TelemetryMode};
 use crate::ha::bridge::{self, BridgeSettings};
 use crate::keys::{self, CommandKey, KeyError};
 use crate::store::{Store, StoreError, StoreKey};
+use crate::tasks::{panic_reason, Backoff, TaskHealth};
 use crate::tesla::auth::AuthError;
 use crate::tesla::fleet::{FleetClient, Usage};
 use crate::tesla::region::FleetHosts;
@@ -57,6 +58,9 @@ pub enum DaemonError {
     Key(#[from] KeyError),
     #[error(transparent)]
     Telemetry(#[from] telemetry::StartError),
+    /// A background task failed for good (see `tasks`): exit 1 so a supervisor restarts the process.
+    #[error("the {task} task failed ({reason}); TeslaSync stopped so that its supervisor (Docker, systemd, Home Assistant) restarts it — if it keeps happening, please report it with the log")]
+    TaskFailed { task: String, reason: String },
 }
 
 impl DaemonError {
@@ -64,7 +68,9 @@ impl DaemonError {
     pub fn exit_code(&self) -> i32 {
         match self {
             DaemonError::NoEncryptionKey | DaemonError::HttpBind { .. } => 2,
-            DaemonError::Store(StoreError::WrongKey { .. }) => 2,
+            DaemonError::Store(
+                StoreError::WrongKey { .. } | StoreError::WrongKeyOrDamagedKeycheck { .. },
+            ) => 2,
             DaemonError::Auth(AuthError::MissingClientId) => 2,
             DaemonError::Key(KeyError::Invalid { .. }) => 2,
             DaemonError::Telemetry(_) => 2,
@@ -103,8 +109,10 @@ pub struct Daemon {
     shutdown: CancellationToken,
     bridge_stop: CancellationToken,
     executor: Executor,
+    /// Every long-lived task, supervised: restarted or reported (`tasks`).
+    tasks: TaskHealth,
     poller: JoinHandle<()>,
-    bridge: JoinHandle<Result<(), bridge::BridgeError>>,
+    bridge: JoinHandle<()>,
     web: JoinHandle<()>,
     setup: JoinHandle<()>,
     account: Arc<Account>,
@@ -112,6 +120,8 @@ pub struct Daemon {
     cost_task: JoinHandle<()>,
     stream: Arc<StreamHealth>,
     telemetry: Option<telemetry::Running>,
+    /// The supervisor of the telemetry receiver's task (taken out of `telemetry`).
+    telemetry_task: Option<JoinHandle<()>>,
     recheck: Arc<tokio::sync::Notify>,
     /// `login?once=…` when no password is configured: the one way into the web UI.
     sign_in_path: Option<String>,
@@ -199,13 +209,15 @@ impl Daemon {
             error: e.to_string(),
         })?;
 
+        let tasks = TaskHealth::new();
         let poller = Poller::new(
             fleet.clone(),
             hub.clone(),
             clock.clone(),
             cfg.polling.clone(),
         )
-        .with_stream(stream.clone());
+        .with_stream(stream.clone())
+        .with_tasks(tasks.clone());
         let poll_status = poller.status();
         let signing = Signing {
             sessions,
@@ -215,16 +227,17 @@ impl Daemon {
         let recheck = Arc::new(tokio::sync::Notify::new());
         // The bridge's view of the hub starts here, before any task can announce a problem.
         let bridge_events = hub.subscribe();
-        let setup = tokio::spawn(
-            SetupWatch {
-                fleet: fleet.clone(),
-                hub: hub.clone(),
-                clock: clock.clone(),
-                poke_poller: poller.poke_handle(),
-                recheck: recheck.clone(),
-            }
-            .run(shutdown.clone()),
-        );
+        let watch = SetupWatch {
+            fleet: fleet.clone(),
+            hub: hub.clone(),
+            clock: clock.clone(),
+            poke_poller: poller.poke_handle(),
+            recheck: recheck.clone(),
+        };
+        let setup = tasks.restarting("setup", Backoff::default(), shutdown.clone(), {
+            let shutdown = shutdown.clone();
+            move || watch.clone().run(shutdown.clone())
+        });
         let (outcomes_tx, outcomes_rx) = mpsc::channel(64);
         let executor = Executor::new(
             fleet.clone(),
@@ -236,26 +249,39 @@ impl Daemon {
             shutdown.clone(),
         );
         let poller = if cfg.polling.enabled {
-            tokio::spawn(poller.run(shutdown.clone()))
+            let poller = Arc::new(poller);
+            tasks.restarting("poller", Backoff::default(), shutdown.clone(), {
+                let shutdown = shutdown.clone();
+                move || poller.clone().run_shared(shutdown.clone())
+            })
         } else {
             tokio::spawn(async {})
         };
-        let cost_task = tokio::spawn(cost.clone().run(shutdown.clone()));
+        let cost_task = tasks.restarting("cost", Backoff::default(), shutdown.clone(), {
+            let (cost, shutdown) = (cost.clone(), shutdown.clone());
+            move || cost.clone().run(shutdown.clone())
+        });
         let bridge_stop = CancellationToken::new();
-        let bridge = tokio::spawn(bridge::run(
-            BridgeSettings {
-                mqtt: cfg.mqtt.clone(),
-                discovery: cfg.mqtt.discovery,
-                configuration_url: Some(status_url(&cfg.http)),
-                clear_on_stop: opts.clear_mqtt_on_stop,
-            },
-            hub.clone(),
-            bridge_events,
-            executor.clone(),
-            outcomes_rx,
-            clock.clone(),
+        // The bridge owns the command channel and reconnects by itself: it cannot be rebuilt in
+        // place, so its failure stops the daemon.
+        let bridge = tasks.critical(
+            "mqtt bridge",
             bridge_stop.clone(),
-        ));
+            bridge::run(
+                BridgeSettings {
+                    mqtt: cfg.mqtt.clone(),
+                    discovery: cfg.mqtt.discovery,
+                    configuration_url: Some(status_url(&cfg.http)),
+                    clear_on_stop: opts.clear_mqtt_on_stop,
+                },
+                hub.clone(),
+                bridge_events,
+                executor.clone(),
+                outcomes_rx,
+                clock.clone(),
+                bridge_stop.clone(),
+            ),
+        );
         let access = web::Access::from_config(&cfg);
         let sign_in_path = cfg
             .http
@@ -272,8 +298,14 @@ impl Daemon {
             wizard: Arc::new(web::wizard::Wizard::new(opts.public_key_base)),
             streams: stream.clone(),
             cost: Some(Arc::new(StatusCost(cost.clone()))),
+            tasks: tasks.clone(),
         };
-        let web = tokio::spawn(web::serve(listener, web_state, shutdown.clone()));
+        let web = tasks.critical(
+            "web",
+            shutdown.clone(),
+            web::serve(listener, web_state, shutdown.clone()),
+        );
+        let mut telemetry_task = None;
         let telemetry = if cfg.telemetry.enabled && cfg.telemetry.mode == TelemetryMode::Receiver {
             let sink = Arc::new(HubSink {
                 hub: hub.clone(),
@@ -288,11 +320,24 @@ impl Daemon {
                 shutdown.clone(),
             )
             .await?;
+            let mut running = running;
+            // Supervise the receiver: its handle moves to the supervisor, `running` keeps a
+            // finished stand-in so `Daemon::telemetry` still tells where it listens.
+            let task = std::mem::replace(&mut running.task, tokio::spawn(async { Ok(()) }));
+            telemetry_task =
+                Some(
+                    tasks.critical("telemetry receiver", shutdown.clone(), async move {
+                        match task.await {
+                            Ok(r) => r.map_err(|e| e.to_string()),
+                            Err(e) => Err(panic_reason(e)),
+                        }
+                    }),
+                );
             Some(running)
         } else {
             None
         };
-        info!(web = %http_addr, broker = %cfg.mqtt.url, "TeslaSync is running");
+        info!(web = %http_addr, broker = %crate::util::show_url(&cfg.mqtt.url), "TeslaSync is running");
         Ok(Daemon {
             hub,
             fleet,
@@ -302,6 +347,7 @@ impl Daemon {
             shutdown,
             bridge_stop,
             executor,
+            tasks,
             poller,
             bridge,
             web,
@@ -311,6 +357,7 @@ impl Daemon {
             cost_task,
             stream,
             telemetry,
+            telemetry_task,
             recheck,
             sign_in_path,
             public_base: public_base(&cfg, http_addr),
@@ -373,9 +420,22 @@ impl Daemon {
         &self.store
     }
 
-    /// Waits for `shutdown`, then stops everything in order.
+    /// Every supervised task and its state (`/healthz` and the status JSON read the same table).
+    pub fn tasks(&self) -> &TaskHealth {
+        &self.tasks
+    }
+
+    /// Waits for `shutdown` (or a task that failed for good), then stops everything in order. A
+    /// failed task ends in [`DaemonError::TaskFailed`] (exit 1).
     pub async fn wait(self) -> Result<(), DaemonError> {
-        self.shutdown.cancelled().await;
+        let failed = tokio::select! {
+            _ = self.shutdown.cancelled() => None,
+            (task, reason) = self.tasks.failed() => {
+                error!(%task, %reason, "stopping: a background task failed");
+                self.shutdown.cancel();
+                Some(DaemonError::TaskFailed { task, reason })
+            }
+        };
         let _ = self.poller.await;
         let _ = self.setup.await;
         let _ = self.cost_task.await;
@@ -389,18 +449,20 @@ impl Daemon {
             );
         }
         self.bridge_stop.cancel();
-        match self.bridge.await {
-            Ok(Err(e)) => warn!(error = %e, "MQTT bridge stopped with an error"),
-            Err(e) => warn!(error = %e, "MQTT bridge task failed"),
-            Ok(Ok(())) => {}
-        }
+        // The supervisors log a failure themselves.
+        let _ = self.bridge.await;
         let _ = self.web.await;
-        if let Some(t) = self.telemetry {
-            let _ = t.task.await;
+        if let Some(t) = self.telemetry_task {
+            let _ = t.await;
         }
         self.store.flush_async().await?;
-        info!("TeslaSync stopped");
-        Ok(())
+        match failed {
+            Some(e) => Err(e),
+            None => {
+                info!("TeslaSync stopped");
+                Ok(())
+            }
+        }
     }
 }
 

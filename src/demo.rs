@@ -107,8 +107,25 @@ pub enum DemoError {
     Broker { addr: String, error: String },
     #[error("the simulator could not start: {0}")]
     Sim(String),
+    #[error("cannot listen on {addr} for the status page ({error}); choose another address with --http, e.g. --http 127.0.0.1:8081")]
+    HttpBusy { addr: String, error: String },
     #[error(transparent)]
     Daemon(#[from] DaemonError),
+}
+
+impl DemoError {
+    /// The CLI contract's rule, as for `run`: 2 for what the user fixes in the command line or
+    /// configuration (a bad `--mqtt`, a busy `--http`), 1 for failures at run time.
+    pub fn exit_code(&self) -> i32 {
+        match self {
+            DemoError::BadMqttUrl(_)
+            | DemoError::PasswordFile(..)
+            | DemoError::PasswordWithoutUser
+            | DemoError::HttpBusy { .. } => 2,
+            DemoError::Daemon(e) => e.exit_code(),
+            DemoError::Broker { .. } | DemoError::Sim(_) => 1,
+        }
+    }
 }
 
 /// Runs the demo until `shutdown`.
@@ -136,7 +153,7 @@ pub async fn run(
     let host = opts
         .mqtt
         .host_str()
-        .ok_or_else(|| DemoError::BadMqttUrl(opts.mqtt.to_string()))?;
+        .ok_or_else(|| DemoError::BadMqttUrl(crate::util::show_url(&opts.mqtt)))?;
     let port = opts.mqtt.port().unwrap_or(1883);
     let broker = format!("{host}:{port}");
     let embedded = ensure_broker(&broker).await?;
@@ -210,7 +227,11 @@ pub async fn run(
         },
         shutdown.clone(),
     )
-    .await?;
+    .await
+    .map_err(|e| match e {
+        DaemonError::HttpBind { addr, error } => DemoError::HttpBusy { addr, error },
+        e => e.into(),
+    })?;
     // The demo registers its domain with the simulated Tesla, as a user does in the set-up page, so
     // the cars it paired above report "key paired" as they would after the owner's approval.
     let report = daemon.account().register_partner(DEMO_DOMAIN).await;
@@ -230,7 +251,7 @@ pub async fn run(
     // The URL has no userinfo (MqttLogin::resolve took it out): the password is never printed.
     println!(
         "  MQTT broker : {}{}{}",
-        opts.mqtt,
+        crate::util::show_url(&opts.mqtt),
         match &opts.login.username {
             Some(user) => format!(" (as {user})"),
             None => String::new(),

@@ -24,6 +24,7 @@
 //! - [`ha`]: Home Assistant: the entity catalog, discovery payloads and the MQTT bridge.
 //! - [`web`]: the HTTP server (status page, Tesla sign-in, the public key, the admin API).
 //! - [`sim`]: a simulated Tesla account: auth, Fleet API, cars with a sleep/wake state machine.
+//! - [`tasks`]: the daemon's background tasks, supervised (restarted or reported, never silently dead).
 //! - [`daemon`]: wires the parts together and runs until cancelled; [`demo`] adds the simulator
 //!   and, when needed, an embedded MQTT broker.
 
@@ -33,12 +34,15 @@ pub mod clock;
 pub mod config;
 pub mod daemon;
 pub mod demo;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod ha;
 pub mod keys;
 pub mod secret;
 pub mod sim;
 pub mod store;
 pub mod supervisor;
+pub mod tasks;
 pub mod tesla;
 pub mod util;
 pub mod vehicle;

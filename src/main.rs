@@ -64,8 +64,10 @@ enum Cmd {
     },
     /// Run only the simulated Tesla account (auth host + Fleet API) for a daemon pointed at it.
     Sim {
+        /// Address to listen on (port 0 picks a free one; the banner shows the real address).
         #[arg(long, default_value = "127.0.0.1:8090")]
         listen: SocketAddr,
+        /// Number of simulated cars.
         #[arg(long, default_value_t = 2)]
         vehicles: usize,
     },
@@ -73,6 +75,7 @@ enum Cmd {
     Auth {
         #[command(subcommand)]
         command: AuthCmd,
+        /// Configuration file (TOML); environment variables override it.
         #[arg(short, long, global = true)]
         config: Option<PathBuf>,
     },
@@ -80,6 +83,7 @@ enum Cmd {
     Keys {
         #[command(subcommand)]
         command: KeysCmd,
+        /// Configuration file (TOML); environment variables override it.
         #[arg(short, long, global = true)]
         config: Option<PathBuf>,
     },
@@ -87,6 +91,7 @@ enum Cmd {
     Partner {
         #[command(subcommand)]
         command: PartnerCmd,
+        /// Configuration file (TOML); environment variables override it.
         #[arg(short, long, global = true)]
         config: Option<PathBuf>,
     },
@@ -94,6 +99,7 @@ enum Cmd {
     Telemetry {
         #[command(subcommand)]
         command: TelemetryCmd,
+        /// Configuration file (TOML); environment variables override it.
         #[arg(short, long, global = true)]
         config: Option<PathBuf>,
     },
@@ -104,12 +110,14 @@ enum Cmd {
     },
     /// Check the configuration and connectivity; prints every problem in plain words.
     Check {
+        /// Configuration file (TOML); environment variables override it.
         #[arg(short, long)]
         config: Option<PathBuf>,
     },
     /// Exit 0 if the daemon on this machine answers its health endpoint (for container health
     /// checks); 1 otherwise.
     Healthcheck {
+        /// Configuration file (TOML); environment variables override it.
         #[arg(short, long)]
         config: Option<PathBuf>,
         /// Health URL (default: http://127.0.0.1:<port of http.listen>/healthz).
@@ -160,6 +168,7 @@ enum PartnerCmd {
     },
     /// Compare the public key Tesla recorded with the local one.
     Verify {
+        /// The registered host to check (default: tesla.domain).
         #[arg(long)]
         domain: Option<String>,
     },
@@ -167,10 +176,19 @@ enum PartnerCmd {
 
 #[derive(Subcommand)]
 enum AuthCmd {
-    /// Store a refresh token obtained elsewhere (it will be rotated on first use).
+    /// Store a refresh token obtained elsewhere (it will be rotated on first use). Reads it from
+    /// standard input, or from --token-file; never from the command line, where `ps` shows it.
     Import {
-        #[arg(long)]
-        refresh_token: String,
+        /// `-` (or nothing) reads the token from standard input: `teslasync auth import - < token.txt`.
+        #[arg(value_name = "-", value_parser = ["-"])]
+        stdin: Option<String>,
+        /// Read the token from this file (its first line; surrounding whitespace is ignored).
+        #[arg(long, value_name = "FILE", conflicts_with = "stdin")]
+        token_file: Option<PathBuf>,
+        /// Refused: a token in the arguments is visible to every user of the machine in `ps`.
+        /// Use standard input or --token-file.
+        #[arg(long, value_name = "TOKEN", hide = true)]
+        refresh_token: Option<String>,
     },
     /// Show whether TeslaSync is signed in (never shows a token).
     Status,
@@ -202,11 +220,27 @@ fn load_config(path: Option<&std::path::Path>) -> Result<Config, i32> {
     })
 }
 
+/// Logs go to standard error (standard output carries what a command prints for the user), in
+/// colour only on a terminal and never when `NO_COLOR` is set (<https://no-color.org>): escape
+/// codes in a container log or a file are noise.
 fn init_logging(level: &str) {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| {
         tracing_subscriber::EnvFilter::new(format!("teslasync={level},rumqttd=off,warn"))
     });
-    let _ = tracing_subscriber::fmt().with_env_filter(filter).try_init();
+    let colour = colour_logs(
+        std::io::IsTerminal::is_terminal(&std::io::stderr()),
+        std::env::var_os("NO_COLOR"),
+    );
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(colour)
+        .try_init();
+}
+
+/// Colour when the log goes to a terminal and `NO_COLOR` is unset or empty.
+fn colour_logs(terminal: bool, no_color: Option<std::ffi::OsString>) -> bool {
+    terminal && no_color.is_none_or(|v| v.is_empty())
 }
 
 /// Cancels on Ctrl-C or SIGTERM (Docker and the Home Assistant supervisor stop with SIGTERM).
@@ -301,7 +335,7 @@ async fn dispatch(cmd: Cmd) -> i32 {
                 Ok(()) => 0,
                 Err(e) => {
                     eprintln!("teslasync demo: {e}");
-                    1
+                    e.exit_code()
                 }
             }
         }
@@ -337,20 +371,24 @@ async fn dispatch(cmd: Cmd) -> i32 {
                     return 2;
                 }
             };
+            let addr = listener.local_addr().unwrap_or(listen);
             let defaults = SimConfig::default();
-            println!("Simulated Tesla on http://{listen}");
-            println!("Point a daemon at it:");
-            println!("  TESLA_API_BASE_URL=http://{listen} TESLASYNC_TESLA__AUTH_BASE_URL=http://{listen} \\");
-            println!(
-                "  TESLA_CLIENT_ID={} TESLA_CLIENT_SECRET={}",
-                defaults.client_id, defaults.client_secret
+            let storage_key = {
+                use base64::Engine as _;
+                base64::engine::general_purpose::STANDARD.encode(rand::random::<[u8; 32]>())
+            };
+            print!(
+                "{}",
+                teslasync::sim::banner(
+                    &format!("http://{addr}"),
+                    &defaults.client_id,
+                    &defaults.client_secret,
+                    &storage_key,
+                    &sim.issue_refresh_token(),
+                )
             );
-            println!(
-                "and import this refresh token (single use): {}",
-                sim.issue_refresh_token()
-            );
-            println!("or sign in through the simulated sign-in page: set TESLA_REDIRECT_URI=http://127.0.0.1:8080/api/v1/auth/callback");
-            println!("and use Sign in with Tesla on the status page, or `teslasync auth login`.");
+            // The banner goes to a pipe in scripts and tests: do not leave it in a buffer.
+            let _ = std::io::Write::flush(&mut std::io::stdout());
             match sim.serve(listener, shutdown_on_signal()).await {
                 Ok(()) => 0,
                 Err(e) => {
@@ -360,6 +398,15 @@ async fn dispatch(cmd: Cmd) -> i32 {
             }
         }
         Cmd::Auth { command, config } => {
+            if let AuthCmd::Import {
+                refresh_token: Some(_),
+                ..
+            } = &command
+            {
+                // Refused before anything else; the value itself is never echoed.
+                eprintln!("teslasync: --refresh-token is not accepted: a token on the command line is visible to every user of this machine (`ps`, shell history). Pipe it in: `teslasync auth import - < token.txt`, or use `--token-file FILE`");
+                return 2;
+            }
             let cfg = match load_config(config.as_deref()) {
                 Ok(c) => c,
                 Err(code) => return code,
@@ -372,8 +419,15 @@ async fn dispatch(cmd: Cmd) -> i32 {
                 }
             };
             match command {
-                AuthCmd::Import { refresh_token } => {
-                    match Tokens::import_refresh_token(&store, &Secret::from(refresh_token)) {
+                AuthCmd::Import { token_file, .. } => {
+                    let token = match read_token(token_file.as_deref()) {
+                        Ok(t) => t,
+                        Err(e) => {
+                            eprintln!("teslasync: {e}");
+                            return 2;
+                        }
+                    };
+                    match Tokens::import_refresh_token(&store, &token) {
                         Ok(()) => {
                             println!("Refresh token stored (encrypted). The daemon exchanges it on its next request.");
                             0
@@ -397,7 +451,7 @@ async fn dispatch(cmd: Cmd) -> i32 {
                 },
                 AuthCmd::Status => match Tokens::stored_status(&store) {
                     Ok(AuthStatus::SignedOut) => {
-                        println!("Not signed in. Import a refresh token with `teslasync auth import --refresh-token <TOKEN>`.");
+                        println!("Not signed in. Sign in with `teslasync auth login`, or import a refresh token with `teslasync auth import - < token.txt`.");
                         1
                     }
                     Ok(AuthStatus::SignedIn { expires_at: 0 }) => {
@@ -405,7 +459,10 @@ async fn dispatch(cmd: Cmd) -> i32 {
                         0
                     }
                     Ok(AuthStatus::SignedIn { expires_at }) => {
-                        let at = std::time::UNIX_EPOCH + Duration::from_secs(expires_at);
+                        let at = teslasync::util::later(
+                            std::time::UNIX_EPOCH,
+                            Duration::from_secs(expires_at),
+                        );
                         println!(
                             "Signed in; the access token expires at {}.",
                             humantime::format_rfc3339_seconds(at)
@@ -449,6 +506,51 @@ async fn dispatch(cmd: Cmd) -> i32 {
         Cmd::Check { config } => check(config).await,
         Cmd::Healthcheck { config, url } => healthcheck(config, url).await,
     }
+}
+
+/// Longest refresh token accepted (Tesla's are a few hundred bytes); more is not a token.
+const MAX_TOKEN_LEN: u64 = 16 * 1024;
+
+/// The refresh token for `auth import`: from `file`, else standard input. Errors never contain it.
+fn read_token(file: Option<&std::path::Path>) -> Result<Secret, String> {
+    use std::io::Read as _;
+    let mut text = String::new();
+    let (what, read) = match file {
+        Some(path) => {
+            let what = format!("--token-file {}", path.display());
+            let read = std::fs::File::open(path)
+                .and_then(|f| f.take(MAX_TOKEN_LEN + 1).read_to_string(&mut text));
+            (what, read)
+        }
+        None => {
+            if std::io::IsTerminal::is_terminal(&std::io::stdin()) {
+                eprintln!("Paste the refresh token and press Enter:");
+            }
+            let read = std::io::BufRead::read_line(
+                &mut std::io::stdin().lock().take(MAX_TOKEN_LEN + 1),
+                &mut text,
+            );
+            ("standard input".to_string(), read)
+        }
+    };
+    read.map_err(|e| format!("cannot read the refresh token from {what}: {e}"))?;
+    if text.len() as u64 > MAX_TOKEN_LEN {
+        return Err(format!(
+            "{what} holds more than {MAX_TOKEN_LEN} bytes; that is not a refresh token"
+        ));
+    }
+    let token = text.lines().next().unwrap_or("").trim();
+    if token.is_empty() {
+        return Err(format!(
+            "{what} holds no refresh token (expected the token on the first line)"
+        ));
+    }
+    if token.chars().any(char::is_whitespace) {
+        return Err(format!(
+            "the first line of {what} contains spaces; a refresh token is one word"
+        ));
+    }
+    Ok(Secret::from(token.to_string()))
 }
 
 /// The set-up service for a CLI command, on `store`.
@@ -814,6 +916,11 @@ async fn partner_with(account: Account, command: PartnerCmd) -> i32 {
     }
 }
 
+/// How long `check` waits for the broker's TCP connection.
+const CHECK_CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
+/// How long `check` and `healthcheck` wait for an HTTP answer.
+const CHECK_HTTP_TIMEOUT: Duration = Duration::from_secs(5);
+
 /// `teslasync check`: configuration, then the broker and the Fleet API host.
 async fn check(config: Option<PathBuf>) -> i32 {
     let cfg = match load_config(config.as_deref()) {
@@ -821,11 +928,13 @@ async fn check(config: Option<PathBuf>) -> i32 {
         Err(code) => return code,
     };
     let mut problems = 0;
+    // Configuration problems exit 2, as `run` does for the same configuration; connectivity 1.
+    let mut config_ok = true;
     match cfg.require_for_run() {
         Ok(()) => println!("configuration: ok"),
         Err(e) => {
             println!("{e}");
-            problems += e.problems().len();
+            config_ok = false;
         }
     }
     for warning in cfg.warnings() {
@@ -833,14 +942,18 @@ async fn check(config: Option<PathBuf>) -> i32 {
     }
     let broker = format!("{}:{}", cfg.mqtt.host(), cfg.mqtt.port());
     match tokio::time::timeout(
-        Duration::from_secs(3),
+        CHECK_CONNECT_TIMEOUT,
         tokio::net::TcpStream::connect(&broker),
     )
     .await
     {
         Ok(Ok(_)) => println!("mqtt broker {broker}: reachable"),
-        _ => {
-            println!("mqtt broker {broker}: not reachable — check [mqtt] url (TESLASYNC_MQTT__URL) and that the broker runs");
+        Ok(Err(e)) => {
+            println!("mqtt broker {broker}: not reachable ({e}) — check [mqtt] url (TESLASYNC_MQTT__URL) and that the broker runs");
+            problems += 1;
+        }
+        Err(_) => {
+            println!("mqtt broker {broker}: timed out — no TCP connection within {} s; check [mqtt] url (TESLASYNC_MQTT__URL), the network and firewalls", CHECK_CONNECT_TIMEOUT.as_secs());
             problems += 1;
         }
     }
@@ -851,7 +964,7 @@ async fn check(config: Option<PathBuf>) -> i32 {
         .expect("valid url");
     match reqwest::Client::new()
         .get(status_url.clone())
-        .timeout(Duration::from_secs(5))
+        .timeout(CHECK_HTTP_TIMEOUT)
         .send()
         .await
     {
@@ -866,19 +979,30 @@ async fn check(config: Option<PathBuf>) -> i32 {
             );
             problems += 1;
         }
-        Err(_) => {
+        Err(e) if e.is_timeout() => {
             println!(
-                "fleet api {}: not reachable — check [tesla] region / api_base_url and the network",
-                cfg.tesla.fleet_api_base()
+                "fleet api {}: timed out — no answer within {} s; check [tesla] region / api_base_url and the network",
+                cfg.tesla.fleet_api_base(),
+                CHECK_HTTP_TIMEOUT.as_secs()
+            );
+            problems += 1;
+        }
+        Err(e) => {
+            println!(
+                "fleet api {}: not reachable ({}) — check [tesla] region / api_base_url and the network",
+                cfg.tesla.fleet_api_base(),
+                teslasync::tesla::transport_error(e)
             );
             problems += 1;
         }
     }
-    if problems == 0 {
-        println!("all checks passed");
-        0
-    } else {
-        1
+    match (config_ok, problems) {
+        (true, 0) => {
+            println!("all checks passed");
+            0
+        }
+        (false, _) => 2,
+        (true, _) => 1,
     }
 }
 
@@ -899,7 +1023,7 @@ async fn healthcheck(config: Option<PathBuf>, url: Option<Url>) -> i32 {
         }
     };
     let client = match reqwest::Client::builder()
-        .timeout(Duration::from_secs(5))
+        .timeout(CHECK_HTTP_TIMEOUT)
         .no_proxy()
         .build()
     {
@@ -915,9 +1039,67 @@ async fn healthcheck(config: Option<PathBuf>, url: Option<Url>) -> i32 {
             eprintln!("teslasync healthcheck: {url} answered {}", r.status());
             1
         }
-        Err(e) => {
-            eprintln!("teslasync healthcheck: {url} did not answer: {e}");
+        Err(e) if e.is_timeout() => {
+            eprintln!(
+                "teslasync healthcheck: {url} did not answer: timed out after {} s",
+                CHECK_HTTP_TIMEOUT.as_secs()
+            );
             1
         }
+        Err(e) => {
+            eprintln!(
+                "teslasync healthcheck: {url} did not answer: {}",
+                teslasync::tesla::transport_error(e)
+            );
+            1
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    /// Every subcommand, option and argument says what it is for in `--help`.
+    #[test]
+    fn every_subcommand_and_option_has_help_text() {
+        fn walk(cmd: &clap::Command, path: &str, missing: &mut Vec<String>) {
+            let path = format!("{path} {}", cmd.get_name());
+            if cmd.get_about().is_none() && path != "teslasync" {
+                missing.push(format!("{path}: the subcommand has no help"));
+            }
+            for arg in cmd.get_arguments() {
+                let id = arg.get_id().as_str();
+                if matches!(id, "help" | "version") {
+                    continue;
+                }
+                if arg.get_help().is_none() {
+                    missing.push(format!("{path} {id}: no help"));
+                }
+            }
+            for sub in cmd.get_subcommands() {
+                walk(sub, &path, missing);
+            }
+        }
+        let mut missing = Vec::new();
+        walk(&Cli::command(), "", &mut missing);
+        assert!(
+            missing.is_empty(),
+            "without help text:\n{}",
+            missing.join("\n")
+        );
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn logs_are_coloured_only_on_a_terminal_without_no_color() {
+        assert!(colour_logs(true, None));
+        assert!(
+            colour_logs(true, Some("".into())),
+            "an empty NO_COLOR is unset"
+        );
+        assert!(!colour_logs(true, Some("1".into())));
+        assert!(!colour_logs(false, None));
     }
 }

@@ -1,5 +1,25 @@
 //! `util`: small helpers with no better home. Keep this file short.
 
+/// `t + d`, saturating: a duration from outside (`Retry-After`, Tesla's JSON, the configuration)
+/// must never panic the task that adds it (`overflow when adding duration to instant`); past the
+/// end of `SystemTime` it is a century from `t`, which is "never" for every caller.
+pub fn later(t: std::time::SystemTime, d: std::time::Duration) -> std::time::SystemTime {
+    const CENTURY: std::time::Duration = std::time::Duration::from_secs(100 * 365 * 86_400);
+    t.checked_add(d)
+        .or_else(|| t.checked_add(CENTURY))
+        .unwrap_or(t)
+}
+
+/// `url` for a log line, banner or error: a password in it (`mqtt://user:secret@host`) becomes
+/// `***`, so printing a URL someone typed can never show their password.
+pub fn show_url(url: &url::Url) -> String {
+    let mut shown = url.clone();
+    if shown.password().is_some() {
+        let _ = shown.set_password(Some("***"));
+    }
+    shown.to_string()
+}
+
 /// Levenshtein distance, for "did you mean" suggestions on config keys and command names.
 pub fn edit_distance(a: &str, b: &str) -> usize {
     let b: Vec<char> = b.chars().collect();
@@ -48,5 +68,29 @@ mod tests {
         assert_eq!(super::edit_distance("door_lok", "door_lock"), 1);
         assert_eq!(super::edit_distance("", "abc"), 3);
         assert_eq!(super::edit_distance("same", "same"), 0);
+    }
+
+    #[test]
+    fn later_saturates_instead_of_panicking() {
+        use std::time::{Duration, SystemTime};
+        let now = SystemTime::UNIX_EPOCH + Duration::from_secs(1_780_000_000);
+        assert_eq!(
+            super::later(now, Duration::from_secs(60)),
+            now + Duration::from_secs(60)
+        );
+        let never = super::later(now, Duration::MAX);
+        assert!(never > now + Duration::from_secs(50 * 365 * 86_400));
+        assert_eq!(
+            super::later(never, Duration::MAX).max(never),
+            super::later(never, Duration::MAX)
+        );
+    }
+
+    #[test]
+    fn show_url_hides_only_the_password() {
+        let url = url::Url::parse("mqtt://user:secret@broker:1883").unwrap();
+        assert_eq!(super::show_url(&url), "mqtt://user:***@broker:1883");
+        let plain = url::Url::parse("mqtt://broker:1883").unwrap();
+        assert_eq!(super::show_url(&plain), "mqtt://broker:1883");
     }
 }

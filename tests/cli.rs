@@ -283,3 +283,263 @@ async fn healthcheck_follows_the_daemon() {
     assert_eq!(code, 1);
     assert!(err.contains("did not answer"), "{err}");
 }
+
+/// Reads `teslasync sim`'s banner: the `export NAME=VALUE` lines and the refresh token.
+fn read_banner(stdout: impl std::io::Read) -> (Vec<(String, String)>, String) {
+    let mut env = Vec::new();
+    let mut token = None;
+    let mut token_next = false;
+    for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+        let line = line.trim().to_string();
+        if let Some(assign) = line.strip_prefix("export ") {
+            let (k, v) = assign.split_once('=').unwrap();
+            env.push((k.to_string(), v.to_string()));
+        } else if line.contains("refresh token (single use)") {
+            token_next = true;
+        } else if token_next && !line.is_empty() {
+            token = Some(line.clone());
+            token_next = false;
+        }
+        if line.starts_with("or use Sign in with Tesla") {
+            break;
+        }
+    }
+    (env, token.expect("the banner has a refresh token"))
+}
+
+/// The binary with nothing in its environment but `env` (and PATH), run in `dir`.
+fn bare(env: &[(String, String)], dir: &std::path::Path) -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_teslasync"));
+    cmd.env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .envs(env.iter().map(|(k, v)| (k, v)))
+        .current_dir(dir);
+    cmd
+}
+
+/// `teslasync sim` names every variable a daemon needs (the storage key too): with only those,
+/// `auth import` takes the printed token from standard input (never from argv, never echoed) and
+/// `check` passes once the broker is the test's own.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_sim_banner_is_enough_and_auth_import_reads_the_token_from_stdin_or_a_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut sim = Command::new(env!("CARGO_BIN_EXE_teslasync"))
+        .args(["sim", "--listen", "127.0.0.1:0", "--vehicles", "1"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let stdout = sim.stdout.take().unwrap();
+    let (env, token) = tokio::task::spawn_blocking(move || read_banner(stdout))
+        .await
+        .unwrap();
+    let names: Vec<&str> = env.iter().map(|(k, _)| k.as_str()).collect();
+    for needed in [
+        "TESLA_API_BASE_URL",
+        "TESLASYNC_TESLA__AUTH_BASE_URL",
+        "TESLA_CLIENT_ID",
+        "TESLA_CLIENT_SECRET",
+        "ENCRYPTION_KEY",
+        "TESLASYNC_STORAGE__PATH",
+    ] {
+        assert!(names.contains(&needed), "{needed} missing from {names:?}");
+    }
+    assert!(
+        !env.iter().any(|(_, v)| v.ends_with(":0")),
+        "the real port is printed: {env:?}"
+    );
+
+    // From standard input; the token is in no process's arguments while it waits.
+    let mut child = bare(&env, dir.path())
+        .args(["auth", "import", "-"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    #[cfg(target_os = "linux")]
+    {
+        let cmdline = std::fs::read(format!("/proc/{}/cmdline", child.id())).unwrap();
+        assert!(!String::from_utf8_lossy(&cmdline).contains(&token));
+    }
+    writeln!(child.stdin.take().unwrap(), "{token}").unwrap();
+    let out = tokio::task::spawn_blocking(move || child.wait_with_output().unwrap())
+        .await
+        .unwrap();
+    let (stdout, stderr) = (
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr),
+    );
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(stdout.contains("Refresh token stored"), "{stdout}");
+    assert!(!stdout.contains(&token) && !stderr.contains(&token));
+    let (code, status, _) = output(bare(&env, dir.path()).args(["auth", "status"]));
+    assert_eq!(code, 0, "{status}");
+    assert!(status.contains("Signed in"), "{status}");
+
+    // From a file.
+    let file = dir.path().join("token.txt");
+    std::fs::write(&file, format!("  {token}\n")).unwrap();
+    let (code, out, err) = output(
+        bare(&env, dir.path())
+            .args(["auth", "import", "--token-file"])
+            .arg(&file),
+    );
+    assert_eq!(code, 0, "{err}");
+    assert!(!out.contains(&token) && !err.contains(&token));
+
+    // On the command line: refused, not echoed, and the way to do it is named.
+    let (code, out, err) =
+        output(bare(&env, dir.path()).args(["auth", "import", "--refresh-token", &token]));
+    assert_eq!(code, 2);
+    assert!(err.contains("--token-file") && err.contains("ps"), "{err}");
+    assert!(!out.contains(&token) && !err.contains(&token));
+    // Nothing on standard input is an error that says so.
+    let (code, _, err) = output(
+        bare(&env, dir.path())
+            .args(["auth", "import"])
+            .stdin(Stdio::null()),
+    );
+    assert_eq!(code, 2);
+    assert!(
+        err.contains("standard input holds no refresh token"),
+        "{err}"
+    );
+
+    // Those variables (and a broker of the test's own instead of 1883) pass `check`.
+    let broker = Broker::start();
+    let (code, out, _) = output(
+        bare(&env, dir.path())
+            .env("TESLASYNC_MQTT__URL", broker.url().as_str())
+            .arg("check"),
+    );
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("all checks passed"), "{out}");
+    sim.kill().unwrap();
+    sim.wait().unwrap();
+}
+
+/// The CLI contract: configuration problems are exit 2 for `check` as for `run`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn check_and_run_both_exit_2_on_configuration_problems() {
+    let dir = tempfile::tempdir().unwrap();
+    let env = vec![(
+        "TESLASYNC_STORAGE__PATH".to_string(),
+        dir.path().join("data").display().to_string(),
+    )];
+    let broker = Broker::start();
+    let (code, out, _) = output(
+        bare(&env, dir.path())
+            .env("TESLASYNC_MQTT__URL", broker.url().as_str())
+            .arg("check"),
+    );
+    assert_eq!(code, 2, "{out}");
+    assert!(out.contains("tesla.client_id"), "{out}");
+    let (code, _, err) = output(bare(&env, dir.path()).arg("run"));
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("tesla.client_id"), "{err}");
+}
+
+/// A busy web port is exit 2 for `run` (naming `http.listen`) and for `demo` (naming `--http`);
+/// the log goes to standard error without colour codes when that is not a terminal, and `run`
+/// warns about a setting nothing reads yet.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_busy_port_is_exit_2_for_run_and_demo_and_each_names_its_own_setting() {
+    let sim = SimServer::start(SimConfig::default()).await;
+    let dir = tempfile::tempdir().unwrap();
+    let busy = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = busy.local_addr().unwrap().to_string();
+    let broker = Broker::start();
+
+    let (code, _, err) = output(
+        teslasync(&sim, dir.path(), random_key().expose())
+            .env("TESLASYNC_HTTP__LISTEN", &addr)
+            .env("TESLASYNC_MQTT__URL", broker.url().as_str())
+            .env("TESLASYNC_TELEMETRY__UPSTREAM_URL", "mqtt://127.0.0.1:1")
+            .env_remove("NO_COLOR")
+            .arg("run"),
+    );
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains(&addr) && err.contains("[http] listen"),
+        "{err}"
+    );
+    assert!(
+        err.contains("telemetry.upstream_url is set, but nothing reads it"),
+        "{err}"
+    );
+    assert!(
+        !err.contains('\u{1b}'),
+        "no colour codes off a terminal: {err:?}"
+    );
+
+    let tmp = tempfile::tempdir().unwrap();
+    let (code, out, err) = output(
+        Command::new(env!("CARGO_BIN_EXE_teslasync"))
+            .args(["demo", "--vehicles", "1", "--http", &addr, "--mqtt"])
+            .arg(broker.url().as_str())
+            .env("TMPDIR", tmp.path()),
+    );
+    assert_eq!(code, 2, "{out}\n{err}");
+    assert!(err.contains(&addr) && err.contains("--http"), "{err}");
+    assert!(!err.contains("TESLASYNC_HTTP__LISTEN"), "{err}");
+    drop(busy);
+}
+
+/// The demo shows the broker it uses but never the password in `--mqtt` (banner, log, errors).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_demo_never_prints_the_broker_password() {
+    const PASSWORD: &str = "s3cret-broker-pw";
+    let broker = Broker::start();
+    let tmp = tempfile::tempdir().unwrap();
+    let mqtt = format!("mqtt://demo-user:{PASSWORD}@{}", broker.addr());
+    let mut child = Command::new(env!("CARGO_BIN_EXE_teslasync"))
+        .args([
+            "demo",
+            "--vehicles",
+            "1",
+            "--http",
+            "127.0.0.1:0",
+            "--mqtt",
+            &mqtt,
+        ])
+        .env("TMPDIR", tmp.path())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let banner = tokio::task::spawn_blocking(move || {
+        let mut seen = String::new();
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            seen.push_str(&line);
+            seen.push('\n');
+            if line.contains("Press Ctrl-C to stop") {
+                break;
+            }
+        }
+        seen
+    });
+    let banner = tokio::time::timeout(TIMEOUT, banner)
+        .await
+        .expect("the demo starts")
+        .unwrap();
+    // SIGTERM, as Docker stops it; the demo shuts down in order.
+    unsafe {
+        libc::kill(child.id() as i32, libc::SIGTERM);
+    }
+    let out = tokio::task::spawn_blocking(move || child.wait_with_output().unwrap())
+        .await
+        .unwrap();
+    let rest = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        banner.contains("MQTT broker : mqtt://demo-user:***@"),
+        "{banner}"
+    );
+    assert!(!banner.contains(PASSWORD), "{banner}");
+    assert!(!rest.contains(PASSWORD), "{rest}");
+}

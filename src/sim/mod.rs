@@ -184,6 +184,35 @@ pub struct Sim {
     world: Arc<Mutex<World>>,
 }
 
+/// What `teslasync sim` prints: every environment variable a daemon needs to use the simulator at
+/// `url` (a shell can take the `export` lines as they are), and how to sign in. `storage_key` is a
+/// fresh storage key for the daemon's own data directory; nothing here is a user's secret.
+pub fn banner(
+    url: &str,
+    client_id: &str,
+    client_secret: &str,
+    storage_key: &str,
+    refresh_token: &str,
+) -> String {
+    let url = url.trim_end_matches('/');
+    format!(
+        "Simulated Tesla on {url}\n\
+         Point a daemon at it: run these in a shell, then `teslasync run` in the same shell\n\
+         (the storage key is new and random; keep it, the data directory cannot be opened without it):\n\
+         \n  export TESLA_API_BASE_URL={url}\n\
+         \x20 export TESLASYNC_TESLA__AUTH_BASE_URL={url}\n\
+         \x20 export TESLA_CLIENT_ID={client_id}\n\
+         \x20 export TESLA_CLIENT_SECRET={client_secret}\n\
+         \x20 export TESLA_REDIRECT_URI=http://127.0.0.1:8080/api/v1/auth/callback\n\
+         \x20 export TESLASYNC_STORAGE__PATH=./teslasync-sim-data\n\
+         \x20 export ENCRYPTION_KEY={storage_key}\n\
+         \x20 export TESLASYNC_MQTT__URL=mqtt://127.0.0.1:1883\n\
+         \nThen sign in: paste this refresh token (single use) into `teslasync auth import`:\n\
+         \n  {refresh_token}\n\
+         \nor use Sign in with Tesla on the status page (http://127.0.0.1:8080/), or `teslasync auth login`.\n"
+    )
+}
+
 impl Sim {
     pub fn new(cfg: SimConfig) -> Sim {
         let now = cfg.clock.now();

@@ -89,6 +89,15 @@ pub enum StoreError {
     WrongKey { path: PathBuf },
 
     #[error(
+        "{}/keycheck does not open with this ENCRYPTION_KEY: either the key differs from the one \
+         the data was sealed with, or the keycheck file is damaged (its older format cannot tell \
+         which); nothing was changed. Set storage.encryption_key (or ENCRYPTION_KEY) to the \
+         original key, or restore the keycheck from a backup, or move {} away to start over",
+        .path.display(), .path.display()
+    )]
+    WrongKeyOrDamagedKeycheck { path: PathBuf },
+
+    #[error(
         "{} holds a store sealed with an ENCRYPTION_KEY, but no key was given; nothing was \
          changed. Set storage.encryption_key (or ENCRYPTION_KEY) to that key, or use another \
          storage.path",
@@ -219,6 +228,9 @@ impl Store {
                     Keycheck::Ephemeral => return Err(StoreError::EphemeralStore { path }),
                     Keycheck::Damaged => return Err(StoreError::DamagedKeycheck { path }),
                     _ if ephemeral => return Err(StoreError::KeyRequired { path }),
+                    Keycheck::WrongKeyOrDamaged => {
+                        return Err(StoreError::WrongKeyOrDamagedKeycheck { path })
+                    }
                     _ => return Err(StoreError::WrongKey { path }),
                 }
                 false

@@ -14,8 +14,13 @@ use rand::RngCore as _;
 /// writes a TeslaSync store will ever see (the limit is around 2^32 per key).
 pub(super) const NONCE_LEN: usize = 12;
 
-/// First bytes of the keycheck file of a store with a configured key.
+/// First bytes of the keycheck file of a store with a configured key, as written before v2.
 pub(super) const KEYCHECK_MAGIC: &[u8] = b"teslasync-keycheck-v1\n";
+/// First bytes of the keycheck file written now: after the sealed part comes a SHA-256 of
+/// everything before it, so a damaged file is told apart from a different key (GCM alone cannot:
+/// a flipped byte and a wrong key both fail the tag).
+pub(super) const KEYCHECK_MAGIC_V2: &[u8] = b"teslasync-keycheck-v2\n";
+const CHECKSUM_LEN: usize = 32;
 /// First bytes of the keycheck file of a store made with a throwaway key (`teslasync demo`),
 /// so that reopening it can say so instead of blaming the key.
 pub(super) const KEYCHECK_MAGIC_EPHEMERAL: &[u8] = b"teslasync-keycheck-v1 ephemeral\n";
@@ -96,10 +101,14 @@ impl Sealer {
         let magic = if ephemeral {
             KEYCHECK_MAGIC_EPHEMERAL
         } else {
-            KEYCHECK_MAGIC
+            KEYCHECK_MAGIC_V2
         };
         let mut out = magic.to_vec();
         out.extend(self.seal(KEYCHECK_AAD, KEYCHECK_PLAINTEXT)?);
+        if !ephemeral {
+            let sum = checksum(&out);
+            out.extend_from_slice(&sum);
+        }
         Ok(out)
     }
 }
@@ -111,6 +120,9 @@ pub(super) enum Keycheck {
     Matches,
     /// A well-formed keycheck that this key does not open.
     WrongKey,
+    /// An older (v1) keycheck that this key does not open: without a checksum, a different key
+    /// and a damaged file look the same.
+    WrongKeyOrDamaged,
     /// Written for a throwaway key; nothing can open it again.
     Ephemeral,
     /// Not a keycheck file (truncated, overwritten).
@@ -122,7 +134,18 @@ pub(super) fn verify_keycheck(sealer: &Sealer, file: &[u8]) -> Keycheck {
     if file.starts_with(KEYCHECK_MAGIC_EPHEMERAL) {
         return Keycheck::Ephemeral;
     }
-    let Some(sealed) = file.strip_prefix(KEYCHECK_MAGIC) else {
+    let (sealed, failed) = if let Some(rest) = file.strip_prefix(KEYCHECK_MAGIC_V2) {
+        let Some(split) = rest.len().checked_sub(CHECKSUM_LEN) else {
+            return Keycheck::Damaged;
+        };
+        let body = &file[..KEYCHECK_MAGIC_V2.len() + split];
+        if checksum(body)[..] != rest[split..] {
+            return Keycheck::Damaged;
+        }
+        (&rest[..split], Keycheck::WrongKey)
+    } else if let Some(rest) = file.strip_prefix(KEYCHECK_MAGIC) {
+        (rest, Keycheck::WrongKeyOrDamaged)
+    } else {
         return Keycheck::Damaged;
     };
     // nonce + plaintext + 16-byte tag; anything else was cut short or padded.
@@ -131,8 +154,13 @@ pub(super) fn verify_keycheck(sealer: &Sealer, file: &[u8]) -> Keycheck {
     }
     match sealer.open(KEYCHECK_AAD, sealed) {
         Some(p) if p == KEYCHECK_PLAINTEXT => Keycheck::Matches,
-        _ => Keycheck::WrongKey,
+        _ => failed,
     }
+}
+
+fn checksum(bytes: &[u8]) -> [u8; CHECKSUM_LEN] {
+    use sha2::Digest as _;
+    sha2::Sha256::digest(bytes).into()
 }
 
 #[cfg(test)]
@@ -189,6 +217,20 @@ mod tests {
             Keycheck::Damaged
         );
         assert_eq!(verify_keycheck(&right, b"hello"), Keycheck::Damaged);
+        // Any flipped byte after the magic is damage, not a different key.
+        for i in KEYCHECK_MAGIC_V2.len()..file.len() {
+            let mut bad = file.clone();
+            bad[i] ^= 0x01;
+            assert_eq!(verify_keycheck(&right, &bad), Keycheck::Damaged, "byte {i}");
+        }
+        // A v1 file (no checksum) cannot tell the two apart, and says so.
+        let mut v1 = KEYCHECK_MAGIC.to_vec();
+        v1.extend(right.seal(KEYCHECK_AAD, KEYCHECK_PLAINTEXT).unwrap());
+        assert_eq!(verify_keycheck(&right, &v1), Keycheck::Matches);
+        assert_eq!(
+            verify_keycheck(&Sealer::new(&[9u8; 32]), &v1),
+            Keycheck::WrongKeyOrDamaged
+        );
         let eph = right.keycheck(true).unwrap();
         assert_eq!(verify_keycheck(&right, &eph), Keycheck::Ephemeral);
     }

@@ -311,6 +311,28 @@ fn a_damaged_keycheck_is_refused() {
     assert_eq!(snapshot(dir.path()), before);
 }
 
+/// Bit rot inside the sealed part (same length, one byte changed) is damage, and the message does
+/// not send the user hunting for another key.
+#[test]
+fn a_keycheck_with_a_changed_byte_is_called_damaged_not_a_different_key() {
+    let dir = tempfile::tempdir().unwrap();
+    populated(dir.path());
+    let keycheck = dir.path().join(KEYCHECK_FILE);
+    let mut bytes = std::fs::read(&keycheck).unwrap();
+    let middle = bytes.len() / 2;
+    bytes[middle] ^= 0x40;
+    std::fs::write(&keycheck, &bytes).unwrap();
+    let before = snapshot(dir.path());
+    let err = Store::open(dir.path(), key(KEY_A)).unwrap_err();
+    assert!(matches!(err, StoreError::DamagedKeycheck { .. }), "{err:?}");
+    let msg = err.to_string();
+    assert!(
+        msg.contains("damaged") && !msg.contains("different ENCRYPTION_KEY"),
+        "{msg}"
+    );
+    assert_eq!(snapshot(dir.path()), before, "nothing changed");
+}
+
 #[test]
 fn a_malformed_key_is_refused_before_anything_is_created() {
     let dir = tempfile::tempdir().unwrap();
@@ -333,7 +355,7 @@ fn a_new_store_gets_a_directory_keycheck_and_database() {
     assert!(store.created());
     assert_eq!(store.path(), target);
     let keycheck = std::fs::read(target.join(KEYCHECK_FILE)).unwrap();
-    assert!(keycheck.starts_with(seal::KEYCHECK_MAGIC));
+    assert!(keycheck.starts_with(seal::KEYCHECK_MAGIC_V2));
     assert!(target.join(DB_DIR).is_dir());
     assert!(!target.join("keycheck.tmp").exists());
 }

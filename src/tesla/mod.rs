@@ -14,11 +14,36 @@ pub mod fleet;
 pub mod region;
 pub mod telemetry;
 
+/// A failed HTTP exchange in words that say what happened: a timeout names itself and its limit
+/// (reqwest's own text is only "error sending request"), other errors carry their cause. Never the
+/// URL (it may hold a query with a code).
+pub fn transport_error(e: reqwest::Error) -> String {
+    if e.is_timeout() {
+        return format!(
+            "no complete answer within {} s (TeslaSync's HTTP timeout); the host is slow or \
+             unreachable",
+            HTTP_TIMEOUT.as_secs()
+        );
+    }
+    let e = e.without_url();
+    let mut text = e.to_string();
+    let mut source = std::error::Error::source(&e);
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
+}
+
+/// How long any request to Tesla may take, connection to last byte.
+pub const HTTP_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
+
 /// The HTTP client for everything TeslaSync sends to Tesla (auth host, Fleet API, partner calls):
 /// one user agent and one timeout, whoever builds the stack (daemon or CLI).
 pub fn http_client() -> Result<reqwest::Client, reqwest::Error> {
     reqwest::Client::builder()
-        .timeout(std::time::Duration::from_secs(30))
+        .timeout(HTTP_TIMEOUT)
         .user_agent(concat!("TeslaSync/", env!("CARGO_PKG_VERSION")))
         .build()
 }

@@ -346,7 +346,9 @@ impl Governor {
                 if data_spent + price > allowed + 1e-9 {
                     // When the pro-rata share covers one more request.
                     let at = ((data_spent + price) / share * length - DAY_SECS).max(0.0);
-                    let until = month_start(now) + Duration::from_secs_f64(at);
+                    // `at` follows from the configured budget: never trust it to be finite.
+                    let wait = Duration::try_from_secs_f64(at).unwrap_or(Duration::MAX);
+                    let until = crate::util::later(month_start(now), wait);
                     return Some(FleetError::Held {
                         reason: format!(
                             "pacing the ${budget:.2} monthly budget: data requests wait until the month's share allows the next one"

@@ -115,6 +115,15 @@ impl Executor {
     /// Queues a command for a car (known to the hub; the caller checks).
     pub fn submit(&self, vin: &str, job: Job) {
         let mut queues = self.inner.queues.lock().expect("executor mutex");
+        // A worker only ends at shutdown or by panicking; after a panic its queue is closed, so the
+        // car gets a new worker instead of refusing every later command.
+        if queues.get(vin).is_some_and(|tx| tx.is_closed()) && !self.inner.shutdown.is_cancelled() {
+            tracing::error!(
+                vin,
+                "the car's command worker had stopped; starting a new one"
+            );
+            queues.remove(vin);
+        }
         let tx = queues.entry(vin.to_string()).or_insert_with(|| {
             let (tx, rx) = mpsc::channel(32);
             let inner = self.inner.clone();

@@ -19,6 +19,7 @@ use tracing::{debug, info, info_span, warn, Instrument};
 
 use crate::clock::Clock;
 use crate::config::PollingConfig;
+use crate::tasks::TaskHealth;
 use crate::tesla::auth::AuthError;
 use crate::tesla::fleet::{FleetClient, FleetError, VehicleSummary};
 use crate::vehicle::hub::Hub;
@@ -122,6 +123,9 @@ pub struct Poller {
     status: watch::Sender<PollStatus>,
     /// Poked by the executor to poll a car again soon (e.g. after waking it).
     poke: Arc<Notify>,
+    /// Where car tasks are reported (`poll <VIN>`): a car task that died is restarted at the next
+    /// round and its failure recorded there.
+    tasks: Option<TaskHealth>,
 }
 
 /// What the account loop hands a car task each round.
@@ -146,7 +150,14 @@ impl Poller {
             stream: None,
             status: watch::channel(PollStatus::default()).0,
             poke: Arc::new(Notify::new()),
+            tasks: None,
         }
+    }
+
+    /// Reports car tasks in `tasks` (the daemon's [`TaskHealth`]).
+    pub fn with_tasks(mut self, tasks: TaskHealth) -> Self {
+        self.tasks = Some(tasks);
+        self
     }
 
     /// Skips `vehicle_data` for cars whose Fleet Telemetry stream is healthy.
@@ -166,14 +177,24 @@ impl Poller {
 
     /// Polls until `shutdown`.
     pub async fn run(self, shutdown: CancellationToken) {
-        let me = Arc::new(self);
+        Arc::new(self).run_shared(shutdown).await
+    }
+
+    /// [`Poller::run`] on a shared poller, so a supervisor can start it again after a failure.
+    pub async fn run_shared(self: Arc<Self>, shutdown: CancellationToken) {
+        let me = self;
         let mut cars: HashMap<String, CarTask> = HashMap::new();
         let mut account = Announcer {
             hub: me.hub.clone(),
             vin: None,
             current: None,
         };
-        let mut round = 0;
+        // Started again after a failure, the rounds go on from where they were (tests and the
+        // status page count cycles).
+        let mut round = {
+            let s = me.status.borrow();
+            s.cycles.max(s.pending.unwrap_or(0))
+        };
         loop {
             round += 1;
             let (pause, distributed) = match me.fleet.vehicles().await {
@@ -194,7 +215,7 @@ impl Poller {
             // Fix the deadline before the cycle can complete: whoever reacts to the completion (a
             // test advancing a manual clock) must not be able to slip in between and be missed.
             let now = me.clock.now();
-            let next = now + pause;
+            let next = crate::util::later(now, pause);
             me.status.send_modify(|s| {
                 s.last_cycle_at = Some(now);
                 s.next_cycle_at = Some(next);
@@ -239,6 +260,9 @@ impl Poller {
             let keep = listed.contains(vin);
             if !keep {
                 task.handle.abort();
+                if let Some(tasks) = &self.tasks {
+                    tasks.remove(&car_task_name(vin));
+                }
             }
             keep
         });
@@ -261,18 +285,30 @@ impl Poller {
                 signals: vec![(Signal::VehicleState, Value::Text(state))],
             });
             let r = Round { n: round, car };
-            match cars.get(&vin) {
-                Some(task) => {
+            match cars.get_mut(&vin) {
+                Some(task) if !task.handle.is_finished() => {
                     task.rounds.send_replace(r);
                 }
-                None => {
+                ended => {
+                    // A car task only ends on shutdown, so one that ended failed (TaskHealth has
+                    // the panic): start it again, the list interval being its back-off.
+                    if ended.is_some() {
+                        warn!(vin, "the car's polling task had stopped; starting it again");
+                    }
                     let (tx, rx) = watch::channel(r);
                     let span = info_span!("poll", vin = %vin);
-                    let handle = tokio::spawn(
-                        self.clone()
-                            .car_task(vin.clone(), rx, shutdown.clone())
-                            .instrument(span),
-                    );
+                    let fut = self
+                        .clone()
+                        .car_task(vin.clone(), rx, shutdown.clone())
+                        .instrument(span);
+                    let handle = match &self.tasks {
+                        Some(tasks) => {
+                            let name = car_task_name(&vin);
+                            tasks.running(&name);
+                            tasks.spawn_reported(&name, fut)
+                        }
+                        None => tokio::spawn(fut),
+                    };
                     cars.insert(vin, CarTask { rounds: tx, handle });
                 }
             }
@@ -355,14 +391,17 @@ impl Poller {
                 schedule.on_asleep();
             }
             Err(FleetError::RateLimited { retry_after }) => {
-                let until = now + retry_after;
+                let until = crate::util::later(now, retry_after);
                 schedule.on_hold(until, offset);
                 announcer.report(problem_of(&FleetError::RateLimited { retry_after }, now));
             }
             Err(FleetError::Held { reason, until }) => {
                 // The governor announces budget trouble account-wide; the car just waits.
                 debug!(%reason, "data request held back");
-                schedule.on_hold(until.unwrap_or(now + self.settings.list_interval), offset);
+                schedule.on_hold(
+                    until.unwrap_or_else(|| crate::util::later(now, self.settings.list_interval)),
+                    offset,
+                );
             }
             Err(e) => {
                 schedule.on_error(now, &self.settings);
@@ -402,7 +441,7 @@ fn problem_of(e: &FleetError, now: SystemTime) -> Problem {
             kind: "rate_limited",
             message: format!(
                 "Tesla rate-limited these requests until {}; TeslaSync waits until then",
-                crate::vehicle::cost::iso8601(now + *retry_after)
+                crate::vehicle::cost::iso8601(crate::util::later(now, *retry_after))
             ),
         },
         FleetError::BillingLimitExceeded => Problem {
@@ -414,4 +453,9 @@ fn problem_of(e: &FleetError, now: SystemTime) -> Problem {
             message: e.to_string(),
         },
     }
+}
+
+/// The name a car's polling task has in [`TaskHealth`].
+pub fn car_task_name(vin: &str) -> String {
+    format!("poll {vin}")
 }

@@ -25,7 +25,8 @@ use crate::vehicle::signal::{Signal, Update, Value};
 /// How often the pairing checklist is refreshed without a reason.
 pub const CHECK_INTERVAL: Duration = Duration::from_secs(3600);
 
-/// The mirroring task.
+/// The mirroring task (`Clone`, so a supervisor can start it again).
+#[derive(Clone)]
 pub struct SetupWatch {
     pub fleet: FleetClient,
     pub hub: Arc<Hub>,

@@ -60,6 +60,8 @@ pub struct WebState {
     pub streams: Arc<StreamHealth>,
     /// Today's spend per car, once the cost governor provides it; the page shows "—" without.
     pub cost: Option<Arc<dyn CostSource>>,
+    /// The daemon's supervised tasks: `/healthz` fails while one is restarting or failed.
+    pub tasks: crate::tasks::TaskHealth,
 }
 
 /// One car's Fleet API spend today and its budget.
@@ -323,9 +325,17 @@ async fn logout(
     redirect(StatusCode::SEE_OTHER, "login", Some(&cookie))
 }
 
-/// `GET /healthz`: public liveness for container health checks; says nothing about the cars.
-async fn healthz() -> Json<serde_json::Value> {
-    Json(json!({ "status": "ok", "version": env!("CARGO_PKG_VERSION") }))
+/// `GET /healthz`: public liveness for container health checks; says nothing about the cars. 503
+/// while a background task is restarting or failed (`tasks`), naming it and why.
+async fn healthz(State(state): State<WebState>) -> Response {
+    let problems = state.tasks.problems();
+    if problems.is_empty() {
+        return Json(json!({ "status": "ok", "version": env!("CARGO_PKG_VERSION") }))
+            .into_response();
+    }
+    let body =
+        json!({ "status": "failing", "version": env!("CARGO_PKG_VERSION"), "tasks": problems });
+    (StatusCode::SERVICE_UNAVAILABLE, Json(body)).into_response()
 }
 
 fn status(state: &WebState) -> serde_json::Value {
@@ -365,6 +375,7 @@ fn status(state: &WebState) -> serde_json::Value {
         },
         "fleet_api_usage": { "data": usage.data, "commands": usage.commands, "wakes": usage.wakes, "free": usage.free, "usd": usage.usd() },
         "vehicles": vehicles,
+        "tasks": state.tasks.snapshot(),
     })
 }
 
@@ -391,6 +402,15 @@ async fn status_page(
             } else {
                 "Not signed in to Tesla yet."
             }
+        );
+    }
+    // A background task that is restarting or failed (`tasks`): the page must not look healthy.
+    for (task, problem) in state.tasks.problems() {
+        let _ = write!(
+            body,
+            "<p class=\"card bad\">Background task <b>{}</b> {}</p>",
+            escape(&task),
+            escape(&problem)
         );
     }
     let cars = state.hub.snapshot();

@@ -131,12 +131,12 @@ async fn post_token(
         .form(form)
         .send()
         .await
-        .map_err(|e| AuthError::Transport(e.without_url().to_string()))?;
+        .map_err(|e| AuthError::Transport(crate::tesla::transport_error(e)))?;
     let status = response.status();
     let body = response
         .bytes()
         .await
-        .map_err(|e| AuthError::Transport(e.without_url().to_string()))?;
+        .map_err(|e| AuthError::Transport(crate::tesla::transport_error(e)))?;
     if !status.is_success() {
         let err = serde_json::from_slice::<OAuthError>(&body).ok();
         let message = err
@@ -339,7 +339,7 @@ impl Tokens {
         let new = StoredTokens {
             access_token: parsed.access_token,
             refresh_token,
-            expires_at: self.clock.unix_secs() + parsed.expires_in,
+            expires_at: self.clock.unix_secs().saturating_add(parsed.expires_in),
         };
         let claims = Claims::decode(&new.access_token).unwrap_or_default();
         self.adopt(&mut current, new.clone()).await;
@@ -481,7 +481,7 @@ impl Tokens {
             refresh_token: parsed
                 .refresh_token
                 .unwrap_or_else(|| old.refresh_token.clone()),
-            expires_at: self.clock.unix_secs() + parsed.expires_in,
+            expires_at: self.clock.unix_secs().saturating_add(parsed.expires_in),
         };
         let expires_at = new.expires_at;
         self.adopt(current, new).await;

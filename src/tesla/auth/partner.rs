@@ -60,7 +60,7 @@ impl PartnerTokens {
                 status, message, ..
             }) => return Err(AuthError::Endpoint { status, message }),
         };
-        let expires_at = self.clock.unix_secs() + parsed.expires_in;
+        let expires_at = self.clock.unix_secs().saturating_add(parsed.expires_in);
         let token = Secret::from(parsed.access_token);
         cache.insert(audience.to_string(), (token.clone(), expires_at));
         info!(audience, expires_at, "obtained a partner token");

@@ -1002,7 +1002,14 @@ impl<'a> Params<'a> {
                 command: self.command,
                 param: key,
             })?,
-            v => T::from_json(v).map_err(|problem| self.invalid(key, problem))?,
+            // A number the type cannot hold (300 for a u8 percent) is out of the rule's range:
+            // quote that one, not the type's.
+            v => T::from_json(v).map_err(|problem| match &rule.range {
+                Some(words) if v.is_number() && !problem.starts_with("must be a whole") => {
+                    self.invalid(key, format!("must be {}, not {v}", words(self.limits)))
+                }
+                _ => self.invalid(key, problem),
+            })?,
         };
         if let Some(check) = &rule.check {
             check(&value, self.limits).map_err(|problem| self.invalid(key, problem))?;

@@ -375,7 +375,13 @@ pub(super) fn quoted(items: &[&str]) -> String {
 pub struct Rule<T> {
     pub(super) default: Option<T>,
     pub(super) check: Option<Check<T>>,
+    /// The range in words (`between 50 and 100 (this car's range)`), for a number too large or
+    /// small for the parameter's type: the user needs the rule's range, not the type's (0 to 255).
+    pub(super) range: Option<Describe>,
 }
+
+/// The range of a rule in words, for this car.
+pub(super) type Describe = Box<dyn Fn(&Limits) -> String>;
 
 /// A validation run on a parsed value; the error is the problem, phrased after the parameter name.
 pub(super) type Check<T> = Box<dyn Fn(&T, &Limits) -> Result<(), String>>;
@@ -385,6 +391,7 @@ pub fn req<T>() -> Rule<T> {
     Rule {
         default: None,
         check: None,
+        range: None,
     }
 }
 
@@ -393,17 +400,24 @@ pub fn or<T>(default: T) -> Rule<T> {
     Rule {
         default: Some(default),
         check: None,
+        range: None,
     }
 }
 
 fn out_of_range<T: fmt::Display>(v: &T, min: &T, max: &T, whose: &str) -> String {
-    format!("must be between {min} and {max}{whose}, not {v}")
+    format!("must be {}, not {v}", between(min, max, whose))
+}
+
+fn between<T: fmt::Display>(min: &T, max: &T, whose: &str) -> String {
+    format!("between {min} and {max}{whose}")
 }
 
 /// Required, within the fixed range `min..=max`.
 pub fn range<T: PartialOrd + fmt::Display + 'static>(min: T, max: T) -> Rule<T> {
+    let words = between(&min, &max, "");
     Rule {
         default: None,
+        range: Some(Box::new(move |_| words.clone())),
         check: Some(Box::new(move |v, _| {
             if *v < min || *v > max {
                 Err(out_of_range(v, &min, &max, ""))
@@ -424,9 +438,15 @@ pub fn or_range<T: PartialOrd + fmt::Display + 'static>(default: T, min: T, max:
 
 /// Optional (absent stays `None`), within `min..=max` when given.
 pub fn maybe_range<T: PartialOrd + fmt::Display + 'static>(min: T, max: T) -> Rule<Option<T>> {
-    let inner = range(min, max).check.expect("range has a check");
+    let Rule {
+        check,
+        range: words,
+        ..
+    } = range(min, max);
+    let inner = check.expect("range has a check");
     Rule {
         default: Some(None),
+        range: words,
         check: Some(Box::new(move |v, limits| match v {
             Some(v) => inner(v, limits),
             None => Ok(()),
@@ -439,6 +459,10 @@ pub fn maybe_range<T: PartialOrd + fmt::Display + 'static>(min: T, max: T) -> Ru
 pub fn within<T: PartialOrd + fmt::Display + 'static>(bounds: fn(&Limits) -> (T, T)) -> Rule<T> {
     Rule {
         default: None,
+        range: Some(Box::new(move |limits| {
+            let (min, max) = bounds(limits);
+            between(&min, &max, " (this car's range)")
+        })),
         check: Some(Box::new(move |v, limits| {
             let (min, max) = bounds(limits);
             if *v < min || *v > max {
@@ -454,6 +478,7 @@ pub fn within<T: PartialOrd + fmt::Display + 'static>(bounds: fn(&Limits) -> (T,
 pub fn text(max: usize) -> Rule<String> {
     Rule {
         default: None,
+        range: None,
         check: Some(Box::new(move |s, _| {
             if s.trim().is_empty() {
                 Err("must not be empty".into())

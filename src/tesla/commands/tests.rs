@@ -152,8 +152,16 @@ fn missing_and_out_of_range_parameters_are_named() {
     assert!(err.to_string().contains("between 50 and 100"), "{err}");
     let err = Command::parse("set_charge_limit", &json!({"percent": 80.5})).unwrap_err();
     assert!(err.to_string().contains("whole number"), "{err}");
-    let err = Command::parse("set_charge_limit", &json!({"percent": 300})).unwrap_err();
-    assert!(err.to_string().contains("between 0 and 255"), "{err}");
+    // Too large (or negative) for the parameter's type: still the rule's range, not the type's.
+    for percent in [json!(300), json!(-5), json!(1e15)] {
+        let err = Command::parse("set_charge_limit", &json!({ "percent": percent })).unwrap_err();
+        let msg = err.to_string();
+        assert!(
+            msg.contains("between 50 and 100 (this car's range)"),
+            "{msg}"
+        );
+        assert!(!msg.contains("255"), "{msg}");
+    }
     let err = Command::parse("set_sentry_mode", &json!({"on": "yes"})).unwrap_err();
     assert!(err.to_string().contains("true or false"), "{err}");
     let err = Command::parse("actuate_trunk", &json!({"which_trunk": "side"})).unwrap_err();

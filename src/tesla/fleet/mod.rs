@@ -760,13 +760,13 @@ impl FleetClient {
         let response = request
             .send()
             .await
-            .map_err(|e| FleetError::Transport(e.without_url().to_string()))?;
+            .map_err(|e| FleetError::Transport(crate::tesla::transport_error(e)))?;
         let status = response.status();
         let headers = response.headers().clone();
         let bytes = response
             .bytes()
             .await
-            .map_err(|e| FleetError::Transport(e.without_url().to_string()))?;
+            .map_err(|e| FleetError::Transport(crate::tesla::transport_error(e)))?;
         Ok((status, headers, bytes))
     }
 }
