@@ -248,14 +248,17 @@ pub async fn run(
         "TeslaSync demo is running with {} simulated cars.",
         opts.vehicles
     );
-    // The URL has no userinfo (MqttLogin::resolve took it out): the password is never printed.
+    // The login as the user gave it, the password masked (`show_url` prints `***`).
+    let mut shown = opts.mqtt.clone();
+    if let Some(user) = &opts.login.username {
+        let _ = shown.set_username(user);
+        if opts.login.password.is_some() {
+            let _ = shown.set_password(Some("hidden"));
+        }
+    }
     println!(
-        "  MQTT broker : {}{}{}",
-        crate::util::show_url(&opts.mqtt),
-        match &opts.login.username {
-            Some(user) => format!(" (as {user})"),
-            None => String::new(),
-        },
+        "  MQTT broker : {}{}",
+        crate::util::show_url(&shown),
         if embedded { " (embedded)" } else { "" }
     );
     println!("  Status page : http://{}/", daemon.http_addr());

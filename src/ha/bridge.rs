@@ -22,7 +22,7 @@ use std::time::{Duration, SystemTime};
 
 use bytes::Bytes;
 use rand::Rng;
-use rumqttc::v5::mqttbytes::v5::{ConnectReturnCode, Filter, LastWill, Packet};
+use rumqttc::v5::mqttbytes::v5::{ConnectReturnCode, Filter, LastWill, Packet, PubAckReason};
 use rumqttc::v5::mqttbytes::QoS;
 use rumqttc::v5::{AsyncClient, ConnectionError, Event, EventLoop, MqttOptions};
 use rumqttc::{Outgoing, Transport};
@@ -264,6 +264,9 @@ fn options(mqtt: &MqttConfig, topics: &Topics) -> MqttOptions {
     o.set_keep_alive(Duration::from_secs(30));
     o.set_clean_start(true);
     o.set_max_packet_size(Some(MAX_INCOMING_PACKET));
+    // Well under Mosquitto's default receive maximum (20): a client over it is disconnected, and
+    // a burst (the full republish, the demo's clean-up) must never be.
+    o.set_outgoing_inflight_upper_limit(10);
     o.set_last_will(LastWill::new(
         topics.status(),
         "offline",
@@ -293,6 +296,7 @@ async fn drive(
     stop: CancellationToken,
 ) {
     let mut backoff = Duration::from_secs(1);
+    let mut disconnecting = false;
     loop {
         let event = tokio::select! {
             _ = stop.cancelled() => return,
@@ -322,10 +326,20 @@ async fn drive(
                 retained: p.retain,
                 expiry: p.properties.and_then(|p| p.message_expiry_interval),
             },
-            Ok(Event::Outgoing(Outgoing::Disconnect)) => return,
+            Ok(Event::Incoming(Packet::PubAck(ack))) if ack.reason != PubAckReason::Success => {
+                warn!(reason = ?ack.reason, "the MQTT broker refused a publish");
+                continue;
+            }
+            // Keep reading until the broker closes the connection: dropping the socket with
+            // acks still unread would reset it, and the broker would lose what it had not read
+            // yet (the demo's clean-up) and publish the last will.
+            Ok(Event::Outgoing(Outgoing::Disconnect)) => {
+                disconnecting = true;
+                continue;
+            }
             Ok(_) => continue,
             Err(e) => {
-                if tx.is_closed() {
+                if disconnecting || tx.is_closed() {
                     return;
                 }
                 warn!(error = %connection_problem(&e), retry_in_secs = backoff.as_secs(), "MQTT connection problem");
