@@ -32,6 +32,7 @@ use crate::vehicle::sessions::Sessions;
 use crate::vehicle::setup::SetupWatch;
 use crate::vehicle::stream::StreamHealth;
 use crate::vehicle::telemetry::HubSink;
+use crate::vehicle::telemetry_setup::{self, TelemetrySetup};
 use crate::web::{self, WebState};
 
 /// A car's telemetry stream that has sent nothing for this long no longer spares it a poll.
@@ -108,6 +109,7 @@ pub struct Daemon {
     cost_task: JoinHandle<()>,
     stream: Arc<StreamHealth>,
     telemetry: Option<telemetry::Running>,
+    telemetry_tasks: Vec<JoinHandle<()>>,
     recheck: Arc<tokio::sync::Notify>,
     /// `login?once=…` when no password is configured: the one way into the web UI.
     sign_in_path: Option<String>,
@@ -284,6 +286,33 @@ impl Daemon {
         } else {
             None
         };
+        // Pushes the telemetry config to paired cars and watches that they stream; in upstream
+        // mode, reads Tesla's own server's MQTT output.
+        let mut telemetry_tasks = vec![tokio::spawn(
+            TelemetrySetup {
+                fleet: fleet.clone(),
+                hub: hub.clone(),
+                health: stream.clone(),
+                store: store.clone(),
+                clock: clock.clone(),
+                push: telemetry_setup::push_for(
+                    &cfg.telemetry,
+                    telemetry.as_ref().map(|t| t.ca_pem.as_str()),
+                    account.key(),
+                ),
+            }
+            .run_when(cfg.telemetry.enabled, shutdown.clone()),
+        )];
+        if cfg.telemetry.enabled && cfg.telemetry.mode == TelemetryMode::Upstream {
+            let sink = HubSink::new(hub.clone(), stream.clone(), clock.clone());
+            telemetry_tasks.push(tokio::spawn(telemetry::upstream::run(
+                cfg.mqtt.clone(),
+                cfg.telemetry.upstream_url.clone(),
+                cfg.telemetry.upstream_topic_base.clone(),
+                sink,
+                shutdown.clone(),
+            )));
+        }
         info!(web = %http_addr, broker = %cfg.mqtt.url, "TeslaSync is running");
         Ok(Daemon {
             hub,
@@ -303,6 +332,7 @@ impl Daemon {
             cost_task,
             stream,
             telemetry,
+            telemetry_tasks,
             recheck,
             sign_in_path,
             public_base: public_base(&cfg, http_addr),
@@ -370,6 +400,9 @@ impl Daemon {
         self.shutdown.cancelled().await;
         let _ = self.poller.await;
         let _ = self.setup.await;
+        for task in self.telemetry_tasks {
+            let _ = task.await;
+        }
         let _ = self.cost_task.await;
         if tokio::time::timeout(DRAIN_TIMEOUT, self.executor.drain())
             .await

@@ -31,6 +31,7 @@ mod powertrain;
 mod setup;
 mod software;
 pub(crate) mod state;
+mod telemetry;
 pub mod types;
 
 use std::sync::LazyLock;
@@ -54,6 +55,7 @@ const GROUPS: &[&[Entity]] = &[
     powertrain::ROWS,
     setup::ROWS,
     cost::ROWS,
+    telemetry::ROWS,
 ];
 
 /// Every entity, in discovery order.
