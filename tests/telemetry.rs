@@ -200,6 +200,21 @@ async fn a_streaming_car_reaches_home_assistant_under_its_certificates_vin() {
         .as_str()
         .unwrap()
         .contains("Thermal_Alert active"));
+    // The "Vehicle alert" event entity fires on exactly these messages, which are not retained
+    // (an event must not fire again when Home Assistant restarts).
+    assert!(!alert.retained);
+    let device = w
+        .probe
+        .last(&format!(
+            "{}/device/teslasync_{MODEL_Y}/config",
+            w.setup.prefix()
+        ))
+        .expect("the device's discovery config")
+        .json();
+    let entity = &device["components"]["vehicle_alert"];
+    assert_eq!(entity["platform"], "event");
+    assert_eq!(entity["state_topic"], w.topic(MODEL_Y, "event").as_str());
+    assert_eq!(entity["event_types"], serde_json::json!(["vehicle_alert"]));
     let error = w
         .probe
         .wait(&w.topic(MODEL_Y, "event"), |m| {

@@ -1,4 +1,5 @@
-//! Fleet Telemetry set-up diagnostics (filled by `vehicle::telemetry_setup` and the receiver).
+//! Fleet Telemetry: the car's alerts as an event entity, and the set-up diagnostics (filled by
+//! `vehicle::telemetry_setup` and the receiver).
 
 use super::types::*;
 use crate::vehicle::signal::Signal;
@@ -18,6 +19,10 @@ const STATUS: &[&str] = &[
 ];
 
 pub(super) static ROWS: &[Entity] = &[
+    // Alerts the car streams (`vehicle alert <name> active|ended (for …)`), for automations.
+    event("vehicle_alert", "Vehicle alert", &["vehicle_alert"])
+        .icon("mdi:car-info")
+        .row(),
     sensor(
         "telemetry_status",
         "Telemetry status",
