@@ -78,7 +78,8 @@ fn cases() -> Vec<Case> {
             .car("/charge_port_door_open", json!(true))
             .state("charge_state_charge_port_latch", "unlocked"),
         case("charge_state_charge_port_door_open", "CLOSE")
-            .car("/charge_port_door_open", json!(false)),
+            .car("/charge_port_door_open", json!(false))
+            .state("charge_state_charge_port_door_open", "closed"),
         case("climate_state_is_climate_on", "ON")
             .car("/is_climate_on", json!(true))
             .state("climate_state_is_climate_on", "ON"),
@@ -146,7 +147,9 @@ fn cases() -> Vec<Case> {
         case("vehicle_state_valet_mode", "ON")
             .car("/valet_mode", json!(true))
             .state("vehicle_state_valet_mode", "ON"),
-        case("vehicle_state_valet_mode", "OFF").car("/valet_mode", json!(false)),
+        case("vehicle_state_valet_mode", "OFF")
+            .car("/valet_mode", json!(false))
+            .state("vehicle_state_valet_mode", "OFF"),
         case("media_volume", "5")
             .car("/audio_volume", json!(5.0))
             .state("media_volume", "5"),
@@ -191,6 +194,20 @@ fn cases() -> Vec<Case> {
             .state("charge_state_scheduled_charging_start_time_app", "01:00:00"),
         case("charge_state_scheduled_charging_off", "PRESS")
             .car("/scheduled_charging_start", Value::Null),
+        // Charge on solar: the car never reports it, so the state is the one TeslaSync set; the
+        // limit keeps the switch's setting and the switch keeps the limit.
+        case("charge_on_solar_lower_limit", "30")
+            .car(
+                "/charge_on_solar",
+                json!({"enabled": false, "lower_charge_limit": 30.0, "upper_charge_limit": 90.0}),
+            )
+            .state("charge_on_solar_lower_limit", "30"),
+        case("charge_on_solar", "ON")
+            .car(
+                "/charge_on_solar",
+                json!({"enabled": true, "lower_charge_limit": 30.0, "upper_charge_limit": 90.0}),
+            )
+            .state("charge_on_solar", "ON"),
         case("boombox", "PRESS"),
         case("wake", "PRESS"),
     ]
@@ -338,22 +355,18 @@ async fn hardware_and_firmware_controls_follow_the_car() {
     )
     .await;
 
-    // The Model S has a sunroof and an update waiting.
-    let result = send(
-        &w,
-        MODEL_S,
-        &mut n,
-        "vehicle_state_sun_roof_state",
-        None,
-        "OPEN",
-    )
-    .await;
-    assert_eq!(result["ok"], true, "{result}");
-    assert_eq!(
-        w.sim.sim.vehicle_json(MODEL_S).unwrap()["sun_roof_percent_open"],
-        15
-    );
-    poll_until(&w, MODEL_S, "vehicle_state_sun_roof_state", "open").await;
+    // The Model S has a sunroof and an update waiting. STOP exists only over REST, which this car
+    // takes: it reaches the car and leaves the roof where it is.
+    for payload in ["OPEN", "STOP"] {
+        let roof = "vehicle_state_sun_roof_state";
+        let result = send(&w, MODEL_S, &mut n, roof, None, payload).await;
+        assert_eq!(result["ok"], true, "{payload}: {result}");
+        assert_eq!(
+            w.sim.sim.vehicle_json(MODEL_S).unwrap()["sun_roof_percent_open"],
+            15
+        );
+        poll_until(&w, MODEL_S, roof, "open").await;
+    }
 
     let update = w.topic(MODEL_S, "vehicle_state_software_update_status");
     let state = w.probe.wait(&update, |_| true).await.json();
@@ -396,7 +409,10 @@ async fn hardware_and_firmware_controls_follow_the_car() {
         assert!(result["reason"].as_str().unwrap().contains(why), "{result}");
     }
     let commands = w.sim.sim.billing().by_vin[MODEL_S].commands;
-    assert_eq!(commands, 2, "only the sunroof and the update reached Tesla");
+    assert_eq!(
+        commands, 3,
+        "only the sunroof (open, stop) and the update reached Tesla"
+    );
     w.running.stop().await;
 }
 

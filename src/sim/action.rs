@@ -89,6 +89,12 @@ pub enum Action {
     GuestMode(bool),
     LowPowerMode(bool),
     KeepAccessoryPower(bool),
+    /// Charging on solar surplus: on/off and the lower and upper charge levels, %.
+    ChargeOnSolar {
+        enabled: bool,
+        lower: f64,
+        upper: f64,
+    },
     /// Start time in minutes after midnight, `None` to disable.
     ScheduledCharging(Option<u16>),
     /// Departure time in minutes after midnight, `None` to disable.
@@ -256,6 +262,17 @@ impl Car {
             Action::GuestMode(on) => self.guest_mode = *on,
             Action::LowPowerMode(on) => self.low_power_mode = *on,
             Action::KeepAccessoryPower(on) => self.keep_accessory_power = *on,
+            Action::ChargeOnSolar {
+                enabled,
+                lower,
+                upper,
+            } => {
+                // The window must be a window: the app never sends a lower level above the upper.
+                if lower > upper {
+                    return refuse("invalid_lower_charge_limit");
+                }
+                self.charge_on_solar = (*enabled, *lower, *upper);
+            }
             Action::ScheduledCharging(start) => {
                 self.scheduled_charging =
                     (start.is_some(), start.unwrap_or(self.scheduled_charging.1))

@@ -290,6 +290,8 @@ pub struct Car {
     pub guest_mode: bool,
     pub low_power_mode: bool,
     pub keep_accessory_power: bool,
+    /// Charge on solar: enabled, lower and upper charge level (%).
+    pub charge_on_solar: (bool, f64, f64),
     /// Where the navigation was last sent: an address, or `lat,lon`.
     pub navigation_destination: Option<String>,
     /// Percent of the update installed while `software_update` is `installing`.
@@ -404,6 +406,7 @@ impl Car {
             guest_mode: false,
             low_power_mode: false,
             keep_accessory_power: false,
+            charge_on_solar: (false, 40.0, 90.0),
             install_percent: 0,
             navigation_destination: None,
         }

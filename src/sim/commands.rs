@@ -311,6 +311,13 @@ pub static COMMANDS: &[CommandSpec] = &[
     cmd!("keep_accessory_power_mode", |p| Ok(
         Action::KeepAccessoryPower(p.bool("enable")?)
     )),
+    cmd!("update_charge_on_solar_feature", |p| Ok(
+        Action::ChargeOnSolar {
+            enabled: p.bool("enabled")?,
+            lower: p.num("lower_charge_limit", 0.0..=100.0)?,
+            upper: p.num("upper_charge_limit", 0.0..=100.0)?,
+        }
+    )),
     cmd!("set_scheduled_charging", |p| {
         let enable = p.bool("enable")?;
         let time = p.opt_num("time", 0.0..=1439.0)?.unwrap_or(0.0) as u16;

@@ -279,6 +279,23 @@ fn read_infotainment(payload: &[u8]) -> Result<Request, Refusal> {
         V::SetKeepAccessoryPowerModeAction(a) => {
             Action::KeepAccessoryPower(a.keep_accessory_power_mode)
         }
+        V::UpdateChargeOnSolarFeatureRequest(a) => {
+            let f = a
+                .charge_on_solar
+                .ok_or_else(|| invalid("charge_on_solar"))?;
+            let level = |v: f32, name| {
+                let v = f64::from(v);
+                (0.0..=100.0)
+                    .contains(&v)
+                    .then_some(v)
+                    .ok_or_else(|| invalid(name))
+            };
+            Action::ChargeOnSolar {
+                enabled: f.enabled,
+                lower: level(f.lower_charge_limit, "lower_charge_limit")?,
+                upper: level(f.upper_charge_limit, "upper_charge_limit")?,
+            }
+        }
         V::ScheduledChargingAction(a) => {
             Action::ScheduledCharging(a.enabled.then_some(minutes(a.charging_time, "time")?))
         }

@@ -548,6 +548,11 @@ pub fn sim_view(car: &Car, now: SystemTime, timing: &Timing) -> Value {
         "cop_temp": cop_temp,
         "guest_mode": car.guest_mode,
         "keep_accessory_power": car.keep_accessory_power,
+        "charge_on_solar": {
+            "enabled": car.charge_on_solar.0,
+            "lower_charge_limit": car.charge_on_solar.1,
+            "upper_charge_limit": car.charge_on_solar.2,
+        },
         "scheduled_charging_start": enabled(car.scheduled_charging),
         "scheduled_departure": enabled(car.scheduled_departure),
     });

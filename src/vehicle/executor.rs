@@ -208,6 +208,14 @@ async fn execute(
             command.name()
         ));
     }
+    if signed && !link.rest_only && !command.is_signed() {
+        // Refused before any request: waking the car for a command it cannot take costs money.
+        return Err(format!(
+            "{} with these parameters exists only as a REST call, and this car takes only signed \
+             commands (the vehicle command protocol has no such action)",
+            command.name()
+        ));
+    }
     if command.needs_online() {
         let live = inner.fleet.vehicle(vin).await.map_err(|e| e.to_string())?;
         if live.state.as_deref() != Some("online") {

@@ -203,6 +203,13 @@ signals! {
     ScheduledDepartureMinutes,
     /// Poll-only: `charge_state.scheduled_charging_start_time_app` (minutes after midnight).
     ScheduledChargingMinutes,
+    /// Assumed: charging on solar surplus, as last set through TeslaSync (the car reports it
+    /// neither in `vehicle_data` nor in Fleet Telemetry).
+    ChargeOnSolarEnabled,
+    /// Assumed: the charge level (%) charging on solar surplus keeps at least, from the grid.
+    ChargeOnSolarLowerLimit,
+    /// Assumed: the charge level (%) solar surplus charges up to.
+    ChargeOnSolarUpperLimit,
     /// Account-level, mirrored on every car: Tesla refused the refresh token; sign in again.
     ReauthRequired,
     /// From `fleet_status`: the car has TeslaSync's virtual key.

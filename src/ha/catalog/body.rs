@@ -4,6 +4,27 @@ use super::types::*;
 use crate::vehicle::signal::{Signal, Signals, Value};
 
 const CLOSED: &[&str] = &["Closed"];
+const GUEST_MOBILE_ACCESS: &[&str] = &[
+    "init",
+    "not_authenticated",
+    "authenticated",
+    "aborted_driving",
+    "aborted_using_remote_start",
+    "aborted_using_ble_keys",
+    "aborted_valet_mode",
+    "aborted_guest_mode_off",
+    "aborted_drive_auth_time_exceeded",
+    "aborted_no_data_received",
+    "requesting_from_mothership",
+    "requesting_from_auth_d",
+    "aborted_fetch_failed",
+    "aborted_bad_data_received",
+    "showing_qr_code",
+    "swiped_away",
+    "dismissed_qr_code_expired",
+    "succeeded_paired_new_ble_key",
+];
+const TONNEAU_TENT: &[&str] = &["inactive", "moving", "failed", "active"];
 const WINDOWS: [Signal; 4] = [
     Signal::FdWindow,
     Signal::FpWindow,
@@ -241,7 +262,7 @@ pub(super) static ROWS: &[Entity] = &[
         "Guest mode mobile access",
         Read::Value(Signal::GuestModeMobileAccessState),
     )
-    .of(Measure::None)
+    .of(Measure::Enum(GUEST_MOBILE_ACCESS))
     .diagnostic()
     .disabled()
     .row(),
@@ -270,7 +291,7 @@ pub(super) static ROWS: &[Entity] = &[
         "Tonneau tent mode",
         Read::Value(Signal::TonneauTentMode),
     )
-    .of(Measure::None)
+    .of(Measure::Enum(TONNEAU_TENT))
     .diagnostic()
     .disabled()
     .row(),
@@ -522,6 +543,7 @@ pub(super) static ROWS: &[Entity] = &[
     )
     .disabled()
     .row(),
+    // Debounced at the source: the telemetry profile streams the belt at most every 30 s.
     binary(
         "driver_seat_belt",
         "Driver seat belt",
@@ -643,8 +665,8 @@ pub(super) static ROWS: &[Entity] = &[
     .open(Call::with("window_control", r#"{"command":"vent"}"#).at_car())
     .close(Call::with("window_control", r#"{"command":"close"}"#).at_car())
     .row(),
-    // Tesla's REST API documents `stop` for the sunroof, but the command protocol has no such state:
-    // no STOP until the command table can send it.
+    // STOP goes over REST only (the command protocol has no such action); every car with a sunroof
+    // is a pre-2021 Model S or X, which takes REST commands.
     cover(
         "vehicle_state_sun_roof_state",
         "Sunroof",
@@ -653,6 +675,7 @@ pub(super) static ROWS: &[Entity] = &[
     )
     .open(Call::with("sun_roof_control", r#"{"state":"vent"}"#))
     .close(Call::with("sun_roof_control", r#"{"state":"close"}"#))
+    .stop(Call::with("sun_roof_control", r#"{"state":"stop"}"#))
     .requires(Capability::SunRoof)
     .disabled()
     .row(),

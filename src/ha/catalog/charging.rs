@@ -4,6 +4,8 @@ use super::types::*;
 use crate::vehicle::command::Limits;
 use crate::vehicle::signal::{Signal, Signals, Value};
 
+/// The plug the car sees (`<invalid>` with none: unknown).
+const CABLE_TYPES: &[&str] = &["iec", "sae", "gb_ac", "gb_dc"];
 const SCHEDULED_CHARGING: &[&str] = &["off", "start_at", "depart_by"];
 
 /// More than one phase in use.
@@ -171,6 +173,36 @@ pub(super) static ROWS: &[Entity] = &[
     .of(Measure::Battery)
     .icon("mdi:battery-charging-80")
     .row(),
+    // Charging on solar surplus (a Powerwall site). The car never reports these settings, so the
+    // states are what TeslaSync last set (Home Assistant's "assumed state").
+    switch(
+        "charge_on_solar",
+        "Charge on solar",
+        Read::Value(Signal::ChargeOnSolarEnabled),
+        Call::with("update_charge_on_solar_feature", r#"{"enabled":true}"#)
+            .keeping_solar_settings(),
+        Call::with("update_charge_on_solar_feature", r#"{"enabled":false}"#)
+            .keeping_solar_settings(),
+    )
+    .icon("mdi:solar-power-variant")
+    .disabled()
+    .row(),
+    number(
+        "charge_on_solar_lower_limit",
+        "Charge on solar lower limit",
+        Read::Value(Signal::ChargeOnSolarLowerLimit),
+        Bounds {
+            min: Bound::Fixed(0.0),
+            max: Bound::Fixed(100.0),
+            step: 1.0,
+        },
+        Call::value("update_charge_on_solar_feature", &["lower_charge_limit"])
+            .keeping_solar_settings(),
+    )
+    .of(Measure::Battery)
+    .icon("mdi:solar-power-variant")
+    .disabled()
+    .row(),
     number(
         "charge_state_charge_current_request",
         "Charge current",
@@ -211,7 +243,7 @@ pub(super) static ROWS: &[Entity] = &[
         "Charge cable",
         Read::Value(Signal::ChargingCableType),
     )
-    .of(Measure::None)
+    .of(Measure::Enum(CABLE_TYPES))
     .diagnostic()
     .disabled()
     .id("sensor_charge_state_conn_charge_cable")

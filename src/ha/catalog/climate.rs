@@ -57,6 +57,19 @@ fn defrost(s: &Signals) -> Option<Reading> {
     })
 }
 
+/// The driver's set point: the left side, or the right one on a right-hand-drive car (the
+/// `RightHandDrive` field, `vehicle_config.rhd` when polled).
+fn driver_set_point(s: &Signals) -> Option<Reading> {
+    let side = match s.get(&Signal::RightHandDrive) {
+        Some(Value::Bool(true)) => Signal::HvacRightTemperatureRequest,
+        _ => Signal::HvacLeftTemperatureRequest,
+    };
+    Some(match s.get(&side)? {
+        Value::Unknown => Reading::Unknown,
+        v => Reading::Number(v.as_f64()?),
+    })
+}
+
 const CLIMATE_MODES: Options = Options {
     signal: Signal::HvacPower,
     choices: &[
@@ -318,7 +331,7 @@ pub(super) static ROWS: &[Entity] = &[
     climate("driver_temp", "Climate", CLIMATE_MODES)
         .current(Signal::InsideTemp)
         .target(SetPoint {
-            read: Read::Value(Signal::HvacLeftTemperatureRequest),
+            read: Read::Derived(Signal::HvacLeftTemperatureRequest, driver_set_point),
             bounds: Bounds {
                 min: Bound::Signal(Signal::MinAvailTemp, Limits::ANY_CAR.temp_min_c),
                 max: Bound::Signal(Signal::MaxAvailTemp, Limits::ANY_CAR.temp_max_c),

@@ -4,6 +4,11 @@ use super::types::*;
 use crate::vehicle::signal::{Signal, Signals, Value};
 
 const GEARS: &[&str] = &["p", "d", "r", "n"];
+/// `ForwardCollisionWarning` streams the car's sensitivity setting.
+const FORWARD_COLLISION: &[&str] = &["off", "late", "average", "early"];
+const LANE_ASSIST: &[&str] = &["none", "warning", "assist"];
+const SPEED_ASSIST: &[&str] = &["none", "display", "chime"];
+const TURN_SIGNAL: &[&str] = &["off", "left", "right", "both"];
 
 /// When navigation ends the car keeps the old destination, energy and delay but drops the
 /// minutes to arrival: every route field is unknown once that is.
@@ -275,7 +280,7 @@ pub(super) static ROWS: &[Entity] = &[
         "Forward collision warning",
         Read::Value(Signal::ForwardCollisionWarning),
     )
-    .of(Measure::None)
+    .of(Measure::Enum(FORWARD_COLLISION))
     .diagnostic()
     .disabled()
     .row(),
@@ -284,7 +289,7 @@ pub(super) static ROWS: &[Entity] = &[
         "Lane departure avoidance",
         Read::Value(Signal::LaneDepartureAvoidance),
     )
-    .of(Measure::None)
+    .of(Measure::Enum(LANE_ASSIST))
     .diagnostic()
     .disabled()
     .row(),
@@ -293,7 +298,7 @@ pub(super) static ROWS: &[Entity] = &[
         "Speed limit warning",
         Read::Value(Signal::SpeedLimitWarning),
     )
-    .of(Measure::None)
+    .of(Measure::Enum(SPEED_ASSIST))
     .diagnostic()
     .disabled()
     .row(),
@@ -302,7 +307,7 @@ pub(super) static ROWS: &[Entity] = &[
         "Turn signal",
         Read::Value(Signal::LightsTurnSignal),
     )
-    .of(Measure::None)
+    .of(Measure::Enum(TURN_SIGNAL))
     .diagnostic()
     .disabled()
     .row(),

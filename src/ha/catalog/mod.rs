@@ -322,6 +322,31 @@ pub fn build(call: &Call, value: Option<Json>, s: &Signals) -> Result<Request, P
         }
         None => {}
     }
+    if let Some(FromCar::ChargeOnSolar) = call.from_car {
+        // The Tesla app's defaults, until TeslaSync has set them once.
+        for (key, signal, default) in [
+            ("enabled", Signal::ChargeOnSolarEnabled, json!(false)),
+            (
+                "lower_charge_limit",
+                Signal::ChargeOnSolarLowerLimit,
+                json!(40),
+            ),
+            (
+                "upper_charge_limit",
+                Signal::ChargeOnSolarUpperLimit,
+                json!(90),
+            ),
+        ] {
+            if !params.contains_key(key) {
+                let known = match s.get(&signal) {
+                    Some(Value::Bool(b)) => Some(json!(b)),
+                    Some(v) => v.as_f64().map(|n| json!(n.round() as i64)),
+                    None => None,
+                };
+                params.insert(key.into(), known.unwrap_or(default));
+            }
+        }
+    }
     if let Some(FromCar::Coordinates) = call.from_car {
         match s.get(&Signal::Location) {
             Some(Value::Location {

@@ -15,6 +15,24 @@ const BMS: &[&str] = &[
     "test",
     "system_not_available",
 ];
+const POWERSHARE_STATE: &[&str] = &[
+    "inactive",
+    "handshaking",
+    "init",
+    "enabled",
+    "enabled_reconnecting_soon",
+    "stopped",
+];
+const POWERSHARE_STOP: &[&str] = &[
+    "none",
+    "soc_too_low",
+    "retry",
+    "fault",
+    "user",
+    "reconnecting",
+    "authentication",
+];
+const POWERSHARE_TYPE: &[&str] = &["none", "load", "home"];
 const DRIVE_INVERTER: &[&str] = &["unavailable", "standby", "fault", "abort", "enabled"];
 
 pub(super) static ROWS: &[Entity] = &[
@@ -151,7 +169,7 @@ pub(super) static ROWS: &[Entity] = &[
         "Powershare status",
         Read::Value(Signal::PowershareStatus),
     )
-    .of(Measure::None)
+    .of(Measure::Enum(POWERSHARE_STATE))
     .diagnostic()
     .disabled()
     .row(),
@@ -160,7 +178,7 @@ pub(super) static ROWS: &[Entity] = &[
         "Powershare stop reason",
         Read::Value(Signal::PowershareStopReason),
     )
-    .of(Measure::None)
+    .of(Measure::Enum(POWERSHARE_STOP))
     .diagnostic()
     .disabled()
     .row(),
@@ -169,7 +187,7 @@ pub(super) static ROWS: &[Entity] = &[
         "Powershare type",
         Read::Value(Signal::PowershareType),
     )
-    .of(Measure::None)
+    .of(Measure::Enum(POWERSHARE_TYPE))
     .diagnostic()
     .disabled()
     .row(),

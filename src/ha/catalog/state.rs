@@ -105,7 +105,11 @@ pub fn states(e: &Entity, s: &Signals) -> Vec<(Option<&'static str>, String)> {
         Entity::Sensor(r) => {
             let found = read(&r.read, s);
             main(match (found, r.measure) {
-                (Found::Known(Reading::Text(t)), Measure::Enum(_)) => Some(snake_case(&t)),
+                // A value outside the options (a state newer firmware added) would be refused by
+                // Home Assistant: it is unknown until the catalog lists it.
+                (Found::Known(Reading::Text(t)), Measure::Enum(options)) => {
+                    Some(enum_option(&t, options).unwrap_or(UNKNOWN).to_string())
+                }
                 (Found::Known(Reading::Number(secs)), Measure::Timestamp) => Some(iso8601(secs)),
                 (found, _) => value(found, r.decimals),
             })
@@ -481,15 +485,41 @@ pub fn fmt_number(v: f64, decimals: usize) -> String {
     }
 }
 
-/// `NoPower` → `no_power`: Home Assistant enum states are lower snake case.
+/// Where Home Assistant spells a state out that the car abbreviates (`FEIM`, `SNA`) or words it
+/// differently (`Enable`, `OverheatProtect`): the car's word in snake case → Home Assistant's.
+const ENUM_WORDS: &[(&str, &str)] = &[
+    ("feim", "full_electric_in_motion"),
+    ("sna", "system_not_available"),
+    ("enable", "enabled"),
+    ("overheat_protect", "overheat_protection"),
+];
+
+/// The option of an enum sensor a car's text stands for (`None` for a state the options lack).
+pub fn enum_option(text: &str, options: &'static [&'static str]) -> Option<&'static str> {
+    let snake = snake_case(text);
+    let word = ENUM_WORDS
+        .iter()
+        .find(|(car, _)| *car == snake)
+        .map_or(snake.as_str(), |(_, ha)| ha);
+    options.iter().copied().find(|o| *o == snake || *o == word)
+}
+
+/// `NoPower` → `no_power`, `SOCTooLow` → `soc_too_low`: Home Assistant enum states are lower snake
+/// case, and an acronym ends where a capital letter is followed by a lower-case one.
 pub fn snake_case(s: &str) -> String {
+    let chars: Vec<char> = s.chars().collect();
     let mut out = String::new();
-    let mut prev_lower = false;
-    for c in s.chars() {
-        if c.is_ascii_uppercase() && prev_lower {
-            out.push('_');
+    for (i, &c) in chars.iter().enumerate() {
+        if c.is_ascii_uppercase() && i > 0 {
+            let prev = chars[i - 1];
+            let next_lower = chars.get(i + 1).is_some_and(|n| n.is_ascii_lowercase());
+            let word_starts = prev.is_ascii_lowercase()
+                || prev.is_ascii_digit()
+                || (prev.is_ascii_uppercase() && next_lower);
+            if word_starts {
+                out.push('_');
+            }
         }
-        prev_lower = c.is_ascii_lowercase() || c.is_ascii_digit();
         if c == ' ' || c == '-' {
             out.push('_');
         } else {

@@ -365,7 +365,20 @@ fn numbers_print_without_noise() {
     assert_eq!(fmt_number(-0.01, 1), "0");
     assert_eq!(fmt_number(15234.567, 2), "15234.57");
     assert_eq!(state::snake_case("NoPower"), "no_power");
-    assert_eq!(state::snake_case("ACSingleWireCAN"), "acsingle_wire_can");
+    assert_eq!(state::snake_case("ACSingleWireCAN"), "ac_single_wire_can");
+    assert_eq!(state::snake_case("SOCTooLow"), "soc_too_low");
+    assert_eq!(
+        state::snake_case("AbortedUsingBLEKeys"),
+        "aborted_using_ble_keys"
+    );
+    assert_eq!(
+        state::snake_case("RequestingFromAuthD"),
+        "requesting_from_auth_d"
+    );
+    assert_eq!(
+        state::snake_case("EnabledReconnectingSoon"),
+        "enabled_reconnecting_soon"
+    );
 }
 
 /// The bounds a number advertises are exactly the ones the command parser enforces, for a car that
@@ -436,4 +449,65 @@ fn enum_sensors_only_publish_their_options() {
             .as_deref(),
         Some("ON")
     );
+}
+
+#[test]
+fn the_climate_set_point_is_the_drivers_side_on_right_hand_drive_cars() {
+    let target = |rhd: bool| {
+        let s = signals(&[
+            (Signal::RightHandDrive, Value::Bool(rhd)),
+            (Signal::HvacLeftTemperatureRequest, Value::Float(19.0)),
+            (Signal::HvacRightTemperatureRequest, Value::Float(22.5)),
+        ]);
+        find("driver_temp")
+            .unwrap()
+            .states(&s)
+            .into_iter()
+            .find(|(aspect, _)| *aspect == Some(aspect::TEMPERATURE))
+            .map(|(_, v)| v)
+    };
+    assert_eq!(target(false).as_deref(), Some("19"));
+    assert_eq!(target(true).as_deref(), Some("22.5"));
+}
+
+#[test]
+fn enum_sensors_translate_the_cars_words_and_never_publish_a_foreign_state() {
+    for (id, signal, text, expected) in [
+        (
+            "bms_state",
+            Signal::BMSState,
+            "FEIM",
+            "full_electric_in_motion",
+        ),
+        ("di_state_r", Signal::DiStateR, "Enable", "enabled"),
+        (
+            "hvac_power_state",
+            Signal::HvacPower,
+            "OverheatProtect",
+            "overheat_protection",
+        ),
+        (
+            "powershare_stop_reason",
+            Signal::PowershareStopReason,
+            "SOCTooLow",
+            "soc_too_low",
+        ),
+        (
+            "lights_turn_signal",
+            Signal::LightsTurnSignal,
+            "Left",
+            "left",
+        ),
+        // A state the options lack is unknown, not a value Home Assistant refuses.
+        (
+            "lights_turn_signal",
+            Signal::LightsTurnSignal,
+            "Hazard",
+            UNKNOWN,
+        ),
+    ] {
+        let s = signals(&[(signal, Value::Text(text.into()))]);
+        let state = find(id).unwrap().state_of(&s);
+        assert_eq!(state.as_deref(), Some(expected), "{id} from {text:?}");
+    }
 }

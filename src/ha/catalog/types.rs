@@ -337,6 +337,9 @@ pub struct Call {
 pub enum FromCar {
     /// `lat` and `lon` of the car's location; refused when unknown.
     Coordinates,
+    /// The charge-on-solar settings the payload does not set (`enabled`, `lower_charge_limit`,
+    /// `upper_charge_limit`), as last set, or the Tesla app's defaults (off, 40 %, 90 %).
+    ChargeOnSolar,
 }
 
 impl Call {
@@ -375,6 +378,12 @@ impl Call {
     /// Adds the car's coordinates as `lat` and `lon`.
     pub const fn at_car(mut self) -> Call {
         self.from_car = Some(FromCar::Coordinates);
+        self
+    }
+
+    /// Completes a charge-on-solar update with the settings the payload leaves alone.
+    pub const fn keeping_solar_settings(mut self) -> Call {
+        self.from_car = Some(FromCar::ChargeOnSolar);
         self
     }
 }

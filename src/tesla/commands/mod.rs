@@ -42,11 +42,11 @@ use crate::tesla::command::messages::car_server::{
     vehicle_control_sunroof_open_close_action::Action as SunroofAction,
     vehicle_control_window_action::Action as WindowAction, AutoSeatClimateAction,
     AutoStwHeatAction, BatchRemoveChargeSchedulesAction, BatchRemovePreconditionSchedulesAction,
-    BoomboxAction, ChargePortDoorClose, ChargePortDoorOpen, ChargeSchedule, ChargingSetLimitAction,
-    ChargingStartStopAction, DrivingClearSpeedLimitPinAction, DrivingClearSpeedLimitPinAdminAction,
-    DrivingSetSpeedLimitAction, EraseUserDataAction, GuestMode, HvacAutoAction,
-    HvacBioweaponModeAction, HvacClimateKeeperAction, HvacSeatCoolerActions,
-    HvacSetPreconditioningMaxAction, HvacSteeringWheelHeaterAction,
+    BoomboxAction, ChargeOnSolarFeature, ChargePortDoorClose, ChargePortDoorOpen, ChargeSchedule,
+    ChargingSetLimitAction, ChargingStartStopAction, DrivingClearSpeedLimitPinAction,
+    DrivingClearSpeedLimitPinAdminAction, DrivingSetSpeedLimitAction, EraseUserDataAction,
+    GuestMode, HvacAutoAction, HvacBioweaponModeAction, HvacClimateKeeperAction,
+    HvacSeatCoolerActions, HvacSetPreconditioningMaxAction, HvacSteeringWheelHeaterAction,
     HvacTemperatureAdjustmentAction, LatLong, MediaNextFavorite, MediaNextTrack, MediaPlayAction,
     MediaPreviousFavorite, MediaPreviousTrack, MediaUpdateVolume, NavigationGpsRequest,
     NavigationRequest, NavigationSuperchargerRequest, NavigationWaypointsRequest,
@@ -55,7 +55,8 @@ use crate::tesla::command::messages::car_server::{
     PreconditionSchedule, RemoveChargeScheduleAction, RemovePreconditionScheduleAction,
     ScheduledChargingAction, SetCabinOverheatProtectionAction, SetChargingAmpsAction,
     SetCopTempAction, SetKeepAccessoryPowerModeAction, SetLowPowerModeAction, SetVehicleNameAction,
-    StwHeatLevelAction, VehicleControlCancelSoftwareUpdateAction, VehicleControlFlashLightsAction,
+    StwHeatLevelAction, UpdateChargeOnSolarFeatureRequest,
+    VehicleControlCancelSoftwareUpdateAction, VehicleControlFlashLightsAction,
     VehicleControlHonkHornAction, VehicleControlResetPinToDriveAction,
     VehicleControlResetPinToDriveAdminAction, VehicleControlResetValetPinAction,
     VehicleControlScheduleSoftwareUpdateAction, VehicleControlSetPinToDriveAction,
@@ -666,6 +667,26 @@ commands! {
     /// `setLowPowerModeAction`.
     SetLowPowerMode { enable: bool = "enable" req() } => "set_low_power_mode",
         info(A::SetLowPowerModeAction(SetLowPowerModeAction { low_power_mode: *enable }));
+    /// `updateChargeOnSolarFeatureRequest`: charge only from solar surplus between two charge
+    /// levels (a Powerwall site). The car does not report the setting back, so its effects are the
+    /// only record of it (Home Assistant's "assumed state").
+    UpdateChargeOnSolarFeature {
+        enabled: bool = "enabled" req(),
+        lower_charge_limit: u8 = "lower_charge_limit" range(0, 100),
+        upper_charge_limit: u8 = "upper_charge_limit" range(0, 100)
+    } => "update_charge_on_solar_feature",
+        info(A::UpdateChargeOnSolarFeatureRequest(UpdateChargeOnSolarFeatureRequest {
+            charge_on_solar: Some(ChargeOnSolarFeature {
+                enabled: *enabled,
+                lower_charge_limit: f32::from(*lower_charge_limit),
+                upper_charge_limit: f32::from(*upper_charge_limit),
+            }),
+        })),
+        effect [
+            set("ChargeOnSolarEnabled", *enabled),
+            set("ChargeOnSolarLowerLimit", *lower_charge_limit),
+            set("ChargeOnSolarUpperLimit", *upper_charge_limit),
+        ];
     /// `setKeepAccessoryPowerModeAction`.
     KeepAccessoryPowerMode { enable: bool = "enable" req() } => "keep_accessory_power_mode",
         info(A::SetKeepAccessoryPowerModeAction(SetKeepAccessoryPowerModeAction {
@@ -684,16 +705,14 @@ commands! {
                 WindowCommand::Close => WindowAction::Close(void()),
             }),
         }));
-    /// `vehicleControlSunroofOpenCloseAction`.
+    /// `vehicleControlSunroofOpenCloseAction`; `stop` is REST only.
     SunRoofControl { state: SunroofState = "state" req() } => "sun_roof_control",
-        info(A::VehicleControlSunroofOpenCloseAction(VehicleControlSunroofOpenCloseAction {
-            sunroof_level: None,
-            action: Some(match state {
-                SunroofState::Vent => SunroofAction::Vent(void()),
-                SunroofState::Close => SunroofAction::Close(void()),
-                SunroofState::Open => SunroofAction::Open(void()),
-            }),
-        }));
+        match state {
+            SunroofState::Vent => sunroof(SunroofAction::Vent(void())),
+            SunroofState::Close => sunroof(SunroofAction::Close(void())),
+            SunroofState::Open => sunroof(SunroofAction::Open(void())),
+            SunroofState::Stop => ProtocolAction::Rest,
+        };
     /// `vehicleControlTriggerHomelinkAction` (the car checks it is near the saved location).
     TriggerHomelink {
         lat: f64 = "lat" range(-90.0, 90.0),
@@ -780,6 +799,15 @@ fn charging(action: ChargingAction) -> ProtocolAction {
     info(A::ChargingStartStopAction(ChargingStartStopAction {
         charging_action: Some(action),
     }))
+}
+
+fn sunroof(action: SunroofAction) -> ProtocolAction {
+    info(A::VehicleControlSunroofOpenCloseAction(
+        VehicleControlSunroofOpenCloseAction {
+            sunroof_level: None,
+            action: Some(action),
+        },
+    ))
 }
 
 impl Command {

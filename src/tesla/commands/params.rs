@@ -209,8 +209,10 @@ str_enum! {
 }
 
 str_enum! {
-    /// `sun_roof_control`'s `state`. (Fleet API docs also list `stop`, which the protocol lacks.)
-    SunroofState { Vent = "vent", Close = "close", Open = "open" }
+    /// `sun_roof_control`'s `state`. `stop` exists only over REST: the vehicle command protocol
+    /// has no such action, so only cars that take REST commands (the pre-2021 Model S and X,
+    /// the only ones with a sunroof) can stop a moving roof.
+    SunroofState { Vent = "vent", Close = "close", Open = "open", Stop = "stop" }
 }
 
 str_enum! {

@@ -61,6 +61,9 @@ pub(crate) fn example_params(name: &str) -> Value {
             json!({"enable": true})
         }
         "set_vehicle_name" => json!({"vehicle_name": "Red Rocket"}),
+        "update_charge_on_solar_feature" => {
+            json!({"enabled": true, "lower_charge_limit": 30, "upper_charge_limit": 85})
+        }
         "window_control" => json!({"command": "vent"}),
         "sun_roof_control" => json!({"state": "open"}),
         "trigger_homelink" => json!({"lat": 37.25, "lon": -122.5}),
@@ -97,7 +100,7 @@ fn every_name_parses_its_example_and_round_trips_through_its_rest_body() {
 }
 
 #[test]
-fn names_are_unique_and_only_wake_up_is_rest_only() {
+fn names_are_unique_and_only_wake_up_and_sunroof_stop_are_rest_only() {
     let mut names = NAMES.to_vec();
     names.sort();
     names.dedup();
@@ -106,6 +109,10 @@ fn names_are_unique_and_only_wake_up_is_rest_only() {
         assert_eq!(cmd.is_signed(), cmd.name() != "wake_up", "{}", cmd.name());
         assert_eq!(cmd.needs_online(), cmd.name() != "wake_up");
     }
+    // The protocol has no "stop" for the sunroof: that one value is REST only.
+    let stop = Command::parse("sun_roof_control", &json!({"state": "stop"})).unwrap();
+    assert!(!stop.is_signed());
+    assert!(stop.encode().is_err());
 }
 
 #[test]
@@ -478,6 +485,7 @@ fn every_row_encodes_on_its_protocol_field() {
         ("set_vehicle_name", Domain::Infotainment, 54),
         ("set_low_power_mode", Domain::Infotainment, 130),
         ("keep_accessory_power_mode", Domain::Infotainment, 138),
+        ("update_charge_on_solar_feature", Domain::Infotainment, 74),
         ("window_control", Domain::Infotainment, 34),
         ("sun_roof_control", Domain::Infotainment, 32),
         ("trigger_homelink", Domain::Infotainment, 33),

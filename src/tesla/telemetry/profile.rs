@@ -89,6 +89,13 @@ pub const PROFILE: &[FieldRule] = &[
     rule("Locked", 5, None, "security: a lock must update at once"),
     rule("SentryMode", 10, None, "security"),
     rule("DoorState", 5, None, "doors and trunks, security"),
+    rule(
+        "DriverSeatBelt",
+        30,
+        None,
+        "the belt flaps for a few seconds after buckling; sent at most every 30 s, a burst of \
+         flaps reaches Home Assistant as one change to the settled state",
+    ),
     rule("FdWindow", 10, None, "windows, security"),
     rule("FpWindow", 10, None, "windows, security"),
     rule("RdWindow", 10, None, "windows, security"),
