@@ -749,3 +749,44 @@ async fn upstream_mode_reads_the_official_servers_mqtt_output_into_the_same_enti
     assert!(w.running.daemon().hub().get("5YJ3E1EA7KF999999").is_none());
     w.running.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_car_paired_after_start_gets_the_config_then_and_only_once() {
+    let s = Streaming::start(None).await;
+    let w = &s.world;
+    let status = w.topic(MODEL_Y, "telemetry_status");
+    w.probe.wait_text(&status, "missing_key").await;
+    assert_eq!(
+        w.sim.sim.telemetry_account().pushes,
+        0,
+        "nothing to push to"
+    );
+
+    // The owner pairs the key; the status page's re-check reads fleet_status again.
+    let key_path = teslasync::keys::default_path(&w.setup.cfg.storage.path);
+    let key = teslasync::keys::CommandKey::load(&key_path).unwrap();
+    w.sim
+        .sim
+        .register_app_key("tesla.example.com", &key.public_key_bytes());
+    w.sim.sim.pair_app_key(MODEL_Y).unwrap();
+    w.running.daemon().recheck_pairing();
+    w.probe
+        .wait_text(&w.topic(MODEL_Y, "key_paired"), "ON")
+        .await;
+    w.sim.sim.advance(Duration::from_secs(60)).unwrap();
+    w.probe.wait_text(&status, "synced").await;
+    assert!(w.sim.sim.telemetry_config(MODEL_Y).is_some());
+    assert_eq!(w.sim.sim.telemetry_account().pushes, 1);
+    // Later minutes ask nothing more of Tesla.
+    let before = w.sim.sim.telemetry_account();
+    let mut cycles = w.running.daemon().poll_status();
+    for _ in 0..3 {
+        w.sim.sim.advance(Duration::from_secs(60)).unwrap();
+        tokio::time::timeout(TIMEOUT, cycles.changed())
+            .await
+            .unwrap()
+            .unwrap();
+    }
+    assert_eq!(w.sim.sim.telemetry_account(), before);
+    s.world.running.stop().await;
+}

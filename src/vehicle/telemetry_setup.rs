@@ -134,6 +134,9 @@ struct Car {
     state: State,
     /// When Tesla was last asked about this car.
     asked_at: SystemTime,
+    /// The `KeyPaired` signal at the last look, so a key paired since is pushed to at once, and a
+    /// car Tesla still skips as `missing_key` is asked again only hourly.
+    paired_seen: bool,
 }
 
 /// The start-up push and the watch (see the module docs).
@@ -193,7 +196,15 @@ impl TelemetrySetup {
             if !new.is_empty() {
                 tokio::select! {
                     _ = shutdown.cancelled() => return,
-                    found = self.start_cars(&new, &digest) => cars.extend(found),
+                    found = self.start_cars(&new, &digest) => {
+                        for (vin, mut car) in found {
+                            // A pairing counts as new only when the signal turns true later.
+                            car.paired_seen = self.hub.get(&vin).is_some_and(|r| {
+                                r.signals.get(&Signal::KeyPaired) == Some(&Value::Bool(true))
+                            });
+                            cars.insert(vin, car);
+                        }
+                    }
                 }
             }
             tokio::select! {
@@ -366,6 +377,9 @@ impl TelemetrySetup {
             self.health.seen(vin, online, now);
             let streaming = self.health.is_healthy(vin, now);
             let due = now.duration_since(car.asked_at).unwrap_or_default() >= RECHECK_AFTER;
+            let paired = rec.signals.get(&Signal::KeyPaired) == Some(&Value::Bool(true));
+            let newly_paired = paired && !car.paired_seen;
+            car.paired_seen = paired;
             let span = tracing::info_span!("telemetry_setup", vin = %vin);
             let next = async {
                 match car.state {
@@ -421,9 +435,7 @@ impl TelemetrySetup {
                             .pop()
                             .map(|(_, s)| s)
                     }
-                    State::MissingKey
-                        if rec.signals.get(&Signal::KeyPaired) == Some(&Value::Bool(true)) =>
-                    {
+                    State::MissingKey if paired && (newly_paired || due) => {
                         car.asked_at = now;
                         self.ask(std::slice::from_ref(vin), digest)
                             .await
@@ -500,6 +512,7 @@ fn car(state: State, now: SystemTime) -> Car {
     Car {
         state,
         asked_at: now,
+        paired_seen: false,
     }
 }
 
