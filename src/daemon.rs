@@ -93,6 +93,10 @@ pub struct StartOptions {
     /// Where the set-up page's key-hosting check fetches the public key instead of
     /// `https://<tesla.domain>` (the demo's domain exists only inside the simulator).
     pub public_key_base: Option<url::Url>,
+    /// On a clean stop, clear every retained topic the bridge published (discovery, states,
+    /// status) instead of leaving the cars `offline` in Home Assistant: the demo's simulated cars
+    /// leave with it.
+    pub clear_mqtt_on_stop: bool,
 }
 
 /// A running daemon.
@@ -266,6 +270,7 @@ impl Daemon {
                     mqtt: cfg.mqtt.clone(),
                     discovery: cfg.mqtt.discovery,
                     configuration_url: Some(status_url(&cfg.http)),
+                    clear_on_stop: opts.clear_mqtt_on_stop,
                 },
                 hub.clone(),
                 executor.clone(),

@@ -3,6 +3,11 @@
 //! embedded one there when nothing answers, signs in with a refresh token from the simulator, pairs
 //! the command key with the simulated cars, and runs the daemon with a throw-away data directory and
 //! storage key.
+//!
+//! Against a real Home Assistant broker it signs in with the credentials from `--mqtt`'s userinfo,
+//! `--mqtt-username` / `--mqtt-password-file` or `TESLASYNC_MQTT__USERNAME` / `__PASSWORD` (the
+//! password is never printed), and when it stops it removes its simulated cars from Home
+//! Assistant (empty retained discovery and states) unless `--keep`.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -27,14 +32,77 @@ const DEMO_DOMAIN: &str = "teslasync.demo";
 #[derive(Debug, Clone)]
 pub struct DemoOptions {
     pub vehicles: usize,
+    /// The broker, without credentials (see [`MqttLogin::resolve`]).
     pub mqtt: Url,
     pub http: SocketAddr,
+    pub login: MqttLogin,
+    /// Leave the simulated cars in Home Assistant when the demo stops.
+    pub keep: bool,
+}
+
+/// The broker credentials the demo signs in with.
+#[derive(Debug, Clone, Default)]
+pub struct MqttLogin {
+    pub username: Option<String>,
+    pub password: Option<Secret>,
+}
+
+impl MqttLogin {
+    /// Credentials from, in order of precedence: the flags (`--mqtt-username`,
+    /// `--mqtt-password-file`), the URL's userinfo (`mqtt://user:pass@host`), the environment
+    /// (`TESLASYNC_MQTT__USERNAME`, `TESLASYNC_MQTT__PASSWORD`, as for `run`). Returns the URL
+    /// without its userinfo, which is what gets printed.
+    pub fn resolve(
+        url: &Url,
+        username: Option<String>,
+        password_file: Option<&std::path::Path>,
+        env: impl Fn(&str) -> Option<String>,
+    ) -> Result<(Url, MqttLogin), DemoError> {
+        let decode = |s: &str| {
+            url::form_urlencoded::parse(format!("x={}", s.replace('+', "%2B")).as_bytes())
+                .next()
+                .map(|(_, v)| v.into_owned())
+                .unwrap_or_default()
+        };
+        let from_url_user = (!url.username().is_empty()).then(|| decode(url.username()));
+        let from_url_password = url.password().map(decode);
+        let password_from_file = match password_file {
+            Some(path) => Some(
+                std::fs::read_to_string(path)
+                    .map_err(|e| {
+                        DemoError::PasswordFile(path.display().to_string(), e.to_string())
+                    })?
+                    .trim_end_matches(['\r', '\n'])
+                    .to_string(),
+            ),
+            None => None,
+        };
+        let username = username
+            .or(from_url_user)
+            .or_else(|| env("TESLASYNC_MQTT__USERNAME"))
+            .filter(|u| !u.is_empty());
+        let password = password_from_file
+            .or(from_url_password)
+            .or_else(|| env("TESLASYNC_MQTT__PASSWORD"))
+            .map(Secret::from);
+        if password.is_some() && username.is_none() {
+            return Err(DemoError::PasswordWithoutUser);
+        }
+        let mut bare = url.clone();
+        let _ = bare.set_username("");
+        let _ = bare.set_password(None);
+        Ok((bare, MqttLogin { username, password }))
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
 pub enum DemoError {
-    #[error("--mqtt {0} must be mqtt://HOST:PORT")]
+    #[error("--mqtt {0} must be mqtt://[USER[:PASSWORD]@]HOST:PORT")]
     BadMqttUrl(String),
+    #[error("--mqtt-password-file {0}: {1}")]
+    PasswordFile(String, String),
+    #[error("an MQTT password needs a username: add --mqtt-username (or USER@ in --mqtt, or TESLASYNC_MQTT__USERNAME)")]
+    PasswordWithoutUser,
     #[error("nothing answers at {addr} and an embedded broker could not start there: {error}")]
     Broker { addr: String, error: String },
     #[error("the simulator could not start: {0}")]
@@ -50,7 +118,10 @@ impl DemoError {
     /// configuration (a bad `--mqtt`, a busy `--http`), 1 for failures at run time.
     pub fn exit_code(&self) -> i32 {
         match self {
-            DemoError::BadMqttUrl(_) | DemoError::HttpBusy { .. } => 2,
+            DemoError::BadMqttUrl(_)
+            | DemoError::PasswordFile(..)
+            | DemoError::PasswordWithoutUser
+            | DemoError::HttpBusy { .. } => 2,
             DemoError::Daemon(e) => e.exit_code(),
             DemoError::Broker { .. } | DemoError::Sim(_) => 1,
         }
@@ -93,6 +164,8 @@ pub async fn run(
     cfg.tesla.client_id = Some(SimConfig::default().client_id);
     cfg.tesla.client_secret = Some(Secret::from(SimConfig::default().client_secret));
     cfg.mqtt.url = opts.mqtt.clone();
+    cfg.mqtt.username = opts.login.username.clone();
+    cfg.mqtt.password = opts.login.password.clone();
     cfg.http.listen = opts.http;
     // Sign-in, partner registration and pairing work against the simulator too: the redirect URI is
     // the demo's own callback, and the simulated Tesla fetches the demo domain's key from this daemon.
@@ -149,6 +222,7 @@ pub async fn run(
         StartOptions {
             public_key_base: Some(reachable_url),
             telemetry_listener: Some(telemetry_listener),
+            clear_mqtt_on_stop: !opts.keep,
             ..StartOptions::default()
         },
         shutdown.clone(),
@@ -174,9 +248,14 @@ pub async fn run(
         "TeslaSync demo is running with {} simulated cars.",
         opts.vehicles
     );
+    // The URL has no userinfo (MqttLogin::resolve took it out): the password is never printed.
     println!(
-        "  MQTT broker : {}{}",
+        "  MQTT broker : {}{}{}",
         crate::util::show_url(&opts.mqtt),
+        match &opts.login.username {
+            Some(user) => format!(" (as {user})"),
+            None => String::new(),
+        },
         if embedded { " (embedded)" } else { "" }
     );
     println!("  Status page : http://{}/", daemon.http_addr());
@@ -185,7 +264,11 @@ pub async fn run(
     }
     println!("  Simulator   : {sim_url}sim/vehicles");
     println!("Point Home Assistant's MQTT integration at the broker: the cars appear as devices.");
-    println!("Press Ctrl-C to stop.");
+    if opts.keep {
+        println!("Press Ctrl-C to stop (--keep: the cars stay in Home Assistant).");
+    } else {
+        println!("Press Ctrl-C to stop; the simulated cars are then removed from Home Assistant.");
+    }
     let result = daemon.wait().await;
     let _ = std::fs::remove_dir_all(&data_dir);
     Ok(result?)
@@ -300,11 +383,11 @@ max_connections = 1000
 max_outgoing_packet_count = 200
 max_segment_size = 104857600
 max_segment_count = 10
-[v4.1]
-name = "v4-1"
+[v5.1]
+name = "v5-1"
 listen = "{addr}"
 next_connection_delay_ms = 1
-[v4.1.connections]
+[v5.1.connections]
 connection_timeout_ms = 60000
 max_payload_size = 1048576
 max_inflight_count = 100

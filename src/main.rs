@@ -44,12 +44,23 @@ enum Cmd {
         /// Number of simulated cars.
         #[arg(long, default_value_t = 2)]
         vehicles: usize,
-        /// MQTT broker; an embedded one is started there if nothing answers.
+        /// MQTT broker, `mqtt://[USER[:PASSWORD]@]HOST:PORT`; an embedded one is started there if
+        /// nothing answers.
         #[arg(long, default_value = "mqtt://127.0.0.1:1883")]
         mqtt: Url,
+        /// Broker username (else the URL's, else TESLASYNC_MQTT__USERNAME).
+        #[arg(long)]
+        mqtt_username: Option<String>,
+        /// File holding the broker password (else the URL's, else TESLASYNC_MQTT__PASSWORD); keeps
+        /// it out of the process list.
+        #[arg(long)]
+        mqtt_password_file: Option<PathBuf>,
         /// Address of the status page.
         #[arg(long, default_value = "127.0.0.1:8080")]
         http: SocketAddr,
+        /// Leave the simulated cars in Home Assistant when the demo stops (default: remove them).
+        #[arg(long)]
+        keep: bool,
     },
     /// Run only the simulated Tesla account (auth host + Fleet API) for a daemon pointed at it.
     Sim {
@@ -295,13 +306,30 @@ async fn dispatch(cmd: Cmd) -> i32 {
         Cmd::Demo {
             vehicles,
             mqtt,
+            mqtt_username,
+            mqtt_password_file,
             http,
+            keep,
         } => {
             init_logging("info");
+            let (mqtt, login) = match teslasync::demo::MqttLogin::resolve(
+                &mqtt,
+                mqtt_username,
+                mqtt_password_file.as_deref(),
+                |name| std::env::var(name).ok(),
+            ) {
+                Ok(resolved) => resolved,
+                Err(e) => {
+                    eprintln!("teslasync demo: {e}");
+                    return 2;
+                }
+            };
             let opts = teslasync::demo::DemoOptions {
                 vehicles,
                 mqtt,
                 http,
+                login,
+                keep,
             };
             match teslasync::demo::run(opts, Config::defaults(), shutdown_on_signal()).await {
                 Ok(()) => 0,

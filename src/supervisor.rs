@@ -149,6 +149,11 @@ impl Supervisor {
         if let (None, Some(domain)) = (&cfg.tesla.redirect_uri, &cfg.tesla.domain) {
             cfg.tesla.redirect_uri = Some(format!("https://{domain}/api/v1/auth/callback"));
         }
+        // Cars reach the telemetry receiver at the same public name, on the forwarded port
+        // (`telemetry_port` → `telemetry.port`).
+        if cfg.telemetry.hostname.is_none() {
+            cfg.telemetry.hostname.clone_from(&cfg.tesla.domain);
+        }
         Ok(())
     }
 }

@@ -1,6 +1,11 @@
 //! The Home Assistant add-on: `config.yaml` follows the add-on rules TeslaSync relies on, its options
 //! match what the daemon reads, and the add-on's options plus a (fake) Supervisor on loopback give a
 //! working daemon: broker credentials from `/services/mqtt`, storage key made once in the data folder.
+//!
+//! And the images (Docker cannot run here, so their files are read and the parts that can run do):
+//! the root Dockerfile's dependency layer is run and cargo accepts the skeleton it makes; the runtime
+//! image is non-root with `/data` and a health check; the add-on image is built only from the image
+//! the repository's release workflow publishes from its own source.
 
 mod common;
 
@@ -73,6 +78,24 @@ fn config_yaml_follows_the_addon_rules() {
     assert!(
         !addon_dir().join("build.yaml").exists(),
         "build.yaml is retired"
+    );
+    // The receiver listens on the port config.yaml declares (the Network section maps it); the
+    // `telemetry_port` option is the public port told to the cars, not a listen address.
+    let defaults = Config::load_sources(None, None, &Default::default()).unwrap();
+    let telemetry = format!("{}/tcp", defaults.telemetry.listen.port());
+    assert!(
+        m["ports"]
+            .as_hash()
+            .unwrap()
+            .contains_key(&Yaml::String(telemetry.clone())),
+        "config.yaml declares {telemetry}"
+    );
+    assert_eq!(
+        OPTIONS
+            .iter()
+            .find(|o| o.name == "telemetry_port")
+            .map(|o| o.key),
+        Some("telemetry.port")
     );
     for file in [
         "DOCS.md",
@@ -247,6 +270,11 @@ async fn addon_options_and_the_supervisor_give_a_working_daemon() {
         cfg.http.ingress_proxy.is_some(),
         "ingress trusted in the add-on"
     );
+    assert_eq!(
+        cfg.telemetry.hostname.as_deref(),
+        Some("tesla.example.com"),
+        "cars are told to stream to the domain"
+    );
     let key = cfg.storage.encryption_key.clone().unwrap();
     assert!(data.join(KEY_FILE).exists());
     // The same key on the next start.
@@ -290,4 +318,363 @@ async fn addon_options_and_the_supervisor_give_a_working_daemon() {
     );
     running.stop().await;
     stop.cancel();
+}
+
+// ── Images ──────────────────────────────────────────────────────────────────────────────────
+
+fn repo_root() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// One Dockerfile instruction: the keyword in upper case and its arguments (continuations joined).
+#[derive(Debug, Clone)]
+struct Instruction {
+    op: String,
+    args: String,
+}
+
+/// The instructions of a Dockerfile, grouped by stage (each group starts with its `FROM`);
+/// instructions before the first `FROM` (global `ARG`s) form group 0.
+fn dockerfile(path: &Path) -> Vec<Vec<Instruction>> {
+    let text = std::fs::read_to_string(path).unwrap();
+    let mut joined = Vec::new();
+    let mut current = String::new();
+    for line in text.lines() {
+        let trimmed = line.trim();
+        if trimmed.starts_with('#') || (trimmed.is_empty() && current.is_empty()) {
+            continue;
+        }
+        match trimmed.strip_suffix('\\') {
+            Some(head) => {
+                current.push_str(head);
+                current.push(' ');
+            }
+            None => {
+                current.push_str(trimmed);
+                joined.push(std::mem::take(&mut current));
+            }
+        }
+    }
+    let mut stages = vec![Vec::new()];
+    for line in joined {
+        let (op, args) = line.split_once(char::is_whitespace).unwrap_or((&line, ""));
+        let op = op.to_ascii_uppercase();
+        if op == "FROM" {
+            stages.push(Vec::new());
+        }
+        stages.last_mut().unwrap().push(Instruction {
+            op,
+            args: args.trim().to_owned(),
+        });
+    }
+    stages
+}
+
+fn args_of<'a>(stage: &'a [Instruction], op: &str) -> Vec<&'a str> {
+    stage
+        .iter()
+        .filter(|i| i.op == op)
+        .map(|i| i.args.as_str())
+        .collect()
+}
+
+/// `ENV` values of a stage (`K=V` pairs, space separated).
+fn env_of(stage: &[Instruction]) -> std::collections::HashMap<String, String> {
+    args_of(stage, "ENV")
+        .iter()
+        .flat_map(|a| a.split_whitespace())
+        .filter_map(|kv| kv.split_once('='))
+        .map(|(k, v)| (k.to_owned(), v.trim_matches('"').to_owned()))
+        .collect()
+}
+
+/// `(kind, name)` of every target cargo sees in the crate at `dir`.
+fn cargo_targets(dir: &Path) -> Vec<(String, String)> {
+    let out = std::process::Command::new(env!("CARGO"))
+        .args([
+            "metadata",
+            "--no-deps",
+            "--offline",
+            "--format-version",
+            "1",
+        ])
+        .current_dir(dir)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let meta: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let mut targets: Vec<(String, String)> = meta["packages"][0]["targets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| {
+            (
+                t["kind"][0].as_str().unwrap().to_owned(),
+                t["name"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    targets.sort();
+    targets
+}
+
+fn host_triple() -> String {
+    let rustc = std::env::var("RUSTC").unwrap_or_else(|_| "rustc".into());
+    let out = std::process::Command::new(rustc)
+        .arg("-vV")
+        .output()
+        .unwrap();
+    String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .find_map(|l| l.strip_prefix("host: ").map(str::to_owned))
+        .expect("rustc -vV names the host")
+}
+
+#[test]
+fn the_root_dockerfiles_dependency_layer_is_one_cargo_accepts() {
+    let stages = dockerfile(&repo_root().join("Dockerfile"));
+    let build = stages
+        .iter()
+        .find(|s| s.first().is_some_and(|f| f.args.ends_with("AS build")))
+        .expect("a build stage");
+    let dep_build = build
+        .iter()
+        .position(|i| i.op == "RUN" && i.args.contains("cargo build"))
+        .expect("a dependency build");
+    let sources = build
+        .iter()
+        .rposition(|i| i.op == "COPY" && i.args.starts_with("src "))
+        .expect("the sources are copied");
+    assert!(
+        dep_build < sources,
+        "dependencies build before the sources are copied, or nothing is cached"
+    );
+    assert!(build[dep_build].args.contains("--locked"));
+
+    // Run everything before the dependency build, in a scratch directory as the build's WORKDIR:
+    // the COPYs from the repository, the skeleton commands with sh.
+    let work = tempfile::tempdir().unwrap();
+    for step in &build[1..dep_build] {
+        match step.op.as_str() {
+            "WORKDIR" => {}
+            "COPY" => {
+                let parts: Vec<&str> = step.args.split_whitespace().collect();
+                let (dest, srcs) = parts.split_last().unwrap();
+                for src in srcs {
+                    assert!(
+                        !["src", "benches", "."].contains(src),
+                        "the dependency layer must not depend on the sources ({src})"
+                    );
+                    let from = repo_root().join(src);
+                    let to = work.path().join(dest);
+                    if from.is_dir() {
+                        std::fs::create_dir_all(&to).unwrap();
+                        for entry in std::fs::read_dir(&from).unwrap() {
+                            let entry = entry.unwrap();
+                            std::fs::copy(entry.path(), to.join(entry.file_name())).unwrap();
+                        }
+                    } else {
+                        std::fs::create_dir_all(&to).unwrap();
+                        std::fs::copy(&from, to.join(from.file_name().unwrap())).unwrap();
+                    }
+                }
+            }
+            "RUN" => {
+                let status = std::process::Command::new("sh")
+                    .args(["-ec", &step.args])
+                    .current_dir(work.path())
+                    .status()
+                    .unwrap();
+                assert!(status.success(), "RUN {} failed", step.args);
+            }
+            other => panic!("unexpected {other} before the dependency build"),
+        }
+    }
+    // Cargo parses the skeleton's manifest the way `cargo build` does (a target without its
+    // source file is an error here) and resolves it from the lock file, without compiling.
+    let fetch = std::process::Command::new(env!("CARGO"))
+        .args(["fetch", "--locked", "--offline", "--target", &host_triple()])
+        .current_dir(work.path())
+        .output()
+        .unwrap();
+    assert!(
+        fetch.status.success(),
+        "cargo refuses the dependency layer's skeleton: {}",
+        String::from_utf8_lossy(&fetch.stderr)
+    );
+    // Integration tests are found in tests/ (none in the skeleton) and `--bin` never builds them.
+    let built = |dir: &Path| -> Vec<(String, String)> {
+        cargo_targets(dir)
+            .into_iter()
+            .filter(|(kind, _)| kind != "test")
+            .collect()
+    };
+    assert_eq!(
+        built(work.path()),
+        built(repo_root()),
+        "the skeleton has the crate's targets"
+    );
+}
+
+#[test]
+fn the_runtime_image_is_non_root_with_data_and_a_health_check() {
+    let stages = dockerfile(&repo_root().join("Dockerfile"));
+    for stage in &stages[1..] {
+        let from = &stage[0].args;
+        for arch in ["amd64", "arm64", "aarch64", "x86_64", "--platform"] {
+            assert!(!from.contains(arch), "FROM {from}: multi-arch images only");
+        }
+    }
+    let runtime = stages.last().unwrap();
+    let user = args_of(runtime, "USER");
+    assert!(
+        matches!(user.last(), Some(u) if !["root", "0"].contains(u)),
+        "runs as a user: {user:?}"
+    );
+    let user = user.last().unwrap();
+    assert!(
+        args_of(runtime, "RUN")
+            .iter()
+            .any(|r| r.contains(&format!("chown {user} /data"))),
+        "/data belongs to {user}"
+    );
+    assert!(args_of(runtime, "VOLUME")
+        .iter()
+        .any(|v| v.contains("\"/data\"")));
+    let env = env_of(runtime);
+    assert_eq!(env["TESLASYNC_STORAGE__PATH"], "/data");
+    let port = env["TESLASYNC_HTTP__LISTEN"].rsplit(':').next().unwrap();
+    assert_eq!(args_of(runtime, "EXPOSE"), [port], "exposes the web port");
+    let health = args_of(runtime, "HEALTHCHECK");
+    assert!(
+        health.len() == 1 && health[0].contains("CMD [\"teslasync\", \"healthcheck\"]"),
+        "{health:?}"
+    );
+    // The binary the add-on image copies out of this one is where this one installs it.
+    let installed = args_of(runtime, "COPY")
+        .iter()
+        .find(|c| c.starts_with("--from=build"))
+        .map(|c| c.split_whitespace().last().unwrap().to_owned())
+        .unwrap();
+    let addon = dockerfile(&addon_dir().join("Dockerfile"));
+    let copied = args_of(addon.last().unwrap(), "COPY")
+        .iter()
+        .find(|c| c.starts_with("--from=teslasync"))
+        .map(|c| c.split_whitespace().nth(1).unwrap().to_owned())
+        .expect("the add-on copies the binary from the published image");
+    assert_eq!(copied, installed);
+}
+
+#[test]
+fn the_addon_image_comes_from_the_repositorys_own_release_workflow() {
+    // The repository's owner, from repository.yaml's url (https://github.com/<owner>/<name>).
+    let repo = std::fs::read_to_string(repo_root().join("repository.yaml")).unwrap();
+    let repo = YamlLoader::load_from_str(&repo).unwrap().remove(0);
+    let url = url::Url::parse(repo["url"].as_str().unwrap()).unwrap();
+    assert_eq!(url.host_str(), Some("github.com"));
+    let owner = url
+        .path_segments()
+        .unwrap()
+        .next()
+        .unwrap()
+        .to_ascii_lowercase();
+
+    // The add-on's Dockerfile fetches nothing and starts from the workflow's TeslaSync image.
+    let addon = dockerfile(&addon_dir().join("Dockerfile"));
+    for stage in &addon {
+        for i in stage {
+            for fetch in ["git clone", "curl ", "wget ", "cargo "] {
+                assert!(
+                    !i.args.contains(fetch),
+                    "{} {}: builds from nothing but the published image",
+                    i.op,
+                    i.args
+                );
+            }
+        }
+    }
+    let global_args: std::collections::HashMap<&str, &str> = args_of(&addon[0], "ARG")
+        .iter()
+        .filter_map(|a| a.split_once('='))
+        .collect();
+    assert_eq!(
+        global_args["TESLASYNC_IMAGE"],
+        format!("ghcr.io/{owner}/teslasync")
+    );
+    assert_eq!(global_args["BUILD_VERSION"], env!("CARGO_PKG_VERSION"));
+    assert_eq!(
+        addon[1][0].args,
+        "${TESLASYNC_IMAGE}:${BUILD_VERSION} AS teslasync"
+    );
+    let labels = args_of(addon.last().unwrap(), "LABEL").join(" ");
+    for label in ["io.hass.type=\"app\"", "io.hass.version=", "io.hass.arch="] {
+        assert!(labels.contains(label), "{label}");
+    }
+
+    // config.yaml names the image the workflow publishes; the Supervisor pulls it at `version`.
+    let m = manifest();
+    assert_eq!(
+        m["image"].as_str(),
+        Some(format!("ghcr.io/{owner}/teslasync-addon").as_str())
+    );
+
+    // The workflow: on version tags, both images, from the root Dockerfile and from the add-on's
+    // folder, for both architectures Home Assistant supports, each under its version tag.
+    let wf = std::fs::read_to_string(repo_root().join(".github/workflows/release.yml")).unwrap();
+    let wf = YamlLoader::load_from_str(&wf).unwrap().remove(0);
+    assert_eq!(wf["on"]["push"]["tags"][0].as_str(), Some("v*"));
+    let jobs = wf["jobs"].as_hash().unwrap();
+    let build_of = |context: &str| {
+        jobs.values()
+            .find_map(|job| {
+                let steps = job["steps"].as_vec()?;
+                let step = steps
+                    .iter()
+                    .find(|s| s["with"]["context"].as_str() == Some(context))?;
+                Some((job.clone(), step["with"].clone()))
+            })
+            .unwrap_or_else(|| panic!("no workflow job builds context {context}"))
+    };
+    let owner_expr = "ghcr.io/${{ needs.version.outputs.owner }}";
+    for (context, image) in [
+        (".", "teslasync"),
+        ("ha-addon/teslasync", "teslasync-addon"),
+    ] {
+        let (job, with) = build_of(context);
+        let platforms: Vec<&str> = job["strategy"]["matrix"]["include"]
+            .as_vec()
+            .unwrap()
+            .iter()
+            .map(|m| m["platform"].as_str().unwrap())
+            .collect();
+        assert_eq!(platforms, ["linux/amd64", "linux/arm64"], "{context}");
+        assert_eq!(with["push"].as_bool(), Some(true));
+        assert!(
+            with["tags"].as_str().unwrap().starts_with(&format!(
+                "{owner_expr}/{image}:${{{{ needs.version.outputs.version }}}}"
+            )),
+            "{context}: {:?}",
+            with["tags"]
+        );
+    }
+    let (_, addon_with) = build_of("ha-addon/teslasync");
+    assert!(addon_with["build-args"]
+        .as_str()
+        .unwrap()
+        .contains(&format!("TESLASYNC_IMAGE={owner_expr}/teslasync")));
+    // The owner the workflow publishes under is the repository's, lower case, as ghcr.io wants.
+    let check = jobs[&Yaml::String("version".into())]["steps"]
+        .as_vec()
+        .unwrap()
+        .iter()
+        .find_map(|s| s["run"].as_str())
+        .unwrap()
+        .to_owned();
+    assert!(check.contains("owner=${GITHUB_REPOSITORY_OWNER,,}"));
+    assert!(check.contains("Cargo.toml") && check.contains("config.yaml"));
 }

@@ -165,10 +165,53 @@ async fn walk(c: &Client, start: &url::Url, label: &str) {
     // 2. Set-up: sign in with (simulated) Tesla; the consent page comes back by itself.
     click(c, Locator::LinkText("Open set-up")).await;
     wait_for(c, "Developer application").await;
+    let setup_window = c.window().await.unwrap();
+    let new_tab = c
+        .find(Locator::LinkText("Sign in with Tesla"))
+        .await
+        .unwrap()
+        .attr("target")
+        .await
+        .unwrap()
+        .is_some_and(|t| t == "_blank");
+    assert_eq!(
+        new_tab,
+        label == "ingress",
+        "a tab of its own only from the panel"
+    );
     click(c, Locator::LinkText("Sign in with Tesla")).await;
-    click(c, Locator::Css("button[value=allow]")).await;
-    wait_for(c, "Signed in to Tesla").await;
-    click(c, Locator::LinkText("Continue set-up")).await;
+    if new_tab {
+        let tesla = tokio::time::timeout(TIMEOUT, async {
+            loop {
+                let windows = c.windows().await.unwrap();
+                if let Some(w) = windows.into_iter().find(|w| *w != setup_window) {
+                    return w;
+                }
+                // WebDriver cannot notify of a new window; poll (bounded by TIMEOUT).
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+        })
+        .await
+        .expect("Tesla's page opens in a new tab");
+        // Ingress: Tesla's page opened in its own tab, and Tesla sends that tab to the public
+        // callback, an origin where this browser has no cookie of ours. The callback completes the
+        // sign-in by its state; the set-up page, left waiting in the panel, notices by itself.
+        c.switch_to_window(tesla).await.unwrap();
+        click(c, Locator::Css("button[value=allow]")).await;
+        wait_for(c, "Signed in to Tesla").await;
+        let cookies = c.get_all_cookies().await.unwrap();
+        assert!(
+            cookies.is_empty(),
+            "the public origin holds no cookie of ours: {cookies:?}"
+        );
+        c.close_window().await.unwrap();
+        c.switch_to_window(setup_window).await.unwrap();
+        wait_for(c, "Sign out of Tesla").await;
+    } else {
+        click(c, Locator::Css("button[value=allow]")).await;
+        wait_for(c, "Signed in to Tesla").await;
+        click(c, Locator::LinkText("Continue set-up")).await;
+    }
     // 3./4. Check the key hosting, register the domain.
     click(c, Locator::XPath("//button[text()='Check now']")).await;
     wait_for(c, "serves TeslaSync").await;
@@ -203,7 +246,9 @@ async fn walk(c: &Client, start: &url::Url, label: &str) {
 }
 
 /// A simulator and a daemon (not signed in to Tesla) whose domain the simulated Tesla maps to the
-/// daemon; `ingress` puts a proxy with that prefix in front and makes Tesla redirect through it.
+/// daemon; `ingress` puts a proxy with that prefix in front, and Tesla redirects to the daemon's
+/// "public" address instead (`localhost`, another cookie origin than the panel's `127.0.0.1`), as it
+/// does for an add-on: the redirect URI is the public domain, never the ingress panel.
 async fn start(
     ingress: Option<&'static str>,
     stop: &CancellationToken,
@@ -211,16 +256,18 @@ async fn start(
     let sim = SimServer::start(SimConfig::default()).await;
     let mut setup = Setup::new(&sim);
     let (listener, web) = bind_http().await;
-    let entry = match ingress {
+    let (entry, public) = match ingress {
         Some(prefix) => {
             // As in the add-on: ingress is trusted from the Supervisor's address (here the test's
-            // proxy), and Tesla's redirect comes back through the same origin.
+            // proxy).
             setup.cfg.http.ingress_proxy = Some("127.0.0.1".parse().unwrap());
-            start_proxy(web.clone(), Some(prefix), stop).await
+            let mut public = web.clone();
+            public.set_host(Some("localhost")).unwrap();
+            (start_proxy(web.clone(), Some(prefix), stop).await, public)
         }
-        None => web.clone(),
+        None => (web.clone(), web.clone()),
     };
-    setup.cfg.tesla.redirect_uri = Some(format!("{entry}api/v1/auth/callback"));
+    setup.cfg.tesla.redirect_uri = Some(format!("{public}api/v1/auth/callback"));
     setup.cfg.tesla.domain = Some("teslasync.test".into());
     sim.sim.serve_domain("teslasync.test", web.as_str());
     let running = Running::start_on_with(&setup.cfg, Clock::system(), listener, Some(web)).await;

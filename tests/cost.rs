@@ -357,3 +357,47 @@ async fn exceeded_limit_is_explained_and_pauses_every_request_for_a_while() {
     assert_eq!(kinds, ["billing_limit", "recovered"]);
     w.running.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn signed_charging_commands_count_against_the_daily_charging_limit() {
+    let clock = manual_clock();
+    let w = World::start_with(
+        SimConfig {
+            clock: clock.clone(),
+            ..SimConfig::default()
+        },
+        |setup, sim| {
+            // The owner paired TeslaSync's key with the Model Y.
+            let path = teslasync::keys::default_path(&setup.cfg.storage.path);
+            let key = teslasync::keys::CommandKey::generate(&path, false).unwrap();
+            sim.sim.pair_key(MODEL_Y, &key.public_key_bytes()).unwrap();
+        },
+    )
+    .await;
+    run_minutes(&w.running, &clock, 1).await;
+    // The Model Y takes signed commands only; the charging command's name is inside the protobuf.
+    w.probe
+        .publish(&w.topic(MODEL_Y, "charge_state_charge_limit_soc/set"), "75")
+        .await;
+    let result = w.result(MODEL_Y, 1).await;
+    assert_eq!(result["ok"], true, "{result}");
+    w.probe
+        .publish(&w.topic(MODEL_Y, "flash_lights/set"), "PRESS")
+        .await;
+    let result = w.result(MODEL_Y, 2).await;
+    assert_eq!(result["ok"], true, "{result}");
+    let today = w.running.daemon().cost().report().month.today_by_vin[MODEL_Y].clone();
+    assert_eq!(today.charging_commands, 1, "{today:?}");
+    assert_eq!(
+        today.commands,
+        w.sim.sim.billing().by_vin[MODEL_Y].commands,
+        "handshakes and both commands are commands"
+    );
+    w.probe
+        .wait(
+            &w.topic(MODEL_Y, "fleet_api_charging_commands_left_today"),
+            |m| m.text() == "4",
+        )
+        .await;
+    w.running.stop().await;
+}

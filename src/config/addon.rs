@@ -2,7 +2,7 @@
 //! form in the add-on's Configuration tab): which configuration key each option sets. The option
 //! names and types must match `ha-addon/teslasync/config.yaml` (a test checks both ways).
 
-use config::{Value, ValueKind};
+use config::Value;
 
 /// One add-on option.
 pub struct AddonOption {
@@ -18,14 +18,6 @@ pub struct AddonOption {
 
 fn same(v: &Value) -> Value {
     v.clone()
-}
-
-/// A port number becomes a listen address on every interface.
-fn listen_on_port(v: &Value) -> Value {
-    match &v.kind {
-        ValueKind::I64(port) => Value::new(None, format!("0.0.0.0:{port}")),
-        _ => v.clone(),
-    }
 }
 
 /// Every option the add-on offers. Nothing else secret: the storage key is generated in `/data`,
@@ -61,11 +53,14 @@ pub const OPTIONS: &[AddonOption] = &[
         schema: "bool",
         to_key: same,
     },
+    // The public port cars connect to (the router's forward), not the listen address: inside the
+    // container the receiver stays on 4443, the port config.yaml declares, which the Network
+    // section maps to a host port. Listening elsewhere would leave the mapped port dead.
     AddonOption {
         name: "telemetry_port",
-        key: "telemetry.listen",
+        key: "telemetry.port",
         schema: "port?",
-        to_key: listen_on_port,
+        to_key: same,
     },
     AddonOption {
         name: "monthly_budget_usd",

@@ -804,7 +804,7 @@ fn load_addon(toml: &str, options: &str, vars: &[(&str, &str)]) -> Result<Config
 #[test]
 fn addon_options_sit_between_the_file_and_the_environment() {
     let options = r#"{"client_id": "from-options", "region": "eu", "domain": "ts.example.com",
-        "telemetry": true, "monthly_budget_usd": 12.5, "log_level": "debug",
+        "telemetry": true, "telemetry_port": 8443, "monthly_budget_usd": 12.5, "log_level": "debug",
         "client_secret": "s3cret", "some_future_option": 1}"#;
     let cfg = load_addon(
         "[tesla]\nclient_id = \"from-file\"\nregion = \"na\"\n",
@@ -816,6 +816,15 @@ fn addon_options_sit_between_the_file_and_the_environment() {
     assert_eq!(cfg.tesla.region, Region::Cn, "the environment wins");
     assert_eq!(cfg.tesla.domain.as_deref(), Some("ts.example.com"));
     assert!(cfg.telemetry.enabled);
+    assert_eq!(
+        cfg.telemetry.port, 8443,
+        "telemetry_port is the public port"
+    );
+    assert_eq!(
+        cfg.telemetry.listen.port(),
+        4443,
+        "the receiver stays on the container port config.yaml declares"
+    );
     assert_eq!(cfg.budget.monthly_usd, 12.5);
     assert_eq!(cfg.log.level, "debug");
     assert_eq!(

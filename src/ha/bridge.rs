@@ -7,16 +7,25 @@
 //! message, which triggers a full republish after a short jittered delay.
 //!
 //! Bad input never stops the bridge: it answers with an `event` and a failed `command/result`.
+//!
+//! MQTT 5, for three things 3.1.1 cannot do: the command subscriptions ask for *retain as
+//! published*, so a command published with the retain flag is recognised even on its first live
+//! delivery (3.1.1 brokers clear the flag then) and never executed; the CONNECT packet announces
+//! the largest packet the bridge takes, so a conforming broker drops a bigger message for us
+//! instead of sending it (one huge message cannot break the connection, nor a retained one make it
+//! reconnect in a loop); and a command's message expiry (set by Home Assistant's control entities)
+//! bounds how late it may run.
 
 use std::collections::{BTreeSet, HashMap, HashSet};
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use bytes::Bytes;
 use rand::Rng;
-use rumqttc::{
-    AsyncClient, Event, EventLoop, LastWill, MqttOptions, Outgoing, Packet, QoS, Transport,
-};
+use rumqttc::v5::mqttbytes::v5::{ConnectReturnCode, Filter, LastWill, Packet};
+use rumqttc::v5::mqttbytes::QoS;
+use rumqttc::v5::{AsyncClient, ConnectionError, Event, EventLoop, MqttOptions};
+use rumqttc::{Outgoing, Transport};
 use serde::Deserialize;
 use serde_json::{json, Value as Json};
 use tokio::sync::{broadcast, mpsc};
@@ -32,8 +41,20 @@ use crate::vehicle::command::Command;
 use crate::vehicle::executor::{CommandOutcome, Executor, Job};
 use crate::vehicle::hub::{Hub, HubEvent};
 
-/// Discovery payloads for a car with every entity are tens of kilobytes; rumqttc's default is 10 KiB.
-const MAX_PACKET: usize = 1024 * 1024;
+/// Inbound command payloads (`/set`, `command`) above this are refused unread: no command needs
+/// more (the parser refuses `params` over 16 KiB anyway).
+pub const MAX_COMMAND_PAYLOAD: usize = 64 * 1024;
+/// The largest packet the bridge takes, announced to the broker in CONNECT (MQTT 5 Maximum Packet
+/// Size). A conforming broker discards a bigger message for this client rather than send it, so
+/// oversize messages never reach the client's decoder (whose error would drop the connection).
+const MAX_INCOMING_PACKET: u32 = 8 * 1024 * 1024;
+/// The largest packet the bridge sends, unless the broker announces less in CONNACK. Discovery for
+/// a car with every entity is tens of kilobytes; a packet over the broker's limit would make
+/// rumqttc drop the connection, so [`Bridge::send`] refuses it first.
+const MAX_OUTGOING_PACKET: usize = 1024 * 1024;
+/// Echoed user input (topic parts, ids, parser messages) in `event` and `command/result` is cut
+/// to this many bytes, so an echo can never be what makes a message too large.
+const MAX_ECHO: usize = 300;
 
 /// What the bridge needs to know.
 #[derive(Debug, Clone)]
@@ -42,13 +63,16 @@ pub struct BridgeSettings {
     pub discovery: DiscoveryMode,
     /// The status page, linked from every device in Home Assistant.
     pub configuration_url: Option<String>,
+    /// On a clean stop, clear every retained topic published (the demo's cars leave Home
+    /// Assistant) instead of publishing `offline`.
+    pub clear_on_stop: bool,
 }
 
 /// Why the bridge stopped.
 #[derive(Debug, thiserror::Error)]
 pub enum BridgeError {
     #[error("MQTT client stopped: {0}")]
-    Client(#[from] rumqttc::ClientError),
+    Client(#[from] rumqttc::v5::ClientError),
 }
 
 /// `{"command": "...", "params": {...}, "id": "..."}` on `<base>/<VIN>/command`.
@@ -63,11 +87,14 @@ struct CommandRequest {
 
 /// What the network task tells the bridge.
 enum Net {
-    Connected,
+    /// Connected; the broker's own packet size limit, if it announced one.
+    Connected { max_packet: Option<u32> },
     Message {
         topic: String,
         payload: Bytes,
         retained: bool,
+        /// Seconds left of the publisher's message expiry (MQTT 5), if it set one.
+        expiry: Option<u32>,
     },
 }
 
@@ -83,6 +110,13 @@ struct Bridge {
     /// Devices whose retained discovery configs we watch, to clear the ones no longer published.
     watched: HashSet<String>,
     delivery: DeliveryMarkers,
+    /// The largest packet this connection may send (ours, or the broker's if smaller).
+    max_outgoing: usize,
+    /// Subscribed at least once. Until then retained topics are not published (the first
+    /// connect publishes everything anyway, after subscribing: a state seen before the command
+    /// subscriptions exist would invite a command nobody hears), and events wait in `held`.
+    subscribed: bool,
+    held: Vec<(String, Vec<u8>)>,
 }
 
 /// Confirms hub barriers ([`HubEvent::Barrier`]) once the broker has every publish before them.
@@ -140,6 +174,9 @@ pub async fn run(
             ..DeliveryMarkers::default()
         },
         watched: HashSet::new(),
+        max_outgoing: MAX_OUTGOING_PACKET,
+        subscribed: false,
+        held: Vec::new(),
     };
     let mut republish_at: Option<tokio::time::Instant> = None;
     loop {
@@ -152,9 +189,13 @@ pub async fn run(
         tokio::select! {
             _ = shutdown.cancelled() => break,
             Some(net) = net_rx.recv() => match net {
-                Net::Connected => bridge.on_connect().await?,
-                Net::Message { topic, payload, retained } => {
-                    if bridge.on_message(&topic, &payload, retained).await? {
+                Net::Connected { max_packet } => {
+                    bridge.max_outgoing = max_packet
+                        .map_or(MAX_OUTGOING_PACKET, |m| (m as usize).min(MAX_OUTGOING_PACKET));
+                    bridge.on_connect().await?
+                }
+                Net::Message { topic, payload, retained, expiry } => {
+                    if bridge.on_message(&topic, &payload, retained, expiry).await? {
                         let jitter = rand::thread_rng().gen_range(500..1500);
                         republish_at = Some(tokio::time::Instant::now() + Duration::from_millis(jitter));
                     }
@@ -181,11 +222,26 @@ pub async fn run(
             }
         }
     }
-    // Clean shutdown: say offline ourselves (the last will only fires on an unclean disconnect).
-    bridge
-        .client
-        .publish(bridge.topics.status(), QoS::AtLeastOnce, true, "offline")
-        .await?;
+    if settings.clear_on_stop {
+        // Empty retained payloads: Home Assistant deletes the devices, the broker forgets the rest.
+        let topics: Vec<String> = bridge.published.keys().cloned().collect();
+        info!(
+            topics = topics.len(),
+            "clearing everything TeslaSync published"
+        );
+        for topic in topics {
+            bridge.send(topic, Vec::new(), true).await?;
+        }
+        bridge
+            .send(bridge.topics.status(), Vec::new(), true)
+            .await?;
+    } else {
+        // Clean shutdown: say offline ourselves (the last will only fires on an unclean disconnect).
+        bridge
+            .client
+            .publish(bridge.topics.status(), QoS::AtLeastOnce, true, "offline")
+            .await?;
+    }
     bridge.client.disconnect().await?;
     if tokio::time::timeout(Duration::from_secs(5), io)
         .await
@@ -205,13 +261,14 @@ fn bridge_topics_delivery(mqtt: &MqttConfig) -> String {
 fn options(mqtt: &MqttConfig, topics: &Topics) -> MqttOptions {
     let mut o = MqttOptions::new(mqtt.client_id.clone(), mqtt.host(), mqtt.port());
     o.set_keep_alive(Duration::from_secs(30));
-    o.set_clean_session(true);
-    o.set_max_packet_size(MAX_PACKET, MAX_PACKET);
+    o.set_clean_start(true);
+    o.set_max_packet_size(Some(MAX_INCOMING_PACKET));
     o.set_last_will(LastWill::new(
         topics.status(),
         "offline",
         QoS::AtLeastOnce,
         true,
+        None,
     ));
     if let Some(user) = &mqtt.username {
         let password = mqtt
@@ -241,24 +298,28 @@ async fn drive(
             event = eventloop.poll() => event,
         };
         let net = match event {
-            Ok(Event::Incoming(Packet::ConnAck(_))) => {
+            Ok(Event::Incoming(Packet::ConnAck(ack))) => {
                 info!("connected to the MQTT broker");
                 backoff = Duration::from_secs(1);
-                Net::Connected
+                Net::Connected {
+                    max_packet: ack.properties.and_then(|p| p.max_packet_size),
+                }
             }
             // Live discovery configs are our own publications coming back (the bridge watches only
             // the retained ones): not worth a trip through the channel.
             Ok(Event::Incoming(Packet::Publish(p)))
                 if !p.retain
-                    && p.topic.starts_with(&discovery_prefix)
-                    && p.topic.ends_with("/config") =>
+                    && p.topic.starts_with(discovery_prefix.as_bytes())
+                    && p.topic.ends_with(b"/config") =>
             {
                 continue
             }
             Ok(Event::Incoming(Packet::Publish(p))) => Net::Message {
-                topic: p.topic,
+                // Topics are UTF-8 by the protocol (the broker checks); a bad one matches nothing.
+                topic: String::from_utf8_lossy(&p.topic).into_owned(),
                 payload: p.payload,
                 retained: p.retain,
+                expiry: p.properties.and_then(|p| p.message_expiry_interval),
             },
             Ok(Event::Outgoing(Outgoing::Disconnect)) => return,
             Ok(_) => continue,
@@ -266,7 +327,7 @@ async fn drive(
                 if tx.is_closed() {
                     return;
                 }
-                warn!(error = %e, retry_in_secs = backoff.as_secs(), "MQTT connection problem");
+                warn!(error = %connection_problem(&e), retry_in_secs = backoff.as_secs(), "MQTT connection problem");
                 tokio::select! {
                     _ = stop.cancelled() => return,
                     _ = tokio::time::sleep(backoff) => {}
@@ -281,15 +342,119 @@ async fn drive(
     }
 }
 
+/// A connection error in words a user can act on (the broker's refusals name the setting to fix).
+pub fn connection_problem(e: &ConnectionError) -> String {
+    match e {
+        ConnectionError::ConnectionRefused(code) => refusal(*code),
+        other => other.to_string(),
+    }
+}
+
+/// Why a broker refused the connection, and what to change.
+fn refusal(code: ConnectReturnCode) -> String {
+    match code {
+        ConnectReturnCode::BadUserNamePassword => "the MQTT broker refused the username or \
+            password (bad credentials): check mqtt.username and mqtt.password (demo: \
+            --mqtt-username, --mqtt-password-file)"
+            .into(),
+        ConnectReturnCode::NotAuthorized => "the MQTT broker refused the connection: not \
+            authorized (set mqtt.username and mqtt.password to a user the broker accepts; demo: \
+            --mqtt-username, --mqtt-password-file)"
+            .into(),
+        ConnectReturnCode::UnsupportedProtocolVersion
+        | ConnectReturnCode::RefusedProtocolVersion => {
+            "the MQTT broker does not speak MQTT 5, which TeslaSync needs (Mosquitto 1.6 or later, \
+             EMQX, HiveMQ and Home Assistant's Mosquitto add-on do)"
+                .into()
+        }
+        ConnectReturnCode::ClientIdentifierNotValid | ConnectReturnCode::BadClientId => {
+            "the MQTT broker refused the client id: change mqtt.client_id".into()
+        }
+        ConnectReturnCode::Banned => "the MQTT broker has banned this client".into(),
+        other => format!("the MQTT broker refused the connection ({other:?})"),
+    }
+}
+
+/// Cuts echoed user input to [`MAX_ECHO`] bytes on a character boundary.
+pub fn clip(text: &str) -> String {
+    clip_to(text, MAX_ECHO)
+}
+
+fn clip_to(text: &str, max: usize) -> String {
+    if text.len() <= max {
+        return text.to_string();
+    }
+    let mut end = max;
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}… ({} bytes)", &text[..end], text.len())
+}
+
+/// The value of a top-level-looking `"<key>": "<string>"` near the start of a payload that is
+/// too large, not UTF-8 or not valid JSON, so the answer can still carry the command's `id`.
+fn sniff(payload: &[u8], key: &str) -> Option<String> {
+    let head = payload;
+    let needle = format!("\"{key}\"");
+    let mut from = 0;
+    while let Some(at) = find(&head[from..], needle.as_bytes()) {
+        let mut rest = &head[from + at + needle.len()..];
+        rest = trim_start(rest);
+        if let Some(after) = rest.strip_prefix(b":") {
+            let value = trim_start(after);
+            let mut values = serde_json::Deserializer::from_slice(value).into_iter::<String>();
+            if let Some(Ok(text)) = values.next() {
+                return Some(clip(&text));
+            }
+        }
+        from += at + needle.len();
+    }
+    None
+}
+
+fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
+    haystack.windows(needle.len()).position(|w| w == needle)
+}
+
+fn trim_start(bytes: &[u8]) -> &[u8] {
+    let n = bytes.iter().take_while(|b| b.is_ascii_whitespace()).count();
+    &bytes[n..]
+}
+
+/// One command attempt that is refused before it reaches the executor.
+struct Refusal<'a> {
+    vin: &'a str,
+    id: Option<String>,
+    command: String,
+    reason: String,
+}
+
 impl Bridge {
     async fn on_connect(&mut self) -> Result<(), BridgeError> {
-        for topic in self.topics.subscriptions() {
-            self.client.subscribe(topic, QoS::AtLeastOnce).await?;
-        }
+        // Command topics: retain as published, so a retained command is recognised as one even
+        // when it arrives live (see the module comment).
+        let commands: Vec<Filter> = self
+            .topics
+            .command_subscriptions()
+            .into_iter()
+            .map(|topic| {
+                let mut f = Filter::new(topic, QoS::AtLeastOnce);
+                f.preserve_retain = true;
+                f
+            })
+            .collect();
+        self.client.subscribe_many(commands).await?;
+        self.client
+            .subscribe(self.topics.home_assistant_status(), QoS::AtLeastOnce)
+            .await?;
         self.client
             .subscribe(self.delivery.topic.clone(), QoS::AtLeastOnce)
             .await?;
         self.delivery.connection += 1;
+        self.subscribed = true;
+        for (topic, payload) in std::mem::take(&mut self.held) {
+            self.send(topic, payload, false).await?;
+        }
         // The broker may have restarted and lost retained messages: send everything again.
         self.published.clear();
         self.watched.clear();
@@ -310,10 +475,8 @@ impl Bridge {
 
     async fn send_marker(&mut self, id: u64) -> Result<(), BridgeError> {
         let marker = format!("{} {id}", self.delivery.connection);
-        self.client
-            .publish(self.delivery.topic.clone(), QoS::AtLeastOnce, false, marker)
-            .await?;
-        Ok(())
+        self.send(self.delivery.topic.clone(), marker.into_bytes(), false)
+            .await
     }
 
     /// A marker came back from the broker.
@@ -336,6 +499,7 @@ impl Bridge {
         topic: &str,
         payload: &[u8],
         retained: bool,
+        expiry: Option<u32>,
     ) -> Result<bool, BridgeError> {
         if topic == self.delivery.topic {
             self.on_marker(payload);
@@ -350,9 +514,7 @@ impl Bridge {
                 // A config from another discovery mode, a removed entity or an earlier version.
                 if !self.published.contains_key(topic) {
                     info!(topic, device = %id, "clearing a discovery config TeslaSync no longer publishes");
-                    self.client
-                        .publish(topic, QoS::AtLeastOnce, true, Vec::<u8>::new())
-                        .await?;
+                    self.send(topic.to_string(), Vec::new(), true).await?;
                 }
                 return Ok(false);
             }
@@ -360,52 +522,107 @@ impl Bridge {
         let Some(inbound) = self.topics.parse(topic) else {
             return Ok(false);
         };
-        if retained && !matches!(inbound, Inbound::HomeAssistantStatus) {
-            // A retained command would run again on every restart; never act on one.
-            warn!(topic, "ignoring a retained command message");
-            self.event(None, "bad_payload", &format!("ignored a retained message on {topic}: publish commands without the retain flag")).await?;
+        let (vin, what) = match &inbound {
+            Inbound::HomeAssistantStatus => {
+                let text = std::str::from_utf8(payload).unwrap_or_default();
+                return Ok(text.trim() == "online");
+            }
+            Inbound::Set { vin, key, .. } => (vin.to_ascii_uppercase(), key.clone()),
+            Inbound::Command { vin } => (vin.to_ascii_uppercase(), String::new()),
+        };
+        let json = matches!(inbound, Inbound::Command { .. });
+        // What an answer can carry even when the payload cannot be read as a whole.
+        let refusal = |reason: String| Refusal {
+            vin: &vin,
+            id: if json { sniff(payload, "id") } else { None },
+            command: if json {
+                sniff(payload, "command").unwrap_or_default()
+            } else {
+                clip(&what)
+            },
+            reason,
+        };
+        if retained && payload.is_empty() {
+            // The broker deleting a retained message (our own clean-up below, or the user's).
             return Ok(false);
         }
-        let text = match std::str::from_utf8(payload) {
-            Ok(t) => t,
-            Err(_) => {
-                self.event(
-                    None,
-                    "bad_payload",
-                    &format!("the payload on {topic} is not UTF-8 text"),
-                )
-                .await?;
-                return Ok(false);
-            }
+        if retained {
+            // A retained command would run again on every restart and reconnect: whatever else is
+            // wrong with it, clear it so it stops replaying.
+            self.send(topic.to_string(), Vec::new(), true).await?;
+        }
+        if payload.len() > MAX_COMMAND_PAYLOAD {
+            let reason = format!(
+                "too large: the payload on {} is {} bytes; commands are at most {} KiB",
+                clip(topic),
+                payload.len(),
+                MAX_COMMAND_PAYLOAD / 1024
+            );
+            return self.refuse(refusal(reason)).await.map(|_| false);
+        }
+        if retained {
+            // Never executed (and cleared above).
+            warn!(topic = %clip(topic), "refusing a retained command message");
+            let reason = format!(
+                "retained: a command published with the retain flag on {} is never executed (it \
+                 would run again on every restart); TeslaSync cleared it from the broker. Publish \
+                 commands without the retain flag",
+                clip(topic)
+            );
+            return self.refuse(refusal(reason)).await.map(|_| false);
+        }
+        let Ok(text) = std::str::from_utf8(payload) else {
+            let reason = format!("the payload on {} is not UTF-8 text", clip(topic));
+            return self.refuse(refusal(reason)).await.map(|_| false);
         };
+        let Some(record) = self.hub.get(&vin) else {
+            let known = self.hub.vins().join(", ");
+            let reason = format!(
+                "unknown vehicle: no vehicle {} on this Tesla account (known: {known})",
+                clip(&vin)
+            );
+            self.event(None, "unknown_vehicle", &reason).await?;
+            let mut r = refusal(reason);
+            if json {
+                // The payload is readable: take its id even where the sniffing would not.
+                if let Ok(request) = serde_json::from_str::<CommandRequest>(text) {
+                    r.id = request.id.map(|id| clip(&id));
+                    r.command = clip(&request.command);
+                }
+            }
+            return self.result_of(r).await.map(|_| false);
+        };
+        let expires_at = expiry.map(|secs| self.clock.now() + Duration::from_secs(secs.into()));
         match inbound {
-            Inbound::HomeAssistantStatus => return Ok(text.trim() == "online"),
-            Inbound::Set { vin, key, aspect } => {
-                self.on_set(&vin.to_ascii_uppercase(), &key, aspect.as_deref(), text)
+            Inbound::Set { key, aspect, .. } => {
+                self.on_set(&record, &key, aspect.as_deref(), text, expires_at)
                     .await?
             }
-            Inbound::Command { vin } => self.on_command(&vin.to_ascii_uppercase(), text).await?,
+            Inbound::Command { .. } => self.on_command(&record, text, expires_at).await?,
+            Inbound::HomeAssistantStatus => {}
         }
         Ok(false)
     }
 
     async fn on_set(
         &mut self,
-        vin: &str,
+        record: &crate::vehicle::hub::VehicleRecord,
         key: &str,
         aspect: Option<&str>,
         payload: &str,
+        expires_at: Option<SystemTime>,
     ) -> Result<(), BridgeError> {
-        let Some(record) = self.known_vehicle(vin).await? else {
-            return Ok(());
-        };
+        let vin = record.info.vin.as_str();
         let Some(entity) = catalog::find(key).filter(|e| e.is_control()) else {
+            let reason = format!("{:?} is not a controllable entity of this car", clip(key));
+            self.event(Some(vin), "unknown_entity", &reason).await?;
             return self
-                .event(
-                    Some(vin),
-                    "unknown_entity",
-                    &format!("{key:?} is not a controllable entity of this car"),
-                )
+                .result_of(Refusal {
+                    vin,
+                    id: None,
+                    command: clip(key),
+                    reason,
+                })
                 .await;
         };
         let requests = match entity.requests(aspect, payload, &record.signals) {
@@ -427,25 +644,30 @@ impl Bridge {
             }
         }
         for command in commands {
-            self.submit(vin, command, None);
+            self.submit(vin, command, None, expires_at);
         }
         Ok(())
     }
 
-    async fn on_command(&mut self, vin: &str, payload: &str) -> Result<(), BridgeError> {
-        let Some(record) = self.known_vehicle(vin).await? else {
-            return Ok(());
-        };
+    async fn on_command(
+        &mut self,
+        record: &crate::vehicle::hub::VehicleRecord,
+        payload: &str,
+        expires_at: Option<SystemTime>,
+    ) -> Result<(), BridgeError> {
+        let vin = record.info.vin.as_str();
         let request: CommandRequest = match serde_json::from_str(payload) {
             Ok(r) => r,
             Err(e) => {
                 let msg = format!("the command payload is not valid JSON {{\"command\": ..., \"params\": {{...}}, \"id\": ...}}: {e}");
-                return self.reject(vin, None, "", &msg).await;
+                let id = sniff(payload.as_bytes(), "id");
+                let command = sniff(payload.as_bytes(), "command").unwrap_or_default();
+                return self.reject(vin, id, &command, &msg).await;
             }
         };
         let limits = crate::vehicle::command::limits_of(&record.signals);
         match Command::parse_within(&request.command, &request.params, &limits) {
-            Ok(command) => self.submit(vin, command, request.id),
+            Ok(command) => self.submit(vin, command, request.id, expires_at),
             Err(e) => {
                 self.reject(vin, request.id, &request.command, &e.to_string())
                     .await?
@@ -454,27 +676,22 @@ impl Bridge {
         Ok(())
     }
 
-    /// The car's record, or an event explaining that the VIN is unknown.
-    async fn known_vehicle(
-        &mut self,
+    fn submit(
+        &self,
         vin: &str,
-    ) -> Result<Option<crate::vehicle::hub::VehicleRecord>, BridgeError> {
-        if let Some(record) = self.hub.get(vin) {
-            return Ok(Some(record));
-        }
-        let known = self.hub.vins().join(", ");
-        self.event(
-            None,
-            "unknown_vehicle",
-            &format!("no vehicle {vin} on this Tesla account (known: {known})"),
-        )
-        .await?;
-        Ok(None)
-    }
-
-    fn submit(&self, vin: &str, command: Command, id: Option<String>) {
+        command: Command,
+        id: Option<String>,
+        expires_at: Option<SystemTime>,
+    ) {
         debug!(vin, command = command.name(), "queueing command");
-        self.executor.submit(vin, Job { command, id });
+        self.executor.submit(
+            vin,
+            Job {
+                command,
+                id,
+                expires_at,
+            },
+        );
     }
 
     /// A command that never reached Tesla: an event for the user and a failed result for automations.
@@ -485,30 +702,44 @@ impl Bridge {
         command: &str,
         reason: &str,
     ) -> Result<(), BridgeError> {
-        warn!(vin, command, reason, "rejected command");
-        self.event(Some(vin), "bad_payload", reason).await?;
-        let outcome = CommandOutcome {
-            vin: vin.to_string(),
-            id,
-            command: command.to_string(),
-            ok: false,
+        self.refuse(Refusal {
+            vin,
+            id: id.map(|id| clip(&id)),
+            command: clip(command),
             reason: reason.to_string(),
+        })
+        .await
+    }
+
+    /// A refused attempt: `bad_payload` on the car's event topic (`<base>/event` for a VIN that is
+    /// not on the account) and a failed `command/result`.
+    async fn refuse(&mut self, r: Refusal<'_>) -> Result<(), BridgeError> {
+        warn!(vin = %clip(r.vin), command = %r.command, reason = %clip(&r.reason), "rejected command");
+        let known = self.hub.get(r.vin).is_some();
+        self.event(known.then_some(r.vin), "bad_payload", &r.reason)
+            .await?;
+        self.result_of(r).await
+    }
+
+    /// The failed `command/result` of a refused attempt.
+    async fn result_of(&mut self, r: Refusal<'_>) -> Result<(), BridgeError> {
+        let outcome = CommandOutcome {
+            vin: r.vin.to_string(),
+            id: r.id,
+            command: r.command,
+            ok: false,
+            reason: r.reason,
             duration_ms: 0,
         };
         self.result(&outcome).await
     }
 
     async fn result(&mut self, outcome: &CommandOutcome) -> Result<(), BridgeError> {
-        let payload = serde_json::to_vec(outcome).expect("serializable");
-        self.client
-            .publish(
-                self.topics.command_result(&outcome.vin),
-                QoS::AtLeastOnce,
-                false,
-                payload,
-            )
-            .await?;
-        Ok(())
+        let mut outcome = outcome.clone();
+        outcome.reason = clip_to(&outcome.reason, 4 * MAX_ECHO);
+        let payload = serde_json::to_vec(&outcome).expect("serializable");
+        self.send(self.topics.command_result(&outcome.vin), payload, false)
+            .await
     }
 
     async fn event(
@@ -522,9 +753,39 @@ impl Bridge {
             None => self.topics.bridge_event(),
         };
         let at = humantime::format_rfc3339_seconds(self.clock.now()).to_string();
+        let message = clip_to(message, 4 * MAX_ECHO);
         let payload = json!({ "kind": kind, "message": message, "at": at });
+        self.send(topic, payload.to_string().into_bytes(), false)
+            .await
+    }
+
+    /// Every publish goes through here: one that would exceed the packet limit (which would make
+    /// the client drop the connection) is not sent, and logged instead.
+    async fn send(
+        &mut self,
+        topic: String,
+        payload: Vec<u8>,
+        retain: bool,
+    ) -> Result<(), BridgeError> {
+        if !self.subscribed {
+            if !retain {
+                self.held.push((topic, payload));
+            }
+            return Ok(());
+        }
+        // Fixed header, topic length, packet id and properties take well under 64 bytes.
+        let size = topic.len() + payload.len() + 64;
+        if size > self.max_outgoing {
+            warn!(
+                topic = %clip(&topic),
+                bytes = size,
+                limit = self.max_outgoing,
+                "not publishing a message larger than the MQTT packet limit"
+            );
+            return Ok(());
+        }
         self.client
-            .publish(topic, QoS::AtLeastOnce, false, payload.to_string())
+            .publish(topic, QoS::AtLeastOnce, retain, payload)
             .await?;
         Ok(())
     }
@@ -587,9 +848,7 @@ impl Bridge {
             .collect();
         for topic in gone {
             self.published.remove(&topic);
-            self.client
-                .publish(topic, QoS::AtLeastOnce, true, Vec::<u8>::new())
-                .await?;
+            self.send(topic, Vec::new(), true).await?;
         }
         for (topic, config) in configs {
             self.publish_retained(topic, serde_json::to_vec(&config).expect("serializable"))
@@ -629,9 +888,7 @@ impl Bridge {
         stale.extend(discovery::removal_topics(&self.topics, self.site.mode, vin));
         for topic in stale {
             self.published.remove(&topic);
-            self.client
-                .publish(topic, QoS::AtLeastOnce, true, Vec::<u8>::new())
-                .await?;
+            self.send(topic, Vec::new(), true).await?;
         }
         self.sync_bridge().await
     }
@@ -644,10 +901,56 @@ impl Bridge {
         if self.published.get(&topic) == Some(&payload) {
             return Ok(());
         }
-        self.client
-            .publish(topic.clone(), QoS::AtLeastOnce, true, payload.clone())
-            .await?;
+        self.send(topic.clone(), payload.clone(), true).await?;
         self.published.insert(topic, payload);
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn echoes_are_cut_on_a_character_boundary() {
+        assert_eq!(clip("short"), "short");
+        let long = "é".repeat(1000);
+        let cut = clip(&long);
+        assert!(cut.len() < MAX_ECHO + 32, "{}", cut.len());
+        assert!(cut.ends_with("(2000 bytes)"), "{cut}");
+    }
+
+    #[test]
+    fn an_id_is_read_from_payloads_that_do_not_parse() {
+        let mut big = br#"{"id": "a1", "command": "honk_horn", "params": {"x": ""#.to_vec();
+        big.extend(std::iter::repeat_n(b'x', 200_000));
+        assert_eq!(sniff(&big, "id").as_deref(), Some("a1"));
+        assert_eq!(sniff(&big, "command").as_deref(), Some("honk_horn"));
+        let bytes = [
+            br#"{"params": {"id": 5}, "id" : "b\"2", "x": ""#.as_slice(),
+            &[0xff],
+        ]
+        .concat();
+        assert_eq!(sniff(&bytes, "id").as_deref(), Some("b\"2"));
+        assert_eq!(sniff(b"no json at all", "id"), None);
+        assert_eq!(sniff(br#"{"id": 7}"#, "id"), None);
+    }
+
+    #[test]
+    fn broker_refusals_name_the_fix() {
+        let bad = connection_problem(&ConnectionError::ConnectionRefused(
+            ConnectReturnCode::BadUserNamePassword,
+        ));
+        assert!(
+            bad.contains("bad credentials") && bad.contains("mqtt.password"),
+            "{bad}"
+        );
+        let denied = connection_problem(&ConnectionError::ConnectionRefused(
+            ConnectReturnCode::NotAuthorized,
+        ));
+        assert!(
+            denied.contains("not authorized") && denied.contains("mqtt.username"),
+            "{denied}"
+        );
     }
 }

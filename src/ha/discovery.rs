@@ -89,6 +89,10 @@ fn options_list(o: &Options) -> Vec<&'static str> {
     o.choices.iter().map(|c| c.option).collect()
 }
 
+/// How long a command from a Home Assistant control stays valid (MQTT 5 message expiry, seconds):
+/// room for the executor's 60 s wake and a short queue, not for a command run minutes late.
+pub const COMMAND_EXPIRY_SECS: u32 = 90;
+
 /// The platform-specific part of one entity's config (no device, origin or availability).
 pub fn component(topics: &Topics, info: &VehicleInfo, signals: &Signals, e: &Entity) -> Json {
     let vin = &info.vin;
@@ -210,6 +214,12 @@ pub fn component(topics: &Topics, info: &VehicleInfo, signals: &Signals, e: &Ent
             put(&mut c, "state_topic", state);
             put(&mut c, "command_topic", set);
         }
+    }
+    if e.is_control() {
+        // Home Assistant (on MQTT 5) then publishes commands with this expiry: a broker drops a
+        // command nobody took in time, and the bridge refuses one whose expiry passes while it
+        // waits (queue, wake), so an unlock pressed minutes ago never runs now.
+        put(&mut c, "message_expiry_interval", COMMAND_EXPIRY_SECS);
     }
     Json::Object(c)
 }
@@ -622,6 +632,21 @@ mod tests {
             cmps["charge_state_battery_level"]["default_entity_id"],
             "sensor.red_rocket_battery_level"
         );
+        // Commands from controls expire (MQTT 5): a queued unlock never runs late.
+        for id in [
+            "vehicle_state_locked",
+            "wake",
+            "charge_state_charge_current_request",
+        ] {
+            assert_eq!(
+                cmps[id]["message_expiry_interval"],
+                json!(COMMAND_EXPIRY_SECS),
+                "{id}"
+            );
+        }
+        assert!(cmps["charge_state_battery_level"]
+            .get("message_expiry_interval")
+            .is_none());
     }
 
     #[test]

@@ -159,11 +159,18 @@ impl Topics {
 
     /// Subscriptions the bridge needs.
     pub fn subscriptions(&self) -> Vec<String> {
+        let mut all = self.command_subscriptions();
+        all.push(self.home_assistant_status());
+        all
+    }
+
+    /// The command topics (`/set` and JSON commands): the bridge subscribes to these with MQTT 5
+    /// *retain as published*, to recognise a retained command even on its first live delivery.
+    pub fn command_subscriptions(&self) -> Vec<String> {
         vec![
             format!("{}/+/+/set", self.base),
             format!("{}/+/+/+/set", self.base),
             format!("{}/+/command", self.base),
-            self.home_assistant_status(),
         ]
     }
 

@@ -296,6 +296,10 @@ impl Governor {
                 Signal::FleetBudgetLeftUsd,
                 round((report.budget_usd - report.month_usd).max(0.0)),
             ),
+            (
+                Signal::FleetBudgetExhausted,
+                Value::Bool(m.data_budget_announced),
+            ),
         ];
         self.hub.apply(Update {
             vin: vin.to_string(),

@@ -13,7 +13,7 @@
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
 
 use serde::Serialize;
 use tokio::sync::{mpsc, Notify};
@@ -41,6 +41,9 @@ pub struct Job {
     pub command: Command,
     /// Correlation id from the JSON command topic, echoed in the result.
     pub id: Option<String>,
+    /// When the command stops being wanted (its MQTT 5 message expiry): a command still queued
+    /// or still waiting for the car to wake then is refused, never sent late.
+    pub expires_at: Option<SystemTime>,
 }
 
 /// The result of one command, published on `<base>/<VIN>/command/result`.
@@ -169,7 +172,7 @@ async fn worker(inner: Arc<Inner>, vin: String, mut rx: mpsc::Receiver<Job>) {
     while let Some(job) = rx.recv().await {
         let started = Instant::now();
         let name = job.command.name();
-        let result = execute(&inner, &mut link, &vin, &job.command).await;
+        let result = execute(&inner, &mut link, &vin, &job.command, job.expires_at).await;
         let (ok, reason) = match result {
             Ok(reason) => (true, reason),
             Err(reason) => (false, reason),
@@ -200,11 +203,13 @@ async fn execute(
     link: &mut Link,
     vin: &str,
     command: &Command,
+    expires_at: Option<SystemTime>,
 ) -> Result<String, String> {
     let record = inner
         .hub
         .get(vin)
         .ok_or_else(|| format!("vehicle {vin} is not on this Tesla account"))?;
+    still_wanted(inner, expires_at)?;
     if *command == Command::WakeUp {
         wake(inner, vin).await?;
         return Ok(String::new());
@@ -231,6 +236,7 @@ async fn execute(
             wake(inner, vin).await?;
         }
     }
+    still_wanted(inner, expires_at)?;
     if command.wants_climate_on() && !climate_on(&record) {
         // Seat and steering-wheel heaters only run with the HVAC on: start it first, as Home
         // Assistant's integrations do. If that fails, the command fails with its reason.
@@ -245,6 +251,22 @@ async fn execute(
         publish_effects(inner, vin, command);
     }
     result
+}
+
+/// Refuses a command whose MQTT message expiry has passed (before any request, or after a wake).
+fn still_wanted(inner: &Inner, expires_at: Option<SystemTime>) -> Result<(), String> {
+    expired_by(inner.clock.now(), expires_at)
+}
+
+fn expired_by(now: SystemTime, expires_at: Option<SystemTime>) -> Result<(), String> {
+    match expires_at {
+        Some(at) if now >= at => Err(
+            "expired: its MQTT message expiry passed before the car could take it, so it was not \
+             sent (publish it again, or with a longer message_expiry_interval)"
+                .into(),
+        ),
+        _ => Ok(()),
+    }
 }
 
 /// Sends one command over the car's transport.
@@ -380,7 +402,11 @@ async fn execute_signed(
             .map_err(|e| e.to_string())?;
         // Durable before sending: a restart must never reuse this counter.
         sessions.save(signer).await.map_err(|e| e.to_string())?;
-        let reply = match inner.fleet.signed_command(vin, request.bytes()).await {
+        let reply = match inner
+            .fleet
+            .signed_command_named(vin, request.bytes(), command.name())
+            .await
+        {
             Ok(reply) => reply,
             Err(FleetError::Unavailable) if !retried => {
                 retried = true;
@@ -500,6 +526,15 @@ async fn wake(inner: &Inner, vin: &str) -> Result<(), String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_expired_command_is_refused_and_a_fresh_one_is_not() {
+        let now = SystemTime::UNIX_EPOCH + Duration::from_secs(1_000);
+        assert!(expired_by(now, None).is_ok());
+        assert!(expired_by(now, Some(now + Duration::from_secs(1))).is_ok());
+        let err = expired_by(now, Some(now)).unwrap_err();
+        assert!(err.starts_with("expired"), "{err}");
+    }
     use crate::vehicle::VehicleInfo;
 
     fn car(listed_required: bool, fleet_status: Option<bool>) -> VehicleRecord {

@@ -79,13 +79,19 @@ impl SetupWatch {
                         break;
                     }
                     // Tokens only in memory: the user must free disk space before a restart.
-                    if let Some(why) = unsaved.borrow_and_update().clone() {
-                        self.hub.problem(None, "storage", why);
+                    let why = unsaved.borrow_and_update().clone();
+                    if let Some(why) = &why {
+                        self.hub.problem(None, "storage", why.clone());
+                    }
+                    // Shown on every car too (the problem entity), until the write succeeds.
+                    for vin in self.hub.vins() {
+                        self.mirror_storage(&vin, why.as_deref());
                     }
                 }
                 event = events.recv() => match event {
                     Ok(HubEvent::Changed { vin }) => {
                         self.mirror(&vin, reauth);
+                        self.mirror_storage(&vin, unsaved.borrow().as_deref());
                         if checked.insert(vin) {
                             next_check = Some(self.clock.now());
                         }
@@ -110,6 +116,16 @@ impl SetupWatch {
             vin: vin.to_string(),
             at: self.clock.now(),
             signals: vec![(Signal::ReauthRequired, Value::Bool(reauth))],
+        });
+    }
+
+    /// Sets the car's `StorageProblem` signal (unknown while the tokens are stored).
+    fn mirror_storage(&self, vin: &str, why: Option<&str>) {
+        let value = why.map_or(Value::Unknown, |w| Value::Text(w.to_string()));
+        self.hub.apply(Update {
+            vin: vin.to_string(),
+            at: self.clock.now(),
+            signals: vec![(Signal::StorageProblem, value)],
         });
     }
 

@@ -216,6 +216,11 @@ signals! {
     KeyPaired,
     /// From `fleet_status`: the car only accepts signed commands.
     CommandProtocolRequired,
+    /// Account-level, mirrored on every car: why the store cannot write the Tesla tokens (they are
+    /// kept in memory only; free disk space before a restart), unknown while it can.
+    StorageProblem,
+    /// Cost governor, account-level: this month's data budget is spent, so polling has stopped.
+    FleetBudgetExhausted,
 
     // Every other Fleet Telemetry field, by its field name (numbers 1-269; placeholders
     // `Experimental_*` and `Deprecated_*` have no signal). The telemetry decoder maps a field to

@@ -4,10 +4,14 @@
 //! with QR code, per-car checklist).
 //!
 //! Only two routes are public: the public key (Tesla and the car's owner must fetch it) and the OAuth
-//! callback (Tesla's redirect lands there, possibly from another device). The callback is protected by
-//! the `state`: single use, issued by this process, and bound to the browser that started the sign-in
-//! by an HttpOnly cookie. Everything else is behind [`super::Access`]. POSTs require a JSON body, which a
-//! foreign web page cannot send without CORS, so a logged-in admin's browser cannot be made to post.
+//! callback (Tesla's redirect lands there). The callback is protected by its `state` alone: 256
+//! random bits, single use, 15 minutes, and issued only to an admin (`/api/v1/auth/login` is behind
+//! the guard), so nobody else can hold one. It is deliberately *not* bound to the browser: the
+//! redirect URI is the public address, a different origin than Home Assistant's ingress panel (and
+//! often another device), where the browser has neither a session nor any cookie of ours. The
+//! set-up page polls `/api/v1/auth/status` and shows the outcome when a sign-in completes.
+//! Everything else is behind [`super::Access`]. POSTs require a JSON body, which a foreign web page
+//! cannot send without CORS, so a logged-in admin's browser cannot be made to post.
 //!
 //! The logic lives in [`crate::account`]; handlers translate.
 
@@ -25,18 +29,11 @@ use tracing::{info, warn};
 
 use super::{escape, WebState};
 use crate::account::SetupError;
-use crate::secret::Secret;
-use crate::tesla::auth::oauth::{self, Callback, LOGIN_TTL};
-use crate::tesla::auth::{AuthError, AuthStatus, Claims};
+use crate::tesla::auth::oauth::{self, Callback};
+use crate::tesla::auth::{AuthStatus, Claims};
 use crate::tesla::fleet::partner::WELL_KNOWN_PATH;
 use crate::tesla::region;
 use crate::vehicle::setup;
-
-/// The cookie that binds a sign-in's `state` to the browser that started it.
-const LOGIN_COOKIE: &str = "teslasync_login";
-/// Its path: `/`, because a proxy may serve the pages under a prefix (ingress), and the paste box
-/// lives on the set-up page. The cookie is useless anywhere but the callback.
-const COOKIE_PATH: &str = "/";
 
 /// Routes anyone may reach.
 pub fn public_routes() -> Router<WebState> {
@@ -49,6 +46,7 @@ pub fn public_routes() -> Router<WebState> {
 pub fn admin_routes() -> Router<WebState> {
     Router::new()
         .route("/api/v1/auth/login", get(login))
+        .route("/api/v1/auth/status", get(auth_status))
         .route("/api/v1/auth/callback-url", post(pasted_callback))
         .route("/api/v1/auth/logout", post(logout))
         .route("/api/v1/devtools/fleet-api-info", get(fleet_api_info))
@@ -138,53 +136,36 @@ async fn public_key(State(state): State<WebState>) -> Response {
     }
 }
 
-/// Whether this browser started the sign-in whose `state` it presents.
-pub(super) fn bound_to_browser(headers: &HeaderMap, state: &str) -> bool {
-    super::access::cookie(headers, LOGIN_COOKIE)
-        .is_some_and(|c| Secret::from(c) == Secret::from(state))
-}
-
-/// Clears the login cookie (after use, or on failure).
-fn clear_cookie(resp: &mut Response) {
-    let value = format!("{LOGIN_COOKIE}=; Path={COOKIE_PATH}; Max-Age=0; HttpOnly; SameSite=Lax");
-    if let Ok(v) = HeaderValue::from_str(&value) {
-        resp.headers_mut().append(header::SET_COOKIE, v);
-    }
-}
-
-/// `GET /api/v1/auth/callback?code=…&state=…`: Tesla's redirect after sign-in.
-async fn callback(
-    State(state): State<WebState>,
-    headers: HeaderMap,
-    RawQuery(q): RawQuery,
-) -> Response {
+/// `GET /api/v1/auth/callback?code=…&state=…`: Tesla's redirect after sign-in, completed by its
+/// `state` (see the module docs). The outcome also goes to the set-up page, which may be open in
+/// another tab, origin or device (Home Assistant's ingress panel) and reloads when it sees it.
+async fn callback(State(state): State<WebState>, RawQuery(q): RawQuery) -> Response {
     let pairs: Vec<(String, String)> =
         url::form_urlencoded::parse(q.unwrap_or_default().as_bytes())
             .into_owned()
             .collect();
     let result = match oauth::callback_from_pairs(&pairs) {
-        Ok(cb) if bound_to_browser(&headers, &cb.state) => state
+        Ok(cb) => state
             .account
             .finish_login(&cb)
             .await
             .map_err(|e| e.to_string()),
-        Ok(_) => {
-            warn!("sign-in callback without this browser's login cookie; refused");
-            Err(format!(
-                "{} If you started the sign-in at another address than this one, copy this page's \
-                 address from the address bar and paste it into the status page's sign-in box.",
-                AuthError::BadState
-            ))
-        }
         Err(e) => Err(e.to_string()),
     };
-    let mut resp = match result {
+    match &result {
+        Ok(report) => state.wizard.sign_in_finished(true, report.summary()),
+        Err(message) => {
+            warn!("sign-in callback refused: {message}");
+            state.wizard.sign_in_finished(false, message.clone());
+        }
+    }
+    match result {
         Ok(report) => page(
             StatusCode::OK,
             "Signed in",
             &format!(
-                "<p>{}</p><p class=\"muted\">Started in Home Assistant? Go back to its TeslaSync \
-                 panel and continue there.</p>",
+                "<p>{}</p><p class=\"muted\">Started in Home Assistant? Return to its TeslaSync \
+                 panel: it has noticed, and you can close this tab.</p>",
                 escape(&report.summary())
             ),
         ),
@@ -193,16 +174,21 @@ async fn callback(
             "Sign-in failed",
             &format!("<p>{}</p>", escape(&message)),
         ),
-    };
-    clear_cookie(&mut resp);
-    resp
+    }
+}
+
+/// `GET /api/v1/auth/status`: the sign-in state and how many sign-ins have finished (either way)
+/// since start; the set-up page polls it while Tesla's page is open elsewhere.
+async fn auth_status(State(state): State<WebState>) -> Json<Value> {
+    let status = state.account.tokens().status().borrow().clone();
+    Json(json!({ "sign_in": status, "finished": state.wizard.sign_ins_finished() }))
 }
 
 // ── Sign-in (admin) ─────────────────────────────────────────────────────────────────────────
 
-/// `GET /api/v1/auth/login`: redirect to Tesla with a fresh `state`, bound to this browser.
+/// `GET /api/v1/auth/login`: redirect to Tesla with a fresh `state`.
 async fn login(State(state): State<WebState>) -> Response {
-    let (url, login_state) = match state.account.start_login() {
+    let (url, _state) = match state.account.start_login() {
         Ok(x) => x,
         Err(e) => {
             return page(
@@ -213,20 +199,12 @@ async fn login(State(state): State<WebState>) -> Response {
         }
     };
     info!("starting a Tesla sign-in");
-    let secure = state
-        .account
-        .redirect_uri()
-        .is_ok_and(|r| r.starts_with("https://"));
-    let cookie = format!(
-        "{LOGIN_COOKIE}={login_state}; Path={COOKIE_PATH}; Max-Age={}; HttpOnly; SameSite=Lax{}",
-        LOGIN_TTL.as_secs(),
-        if secure { "; Secure" } else { "" }
-    );
-    super::redirect(StatusCode::FOUND, url.as_str(), Some(&cookie))
+    super::redirect(StatusCode::FOUND, url.as_str(), None)
 }
 
 /// `POST /api/v1/auth/callback-url {"url": "<the address Tesla redirected to>"}`: for installs whose
-/// redirect URI does not reach TeslaSync. Still bound to the browser that started the sign-in.
+/// redirect URI does not reach TeslaSync. Admin only, and the `state` must be pending, as for the
+/// callback.
 async fn pasted_callback(
     State(state): State<WebState>,
     headers: HeaderMap,
@@ -241,16 +219,11 @@ async fn pasted_callback(
         Ok(cb) => cb,
         Err(e) => return error(StatusCode::BAD_REQUEST, e.to_string()),
     };
-    if !bound_to_browser(&headers, &cb.state) {
-        return error(StatusCode::BAD_REQUEST, AuthError::BadState.to_string());
-    }
-    let mut resp = match state.account.finish_login(&cb).await {
+    match state.account.finish_login(&cb).await {
         Ok(report) => Json(json!({ "ok": true, "summary": report.summary(), "sign_in": report }))
             .into_response(),
         Err(e) => setup_error(&e),
-    };
-    clear_cookie(&mut resp);
-    resp
+    }
 }
 
 /// `POST /api/v1/auth/logout`: forget the tokens.

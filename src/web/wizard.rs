@@ -8,12 +8,13 @@
 //! the proxy not forwarding the path, a different key).
 
 use std::fmt::Write as _;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 use std::time::Duration;
 
 use axum::body::Bytes;
 use axum::extract::State;
-use axum::http::{header, HeaderMap, StatusCode};
+use axum::http::{header, StatusCode};
 use axum::response::Response;
 use axum::routing::get;
 use axum::{Extension, Router};
@@ -33,6 +34,9 @@ pub struct Wizard {
     /// only exists inside the simulator).
     key_base_override: Option<Url>,
     notes: Mutex<Notes>,
+    /// Sign-ins finished (either way) since start: the page compares it with the count it was
+    /// rendered with to notice a sign-in completed in another tab or on another origin.
+    sign_ins: AtomicU64,
 }
 
 #[derive(Default)]
@@ -94,6 +98,7 @@ impl Wizard {
             http,
             key_base_override,
             notes: Mutex::default(),
+            sign_ins: AtomicU64::new(0),
         }
     }
 
@@ -137,7 +142,27 @@ impl Wizard {
     fn note(&self, ok: bool, message: impl Into<String>) {
         self.notes.lock().expect("lock").message = Some((ok, message.into()));
     }
+
+    /// A sign-in finished (the callback, or a pasted address): the set-up page shows `message` and
+    /// any copy of it still waiting for Tesla reloads.
+    pub fn sign_in_finished(&self, ok: bool, message: impl Into<String>) {
+        self.note(ok, message);
+        self.sign_ins.fetch_add(1, Ordering::SeqCst);
+    }
+
+    pub fn sign_ins_finished(&self) -> u64 {
+        self.sign_ins.load(Ordering::SeqCst)
+    }
 }
+
+/// While Tesla's page is open (in this tab or another), asks every 2 s whether a sign-in finished
+/// and then reloads the set-up page, which shows the outcome. `{finished}` is the count the page was
+/// rendered with; the URL is relative, so it works under an ingress prefix.
+const SIGN_IN_WATCH: &str = "<script>(function(){var n={finished},t=null;\
+function check(){fetch('api/v1/auth/status',{cache:'no-store'}).then(function(r){return r.json()})\
+.then(function(s){if(s.finished!==n){clearInterval(t);location.reload()}}).catch(function(){})}\
+document.getElementById('tesla-sign-in').addEventListener('click',function(){if(!t)t=setInterval(check,2000)});\
+document.addEventListener('visibilitychange',function(){if(!document.hidden)check()})})();</script>";
 
 /// reqwest's error text names the URL again; the page already shows it.
 fn without_url(e: &reqwest::Error) -> String {
@@ -284,15 +309,29 @@ async fn render(state: &WebState, principal: &Principal) -> String {
         out.push_str("</ul><p>Sign in again and tick them to fix this.</p>");
     }
     if !signed_in || !missing.is_empty() {
+        // Inside Home Assistant's panel (an iframe) Tesla's page cannot be shown: open a tab. Tesla
+        // then redirects that tab to the public callback, and this page notices (SIGN_IN_WATCH).
+        let ingress = *principal == Principal::Ingress;
         let _ = write!(
             out,
-            "<p><a class=\"button\" href=\"api/v1/auth/login\">Sign in with Tesla</a></p>\
-             <details><summary>Tesla's page did not come back here?</summary>\
+            "<p><a class=\"button\" id=\"tesla-sign-in\" href=\"api/v1/auth/login\"{}>Sign in with Tesla</a></p>{}\
+             <p class=\"muted\">Tesla sends you back to <code>{}</code>; this page updates by itself when the sign-in is done.</p>\
+             <details><summary>Tesla's page did not come back to TeslaSync?</summary>\
              <form method=\"post\" action=\"setup\"><input type=\"hidden\" name=\"csrf\" value=\"{}\">\
              <input type=\"hidden\" name=\"action\" value=\"paste\">\
-             <p class=\"muted\">Paste the address of the page Tesla sent you to (same browser):</p>\
+             <p class=\"muted\">Only when the redirect URI does not reach TeslaSync: paste the address of the page Tesla sent you to:</p>\
              <input name=\"url\" style=\"width:100%\" placeholder=\"https://…/api/v1/auth/callback?code=…\">\
              <p><button type=\"submit\">Complete sign-in</button></p></form></details>",
+            if ingress {
+                " target=\"_blank\" rel=\"noopener\""
+            } else {
+                ""
+            },
+            SIGN_IN_WATCH.replace(
+                "{finished}",
+                &state.wizard.sign_ins_finished().to_string()
+            ),
+            escape(cfg.redirect_uri.as_deref().unwrap_or("the redirect URI")),
             state.access.csrf_token(principal)
         );
     }
@@ -454,7 +493,7 @@ async fn render(state: &WebState, principal: &Principal) -> String {
 }
 
 /// `POST /setup` (form: `action`, plus `url` for `paste`): runs one step, then shows the page again.
-async fn act(State(state): State<WebState>, headers: HeaderMap, body: Bytes) -> Response {
+async fn act(State(state): State<WebState>, body: Bytes) -> Response {
     let action = form_field(&body, "action").unwrap_or_default();
     let wizard = &state.wizard;
     let account = &state.account;
@@ -496,17 +535,16 @@ async fn act(State(state): State<WebState>, headers: HeaderMap, body: Bytes) -> 
         "paste" => {
             let pasted = form_field(&body, "url").unwrap_or_default();
             let result = match oauth::callback_from_pasted(&pasted) {
-                Ok(cb) if super::setup::bound_to_browser(&headers, &cb.state) => account
+                Ok(cb) => account
                     .finish_login(&cb)
                     .await
                     .map(|r| r.summary())
                     .map_err(|e| e.to_string()),
-                Ok(_) => Err(crate::tesla::auth::AuthError::BadState.to_string()),
                 Err(e) => Err(e.to_string()),
             };
             match result {
-                Ok(m) => wizard.note(true, m),
-                Err(m) => wizard.note(false, m),
+                Ok(m) => wizard.sign_in_finished(true, m),
+                Err(m) => wizard.sign_in_finished(false, m),
             }
         }
         other => wizard.note(false, format!("unknown action {other:?}")),

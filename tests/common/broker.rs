@@ -35,7 +35,7 @@ impl Drop for Process {
     }
 }
 
-/// Credentials a broker requires.
+/// Credentials a broker requires. No `:` in the password: `mosquitto_passwd -U` splits the line there.
 pub struct Login<'a> {
     pub username: &'a str,
     pub password: &'a str,

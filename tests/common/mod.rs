@@ -421,6 +421,56 @@ impl Probe {
             .await
             .unwrap();
     }
+
+    /// A probe that signs in, for a [`Broker::with_login`].
+    pub async fn start_as(broker: &Broker, login: &Login<'_>, filters: &[String]) -> Probe {
+        let mut opts = broker.options(&unique("probe"));
+        opts.set_credentials(login.username, login.password);
+        Probe::connect(broker, opts, filters).await
+    }
+
+    pub async fn publish_retained(&self, topic: &str, payload: &str) {
+        self.client
+            .publish(topic, QoS::AtLeastOnce, true, payload.as_bytes().to_vec())
+            .await
+            .unwrap();
+    }
+}
+
+/// Every topic under `filters` for which the broker holds a retained message (a non-empty one).
+/// A broker sends the retained messages of each SUBSCRIBE in order, so once a marker retained
+/// under a later subscription arrives, every retained message under the earlier ones has arrived.
+pub async fn retained_under(
+    broker: &Broker,
+    login: Option<&Login<'_>>,
+    filters: &[String],
+) -> Vec<String> {
+    let marker = format!("{}/marker", unique("end"));
+    let start = |filters: Vec<String>| async move {
+        match login {
+            Some(login) => Probe::start_as(broker, login, &filters).await,
+            None => Probe::start(broker, &filters).await,
+        }
+    };
+    let marking = start(vec![marker.clone()]).await;
+    marking.publish_retained(&marker, "end").await;
+    marking.wait_text(&marker, "end").await;
+    let mut all = filters.to_vec();
+    all.push(marker.clone());
+    let probe = start(all).await;
+    probe.wait_text(&marker, "end").await;
+    marking.publish_retained(&marker, "").await;
+    probe
+        .topics()
+        .into_iter()
+        .filter(|t| *t != marker)
+        .filter(|t| {
+            probe
+                .all(t)
+                .iter()
+                .any(|m| m.retained && !m.payload.is_empty())
+        })
+        .collect()
 }
 
 impl Drop for Probe {
@@ -561,7 +611,7 @@ impl Browser {
         }
     }
 
-    /// The `teslasync_login` cookie pair, if set.
+    /// The cookie pair `name=value`, if set.
     pub fn cookie(&self, name: &str) -> Option<String> {
         self.cookies
             .lock()
@@ -698,6 +748,12 @@ impl World {
             ])
             .await;
         let running = Running::start(&setup.cfg, sim.sim.clock()).await;
+        // The bridge subscribes to its command topics before it says `online` (and the broker
+        // takes a client's packets in order): from here on a command the test sends is heard,
+        // also in tests that advance a manual clock faster than the bridge connects.
+        probe
+            .wait_text(&format!("{}/status", setup.base()), "online")
+            .await;
         World {
             sim,
             setup,

@@ -2,8 +2,9 @@
 //! pending `state` values (CSRF protection: each is random, single use and expires), reading the callback
 //! (from the redirect or from a URL the user pasted), and the `audience` for the code exchange.
 //!
-//! The web server binds a `state` to the browser that started the sign-in (a cookie); the CLI keeps it
-//! in memory. Either way the callback is only accepted for a `state` issued here and not used before.
+//! The callback is accepted only for a `state` issued here (to an admin, by the web server or the CLI)
+//! and not used before; it is not bound to a browser, because Tesla's redirect reaches the public
+//! address, usually another origin or device than the one that started the sign-in.
 
 use std::collections::HashMap;
 use std::sync::Mutex;

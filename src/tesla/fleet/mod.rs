@@ -481,7 +481,12 @@ impl FleetClient {
         }
         // `request`, not `call`: `call` would land here again.
         match self
-            .request::<UserRegion>(Method::GET, "api/1/users/region", None, Category::Free)
+            .request::<UserRegion>(
+                Method::GET,
+                "api/1/users/region",
+                None,
+                billed("api/1/users/region", Category::Free),
+            )
             .await
         {
             Ok(r) => match Url::parse(&r.fleet_api_base_url) {
@@ -655,9 +660,22 @@ impl FleetClient {
     ) -> Result<T, FleetError> {
         // A valid token first: region resolution reads its claims (`ou_code`), and a freshly imported
         // refresh token has none until it is exchanged.
+        self.call_billed(method, path, body, billed(path, category))
+            .await
+    }
+
+    /// [`Self::call`] for a request whose billing the path does not tell (a signed command's name
+    /// is inside its protobuf).
+    pub(crate) async fn call_billed<T: for<'de> Deserialize<'de>>(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<Json>,
+        billed: Billed,
+    ) -> Result<T, FleetError> {
         self.tokens.access_token().await?;
         self.ensure_region().await?;
-        self.request(method, path, body, category).await
+        self.request(method, path, body, billed).await
     }
 
     /// One request at the current base: a 401 refreshes the token once, a 421 is followed once to
@@ -667,12 +685,11 @@ impl FleetClient {
         method: Method,
         path: &str,
         body: Option<Json>,
-        category: Category,
+        billed: Billed,
     ) -> Result<T, FleetError> {
         let mut token = self.tokens.access_token().await?;
         let mut refreshed = false;
         let mut followed = false;
-        let billed = billed(path, category);
         let meter = self.meter.get();
         loop {
             let url = self
@@ -756,7 +773,7 @@ impl FleetClient {
 
 /// How Tesla bills a request to `path` (relative, `api/1/...`) in `category`: the car it is about and,
 /// for commands, whether it is a charging command.
-fn billed(path: &str, category: Category) -> Billed {
+pub(crate) fn billed(path: &str, category: Category) -> Billed {
     let mut parts = path.split(['/', '?']).skip(2);
     let vin = match (parts.next(), parts.next()) {
         (Some("vehicles"), Some(tag)) if !tag.is_empty() && tag != "fleet_status" => {
