@@ -459,7 +459,8 @@ fn parse_time(p: &str) -> Option<u32> {
     if let Some(sec) = parts.next() {
         sec.parse::<u32>().ok().filter(|s| *s < 60)?;
     }
-    (parts.next().is_none() && h < 24 && m < 60).then_some(h * 60 + m)
+    // `then`, not `then_some`: the product must not be computed for an hour that overflows it.
+    (parts.next().is_none() && h < 24 && m < 60).then(|| h * 60 + m)
 }
 
 // ── Formatting ──────────────────────────────────────────────────────────────────────────────
