@@ -227,6 +227,8 @@ impl Daemon {
             domain: cfg.tesla.domain.clone(),
         };
         let recheck = Arc::new(tokio::sync::Notify::new());
+        // The bridge's view of the hub starts here, before any task can announce a problem.
+        let bridge_events = hub.subscribe();
         let watch = SetupWatch {
             fleet: fleet.clone(),
             hub: hub.clone(),
@@ -275,6 +277,7 @@ impl Daemon {
                     clear_on_stop: opts.clear_mqtt_on_stop,
                 },
                 hub.clone(),
+                bridge_events,
                 executor.clone(),
                 outcomes_rx,
                 clock.clone(),
