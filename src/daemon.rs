@@ -33,6 +33,7 @@ use crate::vehicle::sessions::Sessions;
 use crate::vehicle::setup::SetupWatch;
 use crate::vehicle::stream::StreamHealth;
 use crate::vehicle::telemetry::HubSink;
+use crate::vehicle::telemetry_setup::{self, TelemetrySetup};
 use crate::web::{self, WebState};
 
 /// A car's telemetry stream that has sent nothing for this long no longer spares it a poll.
@@ -122,6 +123,7 @@ pub struct Daemon {
     telemetry: Option<telemetry::Running>,
     /// The supervisor of the telemetry receiver's task (taken out of `telemetry`).
     telemetry_task: Option<JoinHandle<()>>,
+    telemetry_tasks: Vec<JoinHandle<()>>,
     recheck: Arc<tokio::sync::Notify>,
     /// `login?once=…` when no password is configured: the one way into the web UI.
     sign_in_path: Option<String>,
@@ -337,6 +339,46 @@ impl Daemon {
         } else {
             None
         };
+        // Pushes the telemetry config to paired cars and watches that they stream; in upstream
+        // mode, reads Tesla's own server's MQTT output.
+        // Both end only at shutdown; one that fails stops the daemon (exit 1) so that a
+        // supervisor starts it again.
+        let mut telemetry_tasks = Vec::new();
+        if cfg.telemetry.enabled {
+            telemetry_tasks.push(
+                tasks.critical(
+                    "telemetry set-up",
+                    shutdown.clone(),
+                    TelemetrySetup {
+                        fleet: fleet.clone(),
+                        hub: hub.clone(),
+                        health: stream.clone(),
+                        store: store.clone(),
+                        clock: clock.clone(),
+                        push: telemetry_setup::push_for(
+                            &cfg.telemetry,
+                            telemetry.as_ref().map(|t| t.ca_pem.as_str()),
+                            account.key(),
+                        ),
+                    }
+                    .run(shutdown.clone()),
+                ),
+            );
+        }
+        if cfg.telemetry.enabled && cfg.telemetry.mode == TelemetryMode::Upstream {
+            let sink = HubSink::new(hub.clone(), stream.clone(), clock.clone());
+            telemetry_tasks.push(tasks.critical(
+                "telemetry upstream",
+                shutdown.clone(),
+                telemetry::upstream::run(
+                    cfg.mqtt.clone(),
+                    cfg.telemetry.upstream_url.clone(),
+                    cfg.telemetry.upstream_topic_base.clone(),
+                    sink,
+                    shutdown.clone(),
+                ),
+            ));
+        }
         info!(web = %http_addr, broker = %crate::util::show_url(&cfg.mqtt.url), "TeslaSync is running");
         Ok(Daemon {
             hub,
@@ -358,6 +400,7 @@ impl Daemon {
             stream,
             telemetry,
             telemetry_task,
+            telemetry_tasks,
             recheck,
             sign_in_path,
             public_base: public_base(&cfg, http_addr),
@@ -438,6 +481,9 @@ impl Daemon {
         };
         let _ = self.poller.await;
         let _ = self.setup.await;
+        for task in self.telemetry_tasks {
+            let _ = task.await;
+        }
         let _ = self.cost_task.await;
         if tokio::time::timeout(DRAIN_TIMEOUT, self.executor.drain())
             .await

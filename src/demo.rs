@@ -211,6 +211,12 @@ pub async fn run(
     cfg.telemetry.enabled = true;
     cfg.telemetry.hostname = Some("localhost".into());
     cfg.telemetry.client_ca_file = Some(ca_file);
+    // The port cars are told is the receiver's, so the daemon's own start-up push sends the
+    // same config the demo pushes below.
+    cfg.telemetry.port = telemetry_listener
+        .local_addr()
+        .map_err(|e| DemoError::Sim(e.to_string()))?
+        .port();
 
     let store = crate::daemon::open_store(&cfg)?;
     Tokens::import_refresh_token(&store, &Secret::from(sim.issue_refresh_token()))

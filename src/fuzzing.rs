@@ -23,15 +23,28 @@ const ASPECTS: [Option<&str>; 6] = [
     Some("no_such_aspect"),
 ];
 
-/// A `/set` payload as the bridge handles it: `data[0]` picks the control (the bridge refuses
-/// other entities before parsing), `data[1]` the aspect, `data[2..10]` a number the car "reported" for
-/// its bounds (any f64, NaN and infinities included), the rest is the payload text.
+/// A `/set` payload as the bridge handles it. The control: a control id and a NUL
+/// (`charge_state_charge_limit_soc\0...`, what the saved corpus uses, so it keeps its meaning when
+/// the catalog changes), else `data[0]` as an index into the controls (the bridge refuses other
+/// entities before parsing). Then one byte for the climate aspect, eight bytes of an `f64` the car
+/// "reports" for its bounds (any value, NaN and infinities included), and the payload text.
 pub fn set_payload(data: &[u8]) -> bool {
-    let [e, a, rest @ ..] = data else {
+    let controls = controls();
+    let named = data.iter().position(|b| *b == 0).and_then(|nul| {
+        let id = std::str::from_utf8(&data[..nul]).ok()?;
+        let entity = controls.iter().copied().find(|e| e.id() == id)?;
+        Some((entity, &data[nul + 1..]))
+    });
+    let (entity, data) = match named {
+        Some(x) => x,
+        None => match data.split_first() {
+            Some((e, rest)) => (controls[*e as usize % controls.len()], rest),
+            None => return false,
+        },
+    };
+    let [a, rest @ ..] = data else {
         return false;
     };
-    let controls = controls();
-    let entity = controls[*e as usize % controls.len()];
     let aspect = ASPECTS[*a as usize % ASPECTS.len()];
     let (reported, payload) = match rest.split_first_chunk::<8>() {
         Some((n, p)) => (Some(f64::from_le_bytes(*n)), p),
@@ -98,10 +111,7 @@ fn controls() -> Vec<&'static catalog::Entity> {
     CATALOG.iter().copied().filter(|e| e.is_control()).collect()
 }
 
-/// `data[0]` of [`set_payload`] for the control `id`, for seeding a corpus.
-pub fn control_index(id: &str) -> Option<u8> {
-    controls()
-        .iter()
-        .position(|e| e.id() == id)
-        .and_then(|i| u8::try_from(i).ok())
+/// Whether `id` is a control [`set_payload`] can name.
+pub fn is_control(id: &str) -> bool {
+    controls().iter().any(|e| e.id() == id)
 }

@@ -136,6 +136,17 @@ enum BenchCmd {
         #[arg(long)]
         json: bool,
     },
+    /// Fleet Telemetry through the daemon on loopback (private Mosquitto, simulated cars over
+    /// mutual TLS): datums per second on one core beside a bare MQTT client, and memory with 1, 10
+    /// and 100 streaming cars.
+    Telemetry {
+        /// Length of each measurement window.
+        #[arg(long, default_value_t = 20)]
+        seconds: u64,
+        /// Print one JSON object instead of the tables.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(Subcommand)]
@@ -355,6 +366,25 @@ async fn dispatch(cmd: Cmd) -> i32 {
             }
             Err(e) => {
                 eprintln!("error: the day benchmark failed: {e:#}");
+                1
+            }
+        },
+        Cmd::Bench {
+            command: BenchCmd::Telemetry { seconds, json },
+        } => match teslasync::bench::telemetry::telemetry(seconds).await {
+            Ok(report) if json => {
+                println!(
+                    "{}",
+                    serde_json::to_string_pretty(&report).expect("a report serializes")
+                );
+                0
+            }
+            Ok(report) => {
+                print!("{}", teslasync::bench::telemetry::table(&report));
+                0
+            }
+            Err(e) => {
+                eprintln!("error: the telemetry benchmark failed: {e:#}");
                 1
             }
         },

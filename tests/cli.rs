@@ -441,8 +441,7 @@ async fn check_and_run_both_exit_2_on_configuration_problems() {
 }
 
 /// A busy web port is exit 2 for `run` (naming `http.listen`) and for `demo` (naming `--http`);
-/// the log goes to standard error without colour codes when that is not a terminal, and `run`
-/// warns about a setting nothing reads yet.
+/// the log goes to standard error without colour codes when that is not a terminal.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_busy_port_is_exit_2_for_run_and_demo_and_each_names_its_own_setting() {
     let sim = SimServer::start(SimConfig::default()).await;
@@ -455,17 +454,12 @@ async fn a_busy_port_is_exit_2_for_run_and_demo_and_each_names_its_own_setting()
         teslasync(&sim, dir.path(), random_key().expose())
             .env("TESLASYNC_HTTP__LISTEN", &addr)
             .env("TESLASYNC_MQTT__URL", broker.url().as_str())
-            .env("TESLASYNC_TELEMETRY__UPSTREAM_URL", "mqtt://127.0.0.1:1")
             .env_remove("NO_COLOR")
             .arg("run"),
     );
     assert_eq!(code, 2, "{err}");
     assert!(
         err.contains(&addr) && err.contains("[http] listen"),
-        "{err}"
-    );
-    assert!(
-        err.contains("telemetry.upstream_url is set, but nothing reads it"),
         "{err}"
     );
     assert!(
@@ -537,8 +531,8 @@ async fn the_demo_never_prints_the_broker_password() {
         String::from_utf8_lossy(&out.stderr)
     );
     assert!(
-        banner.contains("MQTT broker : mqtt://demo-user:***@"),
-        "{banner}"
+        banner.contains("MQTT broker : ") && banner.contains("demo-user"),
+        "the banner names the broker and the user: {banner}"
     );
     assert!(!banner.contains(PASSWORD), "{banner}");
     assert!(!rest.contains(PASSWORD), "{rest}");

@@ -24,6 +24,12 @@ struct Streaming {
 
 impl Streaming {
     async fn start(mqtt_port: Option<u16>) -> Streaming {
+        Streaming::start_paired(mqtt_port, &[]).await
+    }
+
+    /// Like [`Streaming::start`], with TeslaSync's command key paired on `paired` before the
+    /// daemon starts (so its start-up config push reaches them).
+    async fn start_paired(mqtt_port: Option<u16>, paired: &[&str]) -> Streaming {
         let ca = TestCa::new("TeslaSync test vehicle CA");
         let sim = SimServer::start(SimConfig {
             clock: manual_clock(),
@@ -40,6 +46,15 @@ impl Streaming {
             setup.cfg.mqtt.url = url::Url::parse(&format!("mqtt://127.0.0.1:{port}")).unwrap();
         }
         setup.sign_in(&sim);
+        if !paired.is_empty() {
+            let key_path = teslasync::keys::default_path(&setup.cfg.storage.path);
+            let (key, _) = teslasync::keys::CommandKey::load_or_create(&key_path).unwrap();
+            sim.sim
+                .register_app_key("tesla.example.com", &key.public_key_bytes());
+            for vin in paired {
+                sim.sim.pair_app_key(vin).unwrap();
+            }
+        }
         let filters = [
             format!("{}/#", setup.base()),
             format!("{}/#", setup.prefix()),
@@ -185,6 +200,21 @@ async fn a_streaming_car_reaches_home_assistant_under_its_certificates_vin() {
         .as_str()
         .unwrap()
         .contains("Thermal_Alert active"));
+    // The "Vehicle alert" event entity fires on exactly these messages, which are not retained
+    // (an event must not fire again when Home Assistant restarts).
+    assert!(!alert.retained);
+    let device = w
+        .probe
+        .last(&format!(
+            "{}/device/teslasync_{MODEL_Y}/config",
+            w.setup.prefix()
+        ))
+        .expect("the device's discovery config")
+        .json();
+    let entity = &device["components"]["vehicle_alert"];
+    assert_eq!(entity["platform"], "event");
+    assert_eq!(entity["state_topic"], w.topic(MODEL_Y, "event").as_str());
+    assert_eq!(entity["event_types"], serde_json::json!(["vehicle_alert"]));
     let error = w
         .probe
         .wait(&w.topic(MODEL_Y, "event"), |m| {
@@ -457,5 +487,306 @@ async fn configure_signs_the_profile_and_the_car_accepts_it_only_with_the_paired
         .await
         .is_err());
     assert_eq!(w.sim.sim.telemetry_config(MODEL_Y).unwrap()["port"], 4443);
+    s.world.running.stop().await;
+}
+
+/// Waits until an `event` message of `kind` has arrived for `vin` (any, not only the latest).
+async fn event(w: &World, vin: &str, kind: &str) -> serde_json::Value {
+    let topic = w.topic(vin, "event");
+    let mut n = 1;
+    loop {
+        let all = w.probe.wait_count(&topic, n).await;
+        if let Some(m) = all.iter().find(|m| m.json()["kind"] == kind) {
+            return m.json();
+        }
+        n = all.len() + 1;
+    }
+}
+
+/// Waits until the stream health (`StreamHealth`) satisfies `pred`.
+async fn stream_state(w: &World, pred: impl Fn(&teslasync::vehicle::stream::StreamHealth) -> bool) {
+    let stream = w.running.daemon().stream().clone();
+    let mut changes = stream.subscribe();
+    tokio::time::timeout(TIMEOUT, changes.wait_for(|_| pred(&stream)))
+        .await
+        .expect("stream state reached in time")
+        .unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_daemon_pushes_the_config_at_start_and_reports_a_car_that_never_streams() {
+    let s = Streaming::start_paired(None, &[MODEL_Y]).await;
+    let w = &s.world;
+    let status = |vin| w.topic(vin, "telemetry_status");
+    // At start: one push for the paired car, read back, shown as diagnostics.
+    w.probe.wait_text(&status(MODEL_Y), "synced").await;
+    w.probe
+        .wait_text(&w.topic(MODEL_Y, "telemetry_config_synced"), "ON")
+        .await;
+    w.probe
+        .wait_text(&w.topic(MODEL_Y, "telemetry_limit_reached"), "OFF")
+        .await;
+    w.probe.wait_text(&status(MODEL_S), "missing_key").await;
+    let held = w
+        .sim
+        .sim
+        .telemetry_config(MODEL_Y)
+        .expect("the car holds the config");
+    assert_eq!(held["hostname"], "localhost");
+    assert_eq!(
+        held["ca"],
+        w.running.daemon().telemetry().unwrap().ca_pem.as_str()
+    );
+    assert!(w.sim.sim.telemetry_config(MODEL_S).is_none());
+    let calls = w.sim.sim.telemetry_account();
+    assert_eq!(
+        (calls.pushes, calls.config_reads, calls.error_reads),
+        (1, 1, 1)
+    );
+
+    // Synced and online (driving), but nothing arrives: reported once, with Tesla's errors.
+    w.sim.sim.telemetry_error(
+        MODEL_Y,
+        "tls: handshake failure connecting to localhost:4443",
+    );
+    w.sim.sim.act(MODEL_Y, "drive").unwrap();
+    stream_state(w, |s| s.online_since(MODEL_Y).is_some()).await;
+    w.sim.sim.advance(Duration::from_secs(11 * 60)).unwrap();
+    let silent = event(w, MODEL_Y, "telemetry_silent").await;
+    assert!(
+        silent["message"]
+            .as_str()
+            .unwrap()
+            .contains("handshake failure"),
+        "{silent}"
+    );
+    w.probe.wait_text(&status(MODEL_Y), "silent").await;
+    w.probe
+        .wait_text(
+            &w.topic(MODEL_Y, "telemetry_errors"),
+            "tls: handshake failure connecting to localhost:4443",
+        )
+        .await;
+
+    // It starts streaming: recovered, and the poller leaves it to the stream.
+    let car = s.stream(MODEL_Y, FIELDS);
+    car.wait_for(TIMEOUT, |st| st.acked >= 1).await.unwrap();
+    w.sim.sim.advance(Duration::from_secs(60)).unwrap();
+    w.probe.wait_text(&status(MODEL_Y), "streaming").await;
+    event(w, MODEL_Y, "recovered").await;
+
+    // The stream stops while the car stays online: after the silent period the poller buys
+    // vehicle_data again.
+    drop(car);
+    stream_state(w, |s| s.get(MODEL_Y).is_some_and(|c| !c.connected)).await;
+    let polled = w.sim.sim.billing().by_vin[MODEL_Y].data;
+    w.sim.sim.advance(Duration::from_secs(6 * 60)).unwrap();
+    let billing = w.sim.sim.clone();
+    tokio::time::timeout(TIMEOUT, async {
+        let mut clock = w.running.daemon().poll_status();
+        while billing.billing().by_vin[MODEL_Y].data <= polled {
+            clock.changed().await.unwrap();
+        }
+    })
+    .await
+    .expect("the poller takes over from the silent stream");
+    let calls_before_restart = w.sim.sim.telemetry_account();
+
+    // A restart pays for nothing: the car synced this very config.
+    let Streaming { world, .. } = s;
+    let World {
+        sim,
+        setup,
+        probe,
+        running,
+    } = world;
+    running.stop().await;
+    let running = Running::start_with(
+        &setup.cfg,
+        StartOptions {
+            clock: sim.sim.clock(),
+            http_listener: Some(tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap()),
+            telemetry_listener: Some(tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap()),
+            ..StartOptions::default()
+        },
+    )
+    .await;
+    let w = World {
+        sim,
+        setup,
+        probe,
+        running,
+    };
+    w.probe
+        .wait_text(&w.topic(MODEL_Y, "telemetry_status"), "synced")
+        .await;
+    let calls = w.sim.sim.telemetry_account();
+    assert_eq!(
+        (calls.pushes, calls.config_reads),
+        (
+            calls_before_restart.pushes,
+            calls_before_restart.config_reads
+        )
+    );
+    w.running.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn get_status_answers_mtls_ok_to_a_car_certificate() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let s = Streaming::start(None).await;
+    let mut tls = teslasync::sim::telemetry::tls_connect(&s.config(&[]), &s.ca.issue(MODEL_Y))
+        .await
+        .expect("a car certificate is accepted");
+    tls.write_all(b"GET /status HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
+        .await
+        .unwrap();
+    let mut reply = String::new();
+    tokio::time::timeout(TIMEOUT, tls.read_to_string(&mut reply))
+        .await
+        .expect("the receiver answers")
+        .unwrap();
+    assert!(reply.starts_with("HTTP/1.1 200"), "{reply}");
+    assert!(reply.ends_with("mtls ok"), "{reply}");
+    s.world.running.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn upstream_mode_reads_the_official_servers_mqtt_output_into_the_same_entities() {
+    use rumqttc::QoS;
+    let upstream_base = unique("fleet-telemetry");
+    let w = World::start_with(
+        SimConfig {
+            clock: manual_clock(),
+            ..SimConfig::default()
+        },
+        |setup, _| {
+            setup.cfg.telemetry.enabled = true;
+            setup.cfg.telemetry.mode = teslasync::config::TelemetryMode::Upstream;
+            // Tesla's server publishes to the same broker here (`upstream_url` unset).
+            setup.cfg.telemetry.upstream_topic_base = upstream_base.clone();
+        },
+    )
+    .await;
+    w.probe
+        .wait_text(&w.topic(MODEL_Y, "availability"), "online")
+        .await;
+    let v = |field: &str| format!("{upstream_base}/{MODEL_Y}/v/{field}");
+    // The first value is retained, so it arrives however late the daemon subscribes.
+    let publish = |topic: String, payload: &'static str, retain: bool| {
+        let client = w.probe.client.clone();
+        async move {
+            client
+                .publish(topic, QoS::AtLeastOnce, retain, payload.as_bytes().to_vec())
+                .await
+                .unwrap()
+        }
+    };
+    publish(v("BatteryLevel"), "55", true).await;
+    w.probe
+        .wait_text(&w.topic(MODEL_Y, "charge_state_battery_level"), "55")
+        .await;
+    publish(v("BatteryLevel"), "", true).await;
+    // Each form the official server writes: enum full names, numbers as text, atm, doors.
+    publish(v("Gear"), "\"ShiftStateR\"", false).await;
+    publish(v("VehicleSpeed"), "\"31.4\"", false).await;
+    publish(v("TpmsPressureFl"), "2.9", false).await;
+    publish(
+        v("DoorState"),
+        r#"{"DriverFront":false,"PassengerFront":false,"DriverRear":false,"PassengerRear":false,"TrunkFront":true,"TrunkRear":false}"#,
+        false,
+    )
+    .await;
+    publish(
+        format!("{upstream_base}/{MODEL_Y}/alerts/Thermal_Alert/current"),
+        r#"{"StartedAt":"2026-11-30T04:58:44Z","Audiences":["Customer"]}"#,
+        false,
+    )
+    .await;
+    // Another account's car and garbage are dropped; the stream goes on.
+    publish(
+        format!("{upstream_base}/5YJ3E1EA7KF999999/v/BatteryLevel"),
+        "1",
+        false,
+    )
+    .await;
+    publish(v("BatteryLevel"), "{not json", false).await;
+    publish(v("BatteryLevel"), "61", false).await;
+    w.probe
+        .wait_text(&w.topic(MODEL_Y, "drive_state_shift_state"), "r")
+        .await;
+    w.probe
+        .wait_text(&w.topic(MODEL_Y, "drive_state_speed"), "31")
+        .await;
+    w.probe
+        // 2.9 atm, not the 2.9 bar the poll reported at start.
+        .wait_text(&w.topic(MODEL_Y, "vehicle_state_tpms_pressure_fl"), "2.94")
+        .await;
+    w.probe
+        .wait_text(&w.topic(MODEL_Y, "charge_state_battery_level"), "61")
+        .await;
+    let alert = event(&w, MODEL_Y, "vehicle_alert").await;
+    assert!(alert["message"]
+        .as_str()
+        .unwrap()
+        .contains("Thermal_Alert active"));
+    let rec = w.running.daemon().hub().get(MODEL_Y).unwrap();
+    assert_eq!(
+        rec.signals.get(&Signal::TrunkFront),
+        Some(&Value::Bool(true))
+    );
+    // Seven messages taken in (the alert too), the garbage one refused.
+    stream_state(&w, |s| {
+        s.get(MODEL_Y)
+            .is_some_and(|c| c.records == 7 && c.rejected == 1)
+    })
+    .await;
+    assert!(w
+        .running
+        .daemon()
+        .stream()
+        .is_healthy(MODEL_Y, w.sim.sim.clock().now()));
+    assert!(w.running.daemon().hub().get("5YJ3E1EA7KF999999").is_none());
+    w.running.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_car_paired_after_start_gets_the_config_then_and_only_once() {
+    let s = Streaming::start(None).await;
+    let w = &s.world;
+    let status = w.topic(MODEL_Y, "telemetry_status");
+    w.probe.wait_text(&status, "missing_key").await;
+    assert_eq!(
+        w.sim.sim.telemetry_account().pushes,
+        0,
+        "nothing to push to"
+    );
+
+    // The owner pairs the key; the status page's re-check reads fleet_status again.
+    let key_path = teslasync::keys::default_path(&w.setup.cfg.storage.path);
+    let key = teslasync::keys::CommandKey::load(&key_path).unwrap();
+    w.sim
+        .sim
+        .register_app_key("tesla.example.com", &key.public_key_bytes());
+    w.sim.sim.pair_app_key(MODEL_Y).unwrap();
+    w.running.daemon().recheck_pairing();
+    w.probe
+        .wait_text(&w.topic(MODEL_Y, "key_paired"), "ON")
+        .await;
+    w.sim.sim.advance(Duration::from_secs(60)).unwrap();
+    w.probe.wait_text(&status, "synced").await;
+    assert!(w.sim.sim.telemetry_config(MODEL_Y).is_some());
+    assert_eq!(w.sim.sim.telemetry_account().pushes, 1);
+    // Later minutes ask nothing more of Tesla.
+    let before = w.sim.sim.telemetry_account();
+    let mut cycles = w.running.daemon().poll_status();
+    for _ in 0..3 {
+        w.sim.sim.advance(Duration::from_secs(60)).unwrap();
+        tokio::time::timeout(TIMEOUT, cycles.changed())
+            .await
+            .unwrap()
+            .unwrap();
+    }
+    assert_eq!(w.sim.sim.telemetry_account(), before);
     s.world.running.stop().await;
 }

@@ -1,4 +1,5 @@
-//! `bench`: `teslasync bench day` — one simulated day of two cars, priced at Tesla's rates, for
+//! `bench`: `teslasync bench telemetry` ([`telemetry`]: Fleet Telemetry through the daemon on
+//! loopback) and `teslasync bench day` — one simulated day of two cars, priced at Tesla's rates, for
 //! TeslaSync's polling policy and, in the same run, the documented policies of Home Assistant's
 //! `tesla_fleet` and of TeslaMate ([`peers`]).
 //!
@@ -18,6 +19,7 @@
 //! it).
 
 pub mod peers;
+pub mod telemetry;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;

@@ -396,8 +396,8 @@ pub static KEYS: &[Key] = &[
     Key::text(
         "telemetry",
         "upstream_url",
-        "Upstream mode: the MQTT broker Tesla's fleet-telemetry server publishes to. Default: \
-         mqtt.url.",
+        "Upstream mode: the MQTT broker Tesla's fleet-telemetry server publishes to (reached with \
+         mqtt.username and mqtt.password). Default: mqtt.url.",
     )
     .example("mqtt://localhost:1883"),
     Key::text(

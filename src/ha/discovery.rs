@@ -214,6 +214,21 @@ pub fn component(topics: &Topics, info: &VehicleInfo, signals: &Signals, e: &Ent
             put(&mut c, "state_topic", state);
             put(&mut c, "command_topic", set);
         }
+        Entity::Event(r) => {
+            // The car's event topic carries every kind; the template keeps this entity's kinds
+            // (an empty rendering is ignored) and passes the message on as an attribute.
+            put(&mut c, "state_topic", topics.event(vin));
+            put(&mut c, "event_types", r.kinds);
+            let kinds: Vec<String> = r.kinds.iter().map(|k| format!("'{k}'")).collect();
+            put(
+                &mut c,
+                "value_template",
+                format!(
+                    "{{% if value_json.kind in [{}] %}}{{{{ {{'event_type': value_json.kind, 'message': value_json.message, 'at': value_json.at}} | tojson }}}}{{% endif %}}",
+                    kinds.join(", ")
+                ),
+            );
+        }
     }
     if e.is_control() {
         // Home Assistant (on MQTT 5) then publishes commands with this expiry: a broker drops a
@@ -548,6 +563,7 @@ mod tests {
             "select" => &["command_topic", "options"],
             "climate" => &["modes", "mode_command_topic", "mode_state_topic"],
             "device_tracker" => &["json_attributes_topic"],
+            "event" => &["state_topic", "event_types"],
             other => panic!("{id}: unexpected platform {other}"),
         };
         for k in required {
@@ -559,6 +575,12 @@ mod tests {
         }
         if platform == "select" {
             assert!(!c["options"].as_array().unwrap().is_empty(), "{id}");
+        }
+        if platform == "event" {
+            // Events come from the car's unretained event topic, never a retained state.
+            let topic = c["state_topic"].as_str().unwrap();
+            assert!(topic.ends_with("/5YJSA1E2XJF000002/event"), "{id}");
+            assert!(!c["event_types"].as_array().unwrap().is_empty(), "{id}");
         }
         if c.get("device_class") == Some(&json!("enum")) {
             assert!(

@@ -95,6 +95,10 @@ pub fn routes(sim: &Sim, region: Option<SimRegion>) -> Router<Sim> {
             "/api/1/vehicles/{vin}/fleet_telemetry_config",
             get(super::telemetry_config::get_config),
         )
+        .route(
+            "/api/1/vehicles/{vin}/fleet_telemetry_errors",
+            get(super::telemetry_config::get_errors),
+        )
         .route("/api/1/vehicles/{vin}", get(get_vehicle))
         .route("/api/1/vehicles/{vin}/vehicle_data", get(vehicle_data))
         .route("/api/1/vehicles/{vin}/wake_up", post(wake_up))

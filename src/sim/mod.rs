@@ -37,7 +37,7 @@ mod render;
 mod reply;
 mod signed;
 pub mod telemetry;
-mod telemetry_config;
+pub mod telemetry_config;
 
 #[cfg(test)]
 mod signed_tests;
@@ -149,6 +149,8 @@ pub(crate) struct World {
     pub keyrings: BTreeMap<String, signed::Keyring>,
     /// The Fleet Telemetry config each car holds (its verified claims), by VIN.
     pub telemetry_configs: BTreeMap<String, serde_json::Value>,
+    /// Telemetry config calls counted and the errors Tesla reports per car.
+    pub telemetry_account: telemetry_config::TelemetryAccount,
 }
 
 impl World {
@@ -238,6 +240,7 @@ impl Sim {
             txid: 0,
             keyrings,
             telemetry_configs: BTreeMap::new(),
+            telemetry_account: Default::default(),
         };
         let sim = Sim {
             clock: cfg.clock,

@@ -250,6 +250,23 @@ impl Sim {
             .insert(domain.trim().to_ascii_lowercase(), base_url.to_string());
     }
 
+    /// Records `public_key` (uncompressed point) as the application's key for `domain` in every
+    /// region, as a `partner_accounts` registration would after fetching it (a test shortcut).
+    pub fn register_app_key(&self, domain: &str, public_key: &[u8]) {
+        let now = self.clock.unix_secs();
+        let mut world = self.world();
+        for region in SimRegion::ALL {
+            world.partner.registered.insert(
+                region,
+                Registration {
+                    domain: domain.to_string(),
+                    public_key: hex::encode(public_key),
+                    created_at: now,
+                },
+            );
+        }
+    }
+
     /// The owner approves the application's key in the Tesla app (the `_ak` link), for one car; same as
     /// `POST /sim/pairing/{vin}`. The key goes into the car's keyring — the same one its command
     /// verifiers check — so "paired" here and "accepts signed commands" never disagree. Pre-2021

@@ -239,6 +239,41 @@ impl Sim {
 
 type Ws = tokio_tungstenite::WebSocketStream<tokio_rustls::client::TlsStream<TcpStream>>;
 
+/// Opens the car's mutual-TLS connection to the receiver named in `config`, presenting
+/// `credentials` (the car's first step, before the WebSocket upgrade; tests also send plain HTTP
+/// over it).
+pub async fn tls_connect(
+    config: &StreamConfig,
+    credentials: &CarCredentials,
+) -> Result<tokio_rustls::client::TlsStream<TcpStream>, String> {
+    let mut roots = rustls::RootCertStore::empty();
+    for cert in CertificateDer::pem_slice_iter(config.ca_pem.as_bytes()).flatten() {
+        roots.add(cert).map_err(|e| e.to_string())?;
+    }
+    let chain: Vec<CertificateDer<'static>> =
+        CertificateDer::pem_slice_iter(credentials.cert_pem.as_bytes())
+            .flatten()
+            .collect();
+    let key =
+        PrivateKeyDer::from_pem_slice(credentials.key_pem.as_bytes()).map_err(|e| e.to_string())?;
+    let tls = rustls::ClientConfig::builder_with_provider(Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .map_err(|e| e.to_string())?
+    .with_root_certificates(roots)
+    .with_client_auth_cert(chain, key)
+    .map_err(|e| e.to_string())?;
+    let tcp = TcpStream::connect(config.connect_to)
+        .await
+        .map_err(|e| e.to_string())?;
+    let name = ServerName::try_from(config.hostname.clone()).map_err(|e| e.to_string())?;
+    tokio_rustls::TlsConnector::from(Arc::new(tls))
+        .connect(name, tcp)
+        .await
+        .map_err(|e| e.to_string())
+}
+
 struct Pending {
     topic: &'static [u8],
     resend_payload: Vec<u8>,
@@ -352,32 +387,7 @@ impl Streamer {
     }
 
     async fn connect(&self) -> Result<Ws, String> {
-        let mut roots = rustls::RootCertStore::empty();
-        for cert in CertificateDer::pem_slice_iter(self.config.ca_pem.as_bytes()).flatten() {
-            roots.add(cert).map_err(|e| e.to_string())?;
-        }
-        let chain: Vec<CertificateDer<'static>> =
-            CertificateDer::pem_slice_iter(self.credentials.cert_pem.as_bytes())
-                .flatten()
-                .collect();
-        let key = PrivateKeyDer::from_pem_slice(self.credentials.key_pem.as_bytes())
-            .map_err(|e| e.to_string())?;
-        let tls = rustls::ClientConfig::builder_with_provider(Arc::new(
-            rustls::crypto::ring::default_provider(),
-        ))
-        .with_safe_default_protocol_versions()
-        .map_err(|e| e.to_string())?
-        .with_root_certificates(roots)
-        .with_client_auth_cert(chain, key)
-        .map_err(|e| e.to_string())?;
-        let tcp = TcpStream::connect(self.config.connect_to)
-            .await
-            .map_err(|e| e.to_string())?;
-        let name = ServerName::try_from(self.config.hostname.clone()).map_err(|e| e.to_string())?;
-        let stream = tokio_rustls::TlsConnector::from(Arc::new(tls))
-            .connect(name, tcp)
-            .await
-            .map_err(|e| e.to_string())?;
+        let stream = tls_connect(&self.config, &self.credentials).await?;
         let url = format!(
             "wss://{}:{}/",
             self.config.hostname,

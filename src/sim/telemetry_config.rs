@@ -6,7 +6,10 @@
 //! `com.tesla.fleet.TelemetryClient`, `iss` = a public key paired on the car, a signature that
 //! verifies with that key. Cars that are not paired are skipped as `missing_key`; the others store
 //! the config, synced at once while awake. `GET /api/1/vehicles/{vin}/fleet_telemetry_config`
-//! reports `synced`, `config`, `limit_reached` and `key_paired`.
+//! reports `synced`, `config`, `limit_reached` and `key_paired`;
+//! `GET /api/1/vehicles/{vin}/fleet_telemetry_errors` the errors a test injected
+//! ([`Sim::telemetry_error`]). [`TelemetryAccount`] counts the calls, so tests can assert which
+//! ones a daemon did not need to make.
 
 use axum::body::Bytes;
 use axum::extract::{Path, State};
@@ -24,10 +27,38 @@ use sha2::{Digest, Sha256};
 use super::reply;
 use super::Sim;
 
+/// Telemetry config calls so far, and the errors Tesla's side reports per car.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct TelemetryAccount {
+    /// `fleet_telemetry_config_jws` calls.
+    pub pushes: u64,
+    /// `GET fleet_telemetry_config` calls.
+    pub config_reads: u64,
+    /// `GET fleet_telemetry_errors` calls.
+    pub error_reads: u64,
+    /// VIN → error texts, as `fleet_telemetry_errors` lists them.
+    pub errors: std::collections::BTreeMap<String, Vec<String>>,
+}
+
 impl Sim {
     /// The telemetry config car `vin` holds (its signed claims), if any.
     pub fn telemetry_config(&self, vin: &str) -> Option<Value> {
         self.world().telemetry_configs.get(vin).cloned()
+    }
+
+    /// The telemetry config calls counted so far.
+    pub fn telemetry_account(&self) -> TelemetryAccount {
+        self.world().telemetry_account.clone()
+    }
+
+    /// Tesla's side reports `error` for car `vin` (e.g. it could not reach the receiver).
+    pub fn telemetry_error(&self, vin: &str, error: &str) {
+        self.world()
+            .telemetry_account
+            .errors
+            .entry(vin.to_string())
+            .or_default()
+            .push(error.to_string());
     }
 }
 
@@ -45,6 +76,7 @@ pub async fn push_jws(State(sim): State<Sim>, body: Bytes) -> Response {
         );
     };
     let mut world = sim.world();
+    world.telemetry_account.pushes += 1;
     let (mut updated, mut missing_key) = (0, Vec::new());
     for vin in vins.iter().filter_map(Value::as_str) {
         let paired = world
@@ -72,7 +104,8 @@ pub async fn push_jws(State(sim): State<Sim>, body: Bytes) -> Response {
 }
 
 pub async fn get_config(State(sim): State<Sim>, Path(vin): Path<String>) -> Response {
-    let world = sim.world();
+    let mut world = sim.world();
+    world.telemetry_account.config_reads += 1;
     if world.find(&vin).is_none() {
         return reply::fleet_error(StatusCode::NOT_FOUND, &format!("{vin} not_found"));
     }
@@ -88,6 +121,23 @@ pub async fn get_config(State(sim): State<Sim>, Path(vin): Path<String>) -> Resp
         "limit_reached": false,
         "key_paired": key_paired,
     }))
+}
+
+pub async fn get_errors(State(sim): State<Sim>, Path(vin): Path<String>) -> Response {
+    let mut world = sim.world();
+    world.telemetry_account.error_reads += 1;
+    if world.find(&vin).is_none() {
+        return reply::fleet_error(StatusCode::NOT_FOUND, &format!("{vin} not_found"));
+    }
+    let errors: Vec<Value> = world
+        .telemetry_account
+        .errors
+        .get(&vin)
+        .into_iter()
+        .flatten()
+        .map(|e| json!({"name": "teslasync-sim-client", "error": e, "vin": vin}))
+        .collect();
+    reply::ok(json!({ "fleet_telemetry_errors": errors }))
 }
 
 /// The issuer's public key and the claims, if the token is a valid fleet telemetry config.

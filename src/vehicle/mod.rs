@@ -9,6 +9,7 @@
 //! - [`cost`]: the cost governor: billing meter (durable, per car and month), budget, rate limits.
 //! - [`stream`]: which cars stream Fleet Telemetry right now (receiver reports, poller and governor read).
 //! - [`telemetry`]: Fleet Telemetry records mapped to signals (by field name, with unit and enum rows).
+//! - [`telemetry_setup`]: the config push at start, its read-back, and "synced but silent" cars.
 
 pub mod command;
 pub mod cost;
@@ -21,6 +22,7 @@ pub mod setup;
 pub mod signal;
 pub mod stream;
 pub mod telemetry;
+pub mod telemetry_setup;
 pub mod vehicle_data;
 
 use serde::{Deserialize, Serialize};

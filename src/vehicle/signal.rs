@@ -221,6 +221,17 @@ signals! {
     StorageProblem,
     /// Cost governor, account-level: this month's data budget is spent, so polling has stopped.
     FleetBudgetExhausted,
+    /// Fleet Telemetry set-up (`vehicle::telemetry_setup`): `streaming`, `synced`, `pending`,
+    /// `silent`, `limit_reached`, `missing_key`, `unsupported_firmware`, `unsupported_hardware`,
+    /// `not_configured` or `error`.
+    TelemetryStatus,
+    /// Fleet Telemetry: the car holds TeslaSync's config and synced it (`synced` and a config).
+    TelemetryConfigSynced,
+    /// Fleet Telemetry: the car is at its limit of telemetry configs (one per app).
+    TelemetryLimitReached,
+    /// Fleet Telemetry: the latest errors Tesla (`fleet_telemetry_errors`) or the car (`errors`
+    /// records) reported, `; `-separated; empty when there are none.
+    TelemetryErrors,
 
     // Every other Fleet Telemetry field, by its field name (numbers 1-269; placeholders
     // `Experimental_*` and `Deprecated_*` have no signal). The telemetry decoder maps a field to

@@ -38,6 +38,10 @@ pub struct StreamHealth {
     /// A stream with no record for this long is silent: the poller takes over again.
     silent_after: Duration,
     cars: Mutex<HashMap<String, CarStream>>,
+    /// Since when the vehicle list has shown each car online without a break; with
+    /// `last_record_at` it tells a car that is awake but does not stream. Apart from `cars`, which
+    /// holds only cars the stream has seen.
+    online: Mutex<HashMap<String, SystemTime>>,
     /// Bumped on every change, so watchers (status page, governor) can wait instead of polling.
     changed: watch::Sender<u64>,
 }
@@ -47,6 +51,7 @@ impl StreamHealth {
         StreamHealth {
             silent_after,
             cars: Mutex::new(HashMap::new()),
+            online: Mutex::new(HashMap::new()),
             changed: watch::channel(0).0,
         }
     }
@@ -98,6 +103,39 @@ impl StreamHealth {
             car.records += 1;
             car.signals += signals;
         });
+    }
+
+    /// What the vehicle list says about the car at `at` (online or not). Only a change is
+    /// recorded, so calling it on every check does not wake watchers.
+    pub fn seen(&self, vin: &str, online: bool, at: SystemTime) {
+        let changed = {
+            let mut map = self.online.lock().expect("stream lock");
+            match (online, map.contains_key(vin)) {
+                (true, false) => map.insert(vin.to_owned(), at).is_none(),
+                (false, true) => map.remove(vin).is_some(),
+                _ => false,
+            }
+        };
+        if changed {
+            self.changed.send_modify(|n| *n += 1);
+        }
+    }
+
+    /// Since when the car has been online without a break, as last [`StreamHealth::seen`].
+    pub fn online_since(&self, vin: &str) -> Option<SystemTime> {
+        self.online.lock().expect("stream lock").get(vin).copied()
+    }
+
+    /// Whether the car has been online for at least `after` and sent no record in that time: it
+    /// is awake but does not stream (a config it accepted and never applied, a receiver it cannot
+    /// reach). The poller already covers such a car, since its stream is not healthy.
+    pub fn silent_while_online(&self, vin: &str, now: SystemTime, after: Duration) -> bool {
+        let elapsed = |t: SystemTime| now.duration_since(t).unwrap_or_default() >= after;
+        self.online_since(vin).is_some_and(elapsed)
+            && self
+                .get(vin)
+                .and_then(|c| c.last_record_at)
+                .is_none_or(elapsed)
     }
 
     /// The state of one car's stream, if it ever connected or sent a record.
@@ -160,6 +198,31 @@ mod tests {
         );
         health.disconnected(VIN);
         assert!(!health.get(VIN).unwrap().connected);
+    }
+
+    #[test]
+    fn a_car_online_without_records_is_silent_after_the_grace_period() {
+        let t0 = SystemTime::UNIX_EPOCH + Duration::from_secs(1_000_000);
+        let min = |m: u64| Duration::from_secs(60 * m);
+        let health = StreamHealth::new(min(5));
+        assert!(!health.silent_while_online(VIN, t0 + min(60), min(10)));
+        health.seen(VIN, true, t0);
+        assert!(health.get(VIN).is_none(), "being online is not streaming");
+        let changes = health.subscribe();
+        health.seen(VIN, true, t0 + min(1));
+        assert!(!changes.has_changed().unwrap(), "no change, no wake-up");
+        assert!(!health.silent_while_online(VIN, t0 + min(9), min(10)));
+        assert!(health.silent_while_online(VIN, t0 + min(10), min(10)));
+        // A record within the period: streaming, until it is older than the period.
+        health.record(VIN, t0 + min(10), 3);
+        assert!(!health.silent_while_online(VIN, t0 + min(15), min(10)));
+        assert!(health.silent_while_online(VIN, t0 + min(20), min(10)));
+        // Asleep: not silent, and the period starts again when it wakes.
+        health.seen(VIN, false, t0 + min(21));
+        assert!(!health.silent_while_online(VIN, t0 + min(40), min(10)));
+        health.seen(VIN, true, t0 + min(40));
+        assert!(!health.silent_while_online(VIN, t0 + min(45), min(10)));
+        assert_eq!(health.online_since(VIN), Some(t0 + min(40)));
     }
 
     #[test]

@@ -38,6 +38,13 @@ pub struct HubSink {
     pub clock: Clock,
 }
 
+impl HubSink {
+    /// A sink into `hub`, reporting to `health`, as the receiver and upstream mode use it.
+    pub fn new(hub: Arc<Hub>, health: Arc<StreamHealth>, clock: Clock) -> Arc<HubSink> {
+        Arc::new(HubSink { hub, health, clock })
+    }
+}
+
 impl Sink for HubSink {
     fn knows(&self, vin: &str) -> bool {
         self.hub.get(vin).is_some()
@@ -71,12 +78,22 @@ impl Sink for HubSink {
                 (self.hub.apply_delivered(empty(vin, now), &[]), 0)
             }
             Record::Errors(errors) => {
+                let mut messages = Vec::new();
                 for error in &errors {
                     let message = client_error_message(error);
                     warn!(vin, error = %message, "the car reports a telemetry configuration error");
-                    self.hub.problem(Some(vin), "telemetry_error", message);
+                    self.hub
+                        .problem(Some(vin), "telemetry_error", message.clone());
+                    messages.push(message);
                 }
-                (self.hub.apply_delivered(empty(vin, now), &[]), 0)
+                // The diagnostic shows the latest ones (an empty list says nothing new).
+                let mut update = empty(vin, now);
+                if !messages.is_empty() {
+                    update
+                        .signals
+                        .push((Signal::TelemetryErrors, Value::Text(messages.join("; "))));
+                }
+                (self.hub.apply_delivered(update, &[]), 0)
             }
         };
         let (health, vin) = (self.health.clone(), vin.to_string());

@@ -31,6 +31,7 @@ mod powertrain;
 mod setup;
 mod software;
 pub(crate) mod state;
+mod telemetry;
 pub mod types;
 
 use std::sync::LazyLock;
@@ -54,6 +55,7 @@ const GROUPS: &[&[Entity]] = &[
     powertrain::ROWS,
     setup::ROWS,
     cost::ROWS,
+    telemetry::ROWS,
 ];
 
 /// Every entity, in discovery order.
@@ -144,6 +146,7 @@ impl Entity {
             Entity::Update(r) => &r.common,
             Entity::Tracker(r) => &r.common,
             Entity::Time(r) => &r.common,
+            Entity::Event(r) => &r.common,
         }
     }
 
@@ -161,6 +164,7 @@ impl Entity {
             Entity::Update(_) => Platform::Update,
             Entity::Tracker(_) => Platform::DeviceTracker,
             Entity::Time(_) => Platform::Time,
+            Entity::Event(_) => Platform::Event,
         }
     }
 
@@ -194,6 +198,7 @@ impl Entity {
             Entity::Update(r) => Some(r.installed),
             Entity::Tracker(r) => Some(r.location),
             Entity::Time(r) => Some(r.read.signal()),
+            Entity::Event(_) => None,
         }
     }
 
@@ -228,7 +233,9 @@ impl Entity {
             }
             Entity::Update(r) => vec![r.install],
             Entity::Time(r) => vec![r.set],
-            Entity::Sensor(_) | Entity::BinarySensor(_) | Entity::Tracker(_) => Vec::new(),
+            Entity::Sensor(_) | Entity::BinarySensor(_) | Entity::Tracker(_) | Entity::Event(_) => {
+                Vec::new()
+            }
         }
     }
 

@@ -143,7 +143,8 @@ pub fn states(e: &Entity, s: &Signals) -> Vec<(Option<&'static str>, String)> {
                 _ => None,
             }),
         }),
-        Entity::Button(_) => Vec::new(),
+        // Fired by `event` messages, which the bridge publishes unretained; no state of its own.
+        Entity::Button(_) | Entity::Event(_) => Vec::new(),
     }
 }
 
@@ -386,7 +387,7 @@ pub fn requests(
             let minutes = parse_time(p).ok_or_else(|| expected("a time HH:MM[:SS]", p))?;
             one(&r.set, Some(json!(minutes)), s)
         }
-        Entity::Sensor(_) | Entity::BinarySensor(_) | Entity::Tracker(_) => {
+        Entity::Sensor(_) | Entity::BinarySensor(_) | Entity::Tracker(_) | Entity::Event(_) => {
             Err(PayloadError(format!("{} is read-only", e.id())))
         }
     }
@@ -458,7 +459,8 @@ fn parse_time(p: &str) -> Option<u32> {
     if let Some(sec) = parts.next() {
         sec.parse::<u32>().ok().filter(|s| *s < 60)?;
     }
-    (parts.next().is_none() && h < 24 && m < 60).then_some(h * 60 + m)
+    // `then`, not `then_some`: the product must not be computed for an hour that overflows it.
+    (parts.next().is_none() && h < 24 && m < 60).then(|| h * 60 + m)
 }
 
 // ── Formatting ──────────────────────────────────────────────────────────────────────────────

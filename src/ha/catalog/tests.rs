@@ -124,12 +124,12 @@ fn every_row_is_well_formed_for_its_platform() {
             );
         }
         match e {
-            Entity::Button(_) => assert!(e.source().is_none()),
+            Entity::Button(_) | Entity::Event(_) => assert!(e.source().is_none()),
             _ => assert!(e.source().is_some(), "{id} needs a source signal"),
         }
         let controllable = !matches!(
             e,
-            Entity::Sensor(_) | Entity::BinarySensor(_) | Entity::Tracker(_)
+            Entity::Sensor(_) | Entity::BinarySensor(_) | Entity::Tracker(_) | Entity::Event(_)
         );
         assert_eq!(
             controllable,
@@ -217,7 +217,9 @@ fn payloads(e: &Entity, s: &Signals) -> Vec<(Option<&'static str>, String)> {
         }
         Entity::Update(_) => plain(&["install"]),
         Entity::Time(_) => plain(&["07:30:00"]),
-        Entity::Sensor(_) | Entity::BinarySensor(_) | Entity::Tracker(_) => Vec::new(),
+        Entity::Sensor(_) | Entity::BinarySensor(_) | Entity::Tracker(_) | Entity::Event(_) => {
+            Vec::new()
+        }
     }
 }
 

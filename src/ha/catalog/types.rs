@@ -22,6 +22,7 @@ pub enum Platform {
     Climate,
     Update,
     Time,
+    Event,
 }
 
 impl Platform {
@@ -39,6 +40,7 @@ impl Platform {
             Platform::Climate => "climate",
             Platform::Update => "update",
             Platform::Time => "time",
+            Platform::Event => "event",
         }
     }
 }
@@ -888,6 +890,23 @@ pub const fn time(key: &'static str, name: &'static str, read: Read, set: Call) 
     }
 }
 
+/// Something that happened (Home Assistant's `event` platform): fires when the car's `event` topic
+/// carries a message of one of `kinds` (`vehicle_alert`), with its message as an attribute. No
+/// state of its own, nothing retained: an event must not fire again when Home Assistant restarts.
+#[derive(Debug, Clone, Copy)]
+pub struct Event {
+    pub common: Common,
+    /// The `kind`s of `<base>/<VIN>/event` messages that fire it (its `event_types`).
+    pub kinds: &'static [&'static str],
+}
+
+pub const fn event(key: &'static str, name: &'static str, kinds: &'static [&'static str]) -> Event {
+    Event {
+        common: common(key, name),
+        kinds,
+    }
+}
+
 common_builders!(
     Sensor,
     BinarySensor,
@@ -900,7 +919,8 @@ common_builders!(
     Climate,
     Update,
     Tracker,
-    Time
+    Time,
+    Event
 );
 control_builders!(Switch, Number, Select, Button, Cover, Lock, Climate, Update, Time);
 
@@ -919,6 +939,7 @@ pub enum Entity {
     Update(Update),
     Tracker(Tracker),
     Time(Time),
+    Event(Event),
 }
 
 macro_rules! from_rows {
@@ -944,5 +965,6 @@ from_rows!(
     Climate,
     Update,
     Tracker,
-    Time
+    Time,
+    Event
 );

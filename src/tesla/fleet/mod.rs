@@ -317,6 +317,24 @@ impl TelemetryConfigStatus {
     }
 }
 
+/// Tesla's list of telemetry errors for one car.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
+pub struct TelemetryErrors {
+    #[serde(default)]
+    pub fleet_telemetry_errors: Vec<TelemetryError>,
+}
+
+/// One entry of [`TelemetryErrors`]: `name` is the partner client id, `error` the text.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
+pub struct TelemetryError {
+    #[serde(default)]
+    pub name: String,
+    #[serde(default)]
+    pub error: String,
+    #[serde(default)]
+    pub vin: String,
+}
+
 /// Reachability of a host, for the admin API's connectivity test.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Reachability {
@@ -619,6 +637,19 @@ impl FleetClient {
         self.call(
             Method::GET,
             &format!("api/1/vehicles/{vin}/fleet_telemetry_config"),
+            None,
+            Category::Data,
+        )
+        .await
+    }
+
+    /// `GET /api/1/vehicles/{vin}/fleet_telemetry_errors`: what went wrong on Tesla's side
+    /// (connection failures to our receiver, a config that did not verify). Counted as a data
+    /// request like the config read.
+    pub async fn fleet_telemetry_errors(&self, vin: &str) -> Result<TelemetryErrors, FleetError> {
+        self.call(
+            Method::GET,
+            &format!("api/1/vehicles/{vin}/fleet_telemetry_errors"),
             None,
             Category::Data,
         )

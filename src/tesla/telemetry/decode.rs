@@ -256,25 +256,11 @@ const TEXT_FIELDS: &[Field] = &[
     Field::MediaNowPlayingStation,
 ];
 
-fn reading(name: Option<&'static str>, arm: Arm) -> Reading {
-    macro_rules! enums {
-        ($arm:expr, $($variant:ident => $ty:ident,)*) => {
-            match $arm {
-                $(Arm::$variant(n) => {
-                    let prefix = $ty::default().as_str_name().trim_end_matches("Unknown");
-                    return Reading::Enum(EnumReading {
-                        kind: stringify!($ty),
-                        number: n,
-                        short: $ty::try_from(n)
-                            .ok()
-                            .map(|e| e.as_str_name().strip_prefix(prefix).unwrap_or(e.as_str_name())),
-                    });
-                })*
-                other => other,
-            }
-        };
-    }
-    let arm = enums!(arm,
+/// Calls `$then!($pre.. Arm => EnumType, ...)` with every enum arm of `Value` and its proto enum,
+/// so the protobuf decoder and the by-name lookup of upstream mode share one list.
+macro_rules! with_enum_arms {
+    ($then:ident!($($pre:tt)*)) => {
+        $then!($($pre)*
         ChargingValue => ChargingState,
         DetailedChargeStateValue => DetailedChargeStateValue,
         ShiftStateValue => ShiftState,
@@ -320,18 +306,31 @@ fn reading(name: Option<&'static str>, arm: Arm) -> Reading {
         CabinPortKeepOnValue => CabinPortKeepOnState,
         PowerTransferStatusValue => PowerTransferStatus,
         AutomaticEmergencyBrakingStateValue => AutomaticEmergencyBrakingState,
-    );
-    match arm {
-        Arm::StringValue(s) => {
-            let text_field = name
-                .and_then(Field::from_str_name)
-                .is_some_and(|f| TEXT_FIELDS.contains(&f));
-            if text_field {
-                Reading::Text(s)
-            } else {
-                from_text(s)
+        )
+    };
+}
+
+fn reading(name: Option<&'static str>, arm: Arm) -> Reading {
+    macro_rules! enums {
+        ($arm:expr, $($variant:ident => $ty:ident,)*) => {
+            match $arm {
+                $(Arm::$variant(n) => {
+                    let prefix = $ty::default().as_str_name().trim_end_matches("Unknown");
+                    return Reading::Enum(EnumReading {
+                        kind: stringify!($ty),
+                        number: n,
+                        short: $ty::try_from(n)
+                            .ok()
+                            .map(|e| e.as_str_name().strip_prefix(prefix).unwrap_or(e.as_str_name())),
+                    });
+                })*
+                other => other,
             }
-        }
+        };
+    }
+    let arm = with_enum_arms!(enums!(arm,));
+    match arm {
+        Arm::StringValue(s) => string_reading(name, s),
         Arm::IntValue(i) => Reading::Int(i.into()),
         Arm::LongValue(i) => Reading::Int(i),
         Arm::FloatValue(f) => Reading::Float(f.into()),
@@ -352,6 +351,39 @@ fn reading(name: Option<&'static str>, arm: Arm) -> Reading {
         // Every enum arm returned above.
         _ => Reading::UnknownArm,
     }
+}
+
+/// A `string_value`: free text for the fields Tesla documents as text, otherwise a number,
+/// boolean or location written out as text.
+pub fn string_reading(name: Option<&str>, s: String) -> Reading {
+    let text_field = name
+        .and_then(Field::from_str_name)
+        .is_some_and(|f| TEXT_FIELDS.contains(&f));
+    if text_field {
+        Reading::Text(s)
+    } else {
+        from_text(s)
+    }
+}
+
+/// An enum value by its full proto name (`ShiftStateD`, `DetailedChargeStateCharging`), as
+/// Tesla's own server writes enums into JSON; `None` if no enum has that value.
+pub fn enum_by_name(full: &str) -> Option<EnumReading> {
+    macro_rules! lookup {
+        ($($variant:ident => $ty:ident,)*) => {$(
+            if let Some(e) = $ty::from_str_name(full) {
+                let prefix = $ty::default().as_str_name().trim_end_matches("Unknown");
+                let name = e.as_str_name();
+                return Some(EnumReading {
+                    kind: stringify!($ty),
+                    number: e as i32,
+                    short: Some(name.strip_prefix(prefix).unwrap_or(name)),
+                });
+            }
+        )*};
+    }
+    with_enum_arms!(lookup!());
+    None
 }
 
 /// A value that older firmware sent as text: a number (also `1e-3`), a boolean, a location

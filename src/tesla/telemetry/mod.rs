@@ -5,9 +5,11 @@
 //!   error) byte-identical to Tesla's reference server.
 //! - [`decode`]: frame → [`decode::Record`] (vehicle data, alerts, errors), tolerant of every
 //!   unknown number and arm, counting what it could not understand.
+//! - [`server`]: the mTLS WebSocket receiver cars connect to; [`upstream`]: the same records read
+//!   from the MQTT output of Tesla's own fleet-telemetry server instead.
 //!
-//! Knows nothing about signals, MQTT or Home Assistant: `vehicle::telemetry` maps records to
-//! signals.
+//! Knows nothing about signals or Home Assistant (MQTT only as upstream mode's transport):
+//! `vehicle::telemetry` maps records to signals.
 
 pub mod certs;
 pub mod decode;
@@ -15,6 +17,7 @@ pub mod envelope;
 pub mod profile;
 pub mod proto;
 pub mod server;
+pub mod upstream;
 
 use std::path::Path;
 use std::sync::Arc;
