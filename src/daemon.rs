@@ -339,24 +339,30 @@ impl Daemon {
         // Pushes the telemetry config to paired cars and watches that they stream; in upstream
         // mode, reads Tesla's own server's MQTT output.
         // Both end only at shutdown; one that fails stops the daemon (exit 1) so that a
-        // supervisor starts it again.
-        let mut telemetry_tasks = vec![tasks.critical(
-            "telemetry set-up",
-            shutdown.clone(),
-            TelemetrySetup {
-                fleet: fleet.clone(),
-                hub: hub.clone(),
-                health: stream.clone(),
-                store: store.clone(),
-                clock: clock.clone(),
-                push: telemetry_setup::push_for(
-                    &cfg.telemetry,
-                    telemetry.as_ref().map(|t| t.ca_pem.as_str()),
-                    account.key(),
+        // supervisor starts it again. Started only when telemetry is enabled: a critical task that
+        // ends at once counts as failed.
+        let mut telemetry_tasks = Vec::new();
+        if cfg.telemetry.enabled {
+            telemetry_tasks.push(
+                tasks.critical(
+                    "telemetry set-up",
+                    shutdown.clone(),
+                    TelemetrySetup {
+                        fleet: fleet.clone(),
+                        hub: hub.clone(),
+                        health: stream.clone(),
+                        store: store.clone(),
+                        clock: clock.clone(),
+                        push: telemetry_setup::push_for(
+                            &cfg.telemetry,
+                            telemetry.as_ref().map(|t| t.ca_pem.as_str()),
+                            account.key(),
+                        ),
+                    }
+                    .run(shutdown.clone()),
                 ),
-            }
-            .run_when(cfg.telemetry.enabled, shutdown.clone()),
-        )];
+            );
+        }
         if cfg.telemetry.enabled && cfg.telemetry.mode == TelemetryMode::Upstream {
             let sink = HubSink::new(hub.clone(), stream.clone(), clock.clone());
             telemetry_tasks.push(tasks.critical(

@@ -557,22 +557,9 @@ impl Config {
 /// nothing. One row per key; delete the row in the commit that makes the feature work.
 #[allow(clippy::type_complexity)]
 pub const NOT_YET_READ: &[(&str, fn(&Config, &Config) -> bool, &str)] = &[
-    (
-        "telemetry.mode = \"upstream\"",
-        |c, _| c.telemetry.enabled && c.telemetry.mode == TelemetryMode::Upstream,
-        "upstream mode is not implemented yet: nothing reads Tesla's fleet-telemetry server, so \
-         no car streams to TeslaSync and polling covers them (use mode = \"receiver\")",
-    ),
-    (
-        "telemetry.upstream_url",
-        |c, _| c.telemetry.upstream_url.is_some(),
-        "nothing reads it yet (upstream mode is planned); remove it or expect no effect",
-    ),
-    (
-        "telemetry.upstream_topic_base",
-        |c, d| c.telemetry.upstream_topic_base != d.telemetry.upstream_topic_base,
-        "nothing reads it yet (upstream mode is planned); remove it or expect no effect",
-    ),
+    // Empty since upstream mode works (issue 7): `telemetry.mode = "upstream"`,
+    // `telemetry.upstream_url` and `telemetry.upstream_topic_base` were listed until then. A row:
+    // ("telemetry.upstream_url", |c, _| c.telemetry.upstream_url.is_some(), "nothing reads it yet"),
 ];
 
 /// Stage two: interprets each raw value. Returns the config (with defaults standing in for
