@@ -227,6 +227,8 @@ impl Daemon {
             domain: cfg.tesla.domain.clone(),
         };
         let recheck = Arc::new(tokio::sync::Notify::new());
+        // The bridge's view of the hub starts here, before any task can announce a problem.
+        let bridge_events = hub.subscribe();
         let watch = SetupWatch {
             fleet: fleet.clone(),
             hub: hub.clone(),
@@ -275,6 +277,7 @@ impl Daemon {
                     clear_on_stop: opts.clear_mqtt_on_stop,
                 },
                 hub.clone(),
+                bridge_events,
                 executor.clone(),
                 outcomes_rx,
                 clock.clone(),
@@ -339,8 +342,7 @@ impl Daemon {
         // Pushes the telemetry config to paired cars and watches that they stream; in upstream
         // mode, reads Tesla's own server's MQTT output.
         // Both end only at shutdown; one that fails stops the daemon (exit 1) so that a
-        // supervisor starts it again. Started only when telemetry is enabled: a critical task that
-        // ends at once counts as failed.
+        // supervisor starts it again.
         let mut telemetry_tasks = Vec::new();
         if cfg.telemetry.enabled {
             telemetry_tasks.push(

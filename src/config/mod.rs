@@ -557,9 +557,7 @@ impl Config {
 /// nothing. One row per key; delete the row in the commit that makes the feature work.
 #[allow(clippy::type_complexity)]
 pub const NOT_YET_READ: &[(&str, fn(&Config, &Config) -> bool, &str)] = &[
-    // Empty since upstream mode works (issue 7): `telemetry.mode = "upstream"`,
-    // `telemetry.upstream_url` and `telemetry.upstream_topic_base` were listed until then. A row:
-    // ("telemetry.upstream_url", |c, _| c.telemetry.upstream_url.is_some(), "nothing reads it yet"),
+    // Empty since upstream mode works (issue 7); the next planned setting goes here.
 ];
 
 /// Stage two: interprets each raw value. Returns the config (with defaults standing in for

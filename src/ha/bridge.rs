@@ -140,6 +140,8 @@ struct DeliveryMarkers {
 pub async fn run(
     settings: BridgeSettings,
     hub: Arc<Hub>,
+    // Subscribed by the caller before the tasks that announce problems start, so none is missed.
+    mut hub_events: broadcast::Receiver<HubEvent>,
     executor: Executor,
     mut outcomes: mpsc::Receiver<CommandOutcome>,
     clock: Clock,
@@ -157,7 +159,6 @@ pub async fn run(
         format!("{}/", topics.discovery_prefix()),
         io_stop.clone(),
     ));
-    let mut hub_events = hub.subscribe();
     let mut bridge = Bridge {
         client,
         topics,
@@ -453,6 +454,7 @@ impl Bridge {
         self.delivery.connection += 1;
         self.subscribed = true;
         for (topic, payload) in std::mem::take(&mut self.held) {
+            debug!(topic = %clip(&topic), "sending a held message");
             self.send(topic, payload, false).await?;
         }
         // The broker may have restarted and lost retained messages: send everything again.
@@ -769,6 +771,7 @@ impl Bridge {
     ) -> Result<(), BridgeError> {
         if !self.subscribed {
             if !retain {
+                debug!(topic = %clip(&topic), "holding until subscribed");
                 self.held.push((topic, payload));
             }
             return Ok(());

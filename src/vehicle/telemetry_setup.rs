@@ -169,13 +169,6 @@ pub fn push_for(
 }
 
 impl TelemetrySetup {
-    /// [`TelemetrySetup::run`] when telemetry is `enabled`; returns at once otherwise.
-    pub async fn run_when(self, enabled: bool, shutdown: CancellationToken) {
-        if enabled {
-            self.run(shutdown).await
-        }
-    }
-
     /// Runs until `shutdown`.
     pub async fn run(self, shutdown: CancellationToken) {
         let digest = self
