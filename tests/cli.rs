@@ -441,7 +441,8 @@ async fn check_and_run_both_exit_2_on_configuration_problems() {
 }
 
 /// A busy web port is exit 2 for `run` (naming `http.listen`) and for `demo` (naming `--http`);
-/// the log goes to standard error without colour codes when that is not a terminal.
+/// the log (here: a configuration warning) goes to standard error without colour codes when that
+/// is not a terminal.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_busy_port_is_exit_2_for_run_and_demo_and_each_names_its_own_setting() {
     let sim = SimServer::start(SimConfig::default()).await;
@@ -454,6 +455,7 @@ async fn a_busy_port_is_exit_2_for_run_and_demo_and_each_names_its_own_setting()
         teslasync(&sim, dir.path(), random_key().expose())
             .env("TESLASYNC_HTTP__LISTEN", &addr)
             .env("TESLASYNC_MQTT__URL", broker.url().as_str())
+            .env("TESLASYNC_TESLA__REGION", "eu")
             .env_remove("NO_COLOR")
             .arg("run"),
     );
@@ -461,6 +463,10 @@ async fn a_busy_port_is_exit_2_for_run_and_demo_and_each_names_its_own_setting()
     assert!(
         err.contains(&addr) && err.contains("[http] listen"),
         "{err}"
+    );
+    assert!(
+        err.contains("tesla.region eu is ignored"),
+        "the warning is logged: {err}"
     );
     assert!(
         !err.contains('\u{1b}'),

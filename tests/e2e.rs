@@ -62,7 +62,11 @@ async fn discovery_and_states_match_the_simulated_cars() {
             );
             if let Some(t) = c.get("state_topic") {
                 // An event entity listens to the car's (unretained) event topic.
-                let own = if c["platform"] == "event" { "event" } else { key };
+                let own = if c["platform"] == "event" {
+                    "event"
+                } else {
+                    key
+                };
                 assert_eq!(t, &json!(w.topic(vin, own)), "{key}");
             }
             if let Some(t) = c.get("command_topic") {
