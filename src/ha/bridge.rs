@@ -204,9 +204,9 @@ pub async fn run(
             },
             event = hub_events.recv() => match event {
                 Ok(HubEvent::Changed { vin }) => {
-                    bridge.sync_vehicle(&vin).await?;
-                    // The account-level cost figures arrive on the cars; the bridge device shows them.
-                    bridge.sync_bridge().await?;
+                    if bridge.on_changes(vin, &mut hub_events).await? {
+                        break;
+                    }
                 }
                 Ok(HubEvent::Removed { vin }) => bridge.remove_vehicle(&vin).await?,
                 Ok(HubEvent::Problem { vin, kind, message }) => bridge.event(vin.as_deref(), kind, &message).await?,
@@ -805,6 +805,63 @@ impl Bridge {
             .publish(topic, QoS::AtLeastOnce, retain, payload)
             .await?;
         Ok(())
+    }
+
+    /// A burst of changes: everything already queued behind `first` is taken with it and each
+    /// changed car is synced once, not once per record (a streaming car changes many times a
+    /// second, and a sync rebuilds the car's discovery and states). Events that must follow the
+    /// publishes before them (barriers, removals, problems) flush the pending cars first, so a
+    /// barrier is still confirmed only after every publish its record caused. `true`: the hub
+    /// closed.
+    async fn on_changes(
+        &mut self,
+        first: String,
+        events: &mut broadcast::Receiver<HubEvent>,
+    ) -> Result<bool, BridgeError> {
+        /// The most events taken in one burst, so commands and the network are served meanwhile.
+        const BURST: usize = 1024;
+        let mut pending = BTreeSet::from([first]);
+        let mut closed = false;
+        for _ in 0..BURST {
+            match events.try_recv() {
+                Ok(HubEvent::Changed { vin }) => {
+                    pending.insert(vin);
+                }
+                Ok(other) => {
+                    self.flush_changes(&mut pending).await?;
+                    match other {
+                        HubEvent::Removed { vin } => self.remove_vehicle(&vin).await?,
+                        HubEvent::Problem { vin, kind, message } => {
+                            self.event(vin.as_deref(), kind, &message).await?
+                        }
+                        HubEvent::Barrier { id } => self.barrier(id).await?,
+                        HubEvent::Changed { .. } => unreachable!("handled above"),
+                    }
+                }
+                Err(broadcast::error::TryRecvError::Empty) => break,
+                Err(broadcast::error::TryRecvError::Lagged(_)) => {
+                    pending.clear();
+                    self.sync_all().await?;
+                }
+                Err(broadcast::error::TryRecvError::Closed) => {
+                    closed = true;
+                    break;
+                }
+            }
+        }
+        self.flush_changes(&mut pending).await?;
+        Ok(closed)
+    }
+
+    async fn flush_changes(&mut self, pending: &mut BTreeSet<String>) -> Result<(), BridgeError> {
+        if pending.is_empty() {
+            return Ok(());
+        }
+        for vin in std::mem::take(pending) {
+            self.sync_vehicle(&vin).await?;
+        }
+        // The account-level cost figures arrive on the cars; the bridge device shows them.
+        self.sync_bridge().await
     }
 
     async fn sync_all(&mut self) -> Result<(), BridgeError> {
