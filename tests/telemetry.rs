@@ -137,6 +137,11 @@ async fn a_streaming_car_reaches_home_assistant_under_its_certificates_vin() {
     let health = w.running.daemon().stream().get(MODEL_Y).unwrap();
     assert!(health.connected && health.records >= 1, "{health:?}");
     assert_eq!(health.rejected, 0);
+    // The car said it streams over Wi-Fi (its X-Network-Interface header).
+    w.probe.wait_text(&w.topic(MODEL_Y, "wifi"), "ON").await;
+    w.probe
+        .wait_text(&w.topic(MODEL_Y, "cellular"), "OFF")
+        .await;
 
     // The car starts driving: only the stream can tell (no vehicle_data is due on this clock).
     w.sim.sim.act(MODEL_Y, "drive").unwrap();
@@ -239,6 +244,8 @@ async fn a_streaming_car_reaches_home_assistant_under_its_certificates_vin() {
     .await
     .expect("the receiver saw the car go")
     .unwrap();
+    // A closed stream is on no network.
+    w.probe.wait_text(&w.topic(MODEL_Y, "wifi"), "OFF").await;
     drop((car, other));
     s.world.running.stop().await;
 }

@@ -393,7 +393,15 @@ impl Streamer {
             self.config.hostname,
             self.config.connect_to.port()
         );
-        let (ws, _) = tokio_tungstenite::client_async(url, stream)
+        // A simulated car is parked at home: it streams over Wi-Fi, and says so as cars do.
+        let mut request =
+            tokio_tungstenite::tungstenite::client::IntoClientRequest::into_client_request(url)
+                .map_err(|e| e.to_string())?;
+        request.headers_mut().insert(
+            "X-Network-Interface",
+            "wifi".parse().expect("a valid header value"),
+        );
+        let (ws, _) = tokio_tungstenite::client_async(request, stream)
             .await
             .map_err(|e| e.to_string())?;
         Ok(ws)

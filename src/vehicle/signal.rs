@@ -210,6 +210,10 @@ signals! {
     ChargeOnSolarLowerLimit,
     /// Assumed: the charge level (%) solar surplus charges up to.
     ChargeOnSolarUpperLimit,
+    /// Fleet Telemetry: the car streams over Wi-Fi now (its `X-Network-Interface` header).
+    Wifi,
+    /// Fleet Telemetry: the car streams over its cellular modem now.
+    Cellular,
     /// Account-level, mirrored on every car: Tesla refused the refresh token; sign in again.
     ReauthRequired,
     /// From `fleet_status`: the car has TeslaSync's virtual key.

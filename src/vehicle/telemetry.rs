@@ -50,11 +50,25 @@ impl Sink for HubSink {
         self.hub.get(vin).is_some()
     }
 
-    fn connection(&self, vin: &str, open: bool) {
+    fn connection(&self, vin: &str, open: bool, link: Option<&str>) {
+        let now = self.clock.now();
         if open {
-            self.health.connected(vin, self.clock.now());
+            self.health.connected(vin, now);
         } else {
             self.health.disconnected(vin);
+        }
+        // The network the stream runs over: the `wifi` and `cellular` entities. A car that did
+        // not say keeps its last known link while connected; a closed stream is on neither.
+        let on = |l: &str| open && link == Some(l);
+        if link.is_some() || !open {
+            self.hub.apply(Update {
+                vin: vin.to_string(),
+                at: now,
+                signals: vec![
+                    (Signal::Wifi, Value::Bool(on("wifi"))),
+                    (Signal::Cellular, Value::Bool(on("cellular"))),
+                ],
+            });
         }
     }
 

@@ -19,6 +19,18 @@ const STATUS: &[&str] = &[
 ];
 
 pub(super) static ROWS: &[Entity] = &[
+    // The network the car streams over (teslemetry's `cellular` and `wifi`): the receiver reads
+    // it from the car's connection; both go off when the stream closes.
+    binary("cellular", "Cellular", Read::Value(Signal::Cellular))
+        .class(BinaryClass::Connectivity)
+        .diagnostic()
+        .icon("mdi:signal")
+        .row(),
+    binary("wifi", "Wi-Fi", Read::Value(Signal::Wifi))
+        .class(BinaryClass::Connectivity)
+        .diagnostic()
+        .icon("mdi:wifi")
+        .row(),
     // Alerts the car streams (`vehicle alert <name> active|ended (for …)`), for automations.
     event("vehicle_alert", "Vehicle alert", &["vehicle_alert"])
         .icon("mdi:car-info")

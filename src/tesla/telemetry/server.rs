@@ -50,8 +50,9 @@ pub type Delivered = Pin<Box<dyn Future<Output = bool> + Send>>;
 pub trait Sink: Send + Sync + 'static {
     /// Whether `vin` is one of the account's cars.
     fn knows(&self, vin: &str) -> bool;
-    /// A car's connection opened (or closed, `open = false`).
-    fn connection(&self, vin: &str, open: bool);
+    /// A car's connection opened (or closed, `open = false`); `link` is the network the car
+    /// said it uses (its `X-Network-Interface` header: `wifi` or `cellular`), if it said.
+    fn connection(&self, vin: &str, open: bool, link: Option<&str>);
     /// Takes in a record; resolves to true once it is safe to acknowledge.
     fn deliver(&self, vin: &str, record: Record) -> Delivered;
     /// A frame was refused (error reply or close), for the counters and the log.
@@ -199,20 +200,28 @@ async fn upgrade(
     ws: WebSocketUpgrade,
     ConnectInfo(peer): ConnectInfo<Peer>,
     State(state): State<AppState>,
+    headers: axum::http::HeaderMap,
 ) -> Response {
+    // Tesla's own server copies this header into its connectivity records; only the two
+    // networks a car has are kept (anything else is not a fact about the car).
+    let link = headers
+        .get("x-network-interface")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_ascii_lowercase)
+        .filter(|l| l == "wifi" || l == "cellular");
     ws.max_message_size(MAX_MESSAGE)
         .max_frame_size(MAX_MESSAGE)
         .on_upgrade(move |socket| {
             let span = info_span!("telemetry", vin = %peer.vin, remote = %peer.remote);
-            car_session(socket, peer.vin, state).instrument(span)
+            car_session(socket, peer.vin, link, state).instrument(span)
         })
         .into_response()
 }
 
 /// One car's WebSocket: frames in, replies out, until it closes.
-async fn car_session(mut socket: WebSocket, vin: String, state: AppState) {
-    info!("car connected");
-    state.sink.connection(&vin, true);
+async fn car_session(mut socket: WebSocket, vin: String, link: Option<String>, state: AppState) {
+    info!(link = link.as_deref().unwrap_or("unknown"), "car connected");
+    state.sink.connection(&vin, true, link.as_deref());
     while let Some(message) = socket.recv().await {
         let reply = match message {
             Ok(Message::Binary(frame)) => handle_frame(&frame, &vin, &state).await,
@@ -233,7 +242,7 @@ async fn car_session(mut socket: WebSocket, vin: String, state: AppState) {
             }
         }
     }
-    state.sink.connection(&vin, false);
+    state.sink.connection(&vin, false, link.as_deref());
     info!("car disconnected");
 }
 
