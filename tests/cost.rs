@@ -10,29 +10,6 @@ use common::*;
 use teslasync::clock::Clock;
 use teslasync::sim::{Fault, SimConfig, SimState};
 
-/// Both cars driving, so each is due for `vehicle_data` every minute.
-fn driving(setup: &mut Setup, sim: &SimServer) {
-    setup.cfg.polling.active_interval = Duration::from_secs(60);
-    for vin in sim.sim.vins() {
-        sim.sim.act(&vin, "drive").unwrap();
-    }
-}
-
-/// The simulated account with both cars driving ([`driving`]), on a manual clock that the
-/// simulator and the daemon share.
-async fn driving_world() -> (Clock, World) {
-    let clock = manual_clock();
-    let w = World::start_with(
-        SimConfig {
-            clock: clock.clone(),
-            ..SimConfig::default()
-        },
-        driving,
-    )
-    .await;
-    (clock, w)
-}
-
 /// Advances the shared clock a minute at a time, waiting for each poll cycle.
 async fn run_minutes(running: &Running, clock: &Clock, minutes: u32) {
     let mut cycles = running.wait_cycles_after(0).await;
@@ -40,10 +17,6 @@ async fn run_minutes(running: &Running, clock: &Clock, minutes: u32) {
         clock.advance(Duration::from_secs(60));
         cycles = running.wait_cycles_after(cycles).await;
     }
-}
-
-fn data(sim: &SimServer, vin: &str) -> u64 {
-    sim.sim.billing().by_vin.get(vin).map_or(0, |b| b.data)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -8,32 +8,8 @@ mod common;
 use std::time::Duration;
 
 use common::*;
-use teslasync::clock::Clock;
-use teslasync::sim::SimConfig;
 use teslasync::tasks::{TaskHealth, TaskState, TaskStatus};
 use teslasync::vehicle::poller::car_task_name;
-
-async fn driving_world() -> (Clock, World) {
-    let clock = manual_clock();
-    let w = World::start_with(
-        SimConfig {
-            clock: clock.clone(),
-            ..SimConfig::default()
-        },
-        |setup, sim| {
-            setup.cfg.polling.active_interval = Duration::from_secs(60);
-            for vin in sim.sim.vins() {
-                sim.sim.act(&vin, "drive").unwrap();
-            }
-        },
-    )
-    .await;
-    (clock, w)
-}
-
-fn data(sim: &SimServer, vin: &str) -> u64 {
-    sim.sim.billing().by_vin.get(vin).map_or(0, |b| b.data)
-}
 
 async fn wait_task(
     health: &TaskHealth,

@@ -775,3 +775,31 @@ impl World {
             .json()
     }
 }
+
+/// Both cars driving, so each is due for `vehicle_data` every minute.
+pub fn driving(setup: &mut Setup, sim: &SimServer) {
+    setup.cfg.polling.active_interval = Duration::from_secs(60);
+    for vin in sim.sim.vins() {
+        sim.sim.act(&vin, "drive").unwrap();
+    }
+}
+
+/// The simulated account with both cars driving ([`driving`]), on a manual clock that the
+/// simulator and the daemon share.
+pub async fn driving_world() -> (Clock, World) {
+    let clock = manual_clock();
+    let w = World::start_with(
+        SimConfig {
+            clock: clock.clone(),
+            ..SimConfig::default()
+        },
+        driving,
+    )
+    .await;
+    (clock, w)
+}
+
+/// Data requests Tesla billed for `vin` so far.
+pub fn data(sim: &SimServer, vin: &str) -> u64 {
+    sim.sim.billing().by_vin.get(vin).map_or(0, |b| b.data)
+}
