@@ -364,20 +364,20 @@ impl Daemon {
                     .run(shutdown.clone()),
                 ),
             );
-        }
-        if cfg.telemetry.enabled && cfg.telemetry.mode == TelemetryMode::Upstream {
-            let sink = HubSink::new(hub.clone(), stream.clone(), clock.clone());
-            telemetry_tasks.push(tasks.critical(
-                "telemetry upstream",
-                shutdown.clone(),
-                telemetry::upstream::run(
-                    cfg.mqtt.clone(),
-                    cfg.telemetry.upstream_url.clone(),
-                    cfg.telemetry.upstream_topic_base.clone(),
-                    sink,
+            if cfg.telemetry.mode == TelemetryMode::Upstream {
+                let sink = HubSink::new(hub.clone(), stream.clone(), clock.clone());
+                telemetry_tasks.push(tasks.critical(
+                    "telemetry upstream",
                     shutdown.clone(),
-                ),
-            ));
+                    telemetry::upstream::run(
+                        cfg.mqtt.clone(),
+                        cfg.telemetry.upstream_url.clone(),
+                        cfg.telemetry.upstream_topic_base.clone(),
+                        sink,
+                        shutdown.clone(),
+                    ),
+                ));
+            }
         }
         info!(web = %http_addr, broker = %crate::util::show_url(&cfg.mqtt.url), "TeslaSync is running");
         Ok(Daemon {

@@ -203,14 +203,11 @@ pub async fn run(
                 }
             },
             event = hub_events.recv() => match event {
-                Ok(HubEvent::Changed { vin }) => {
-                    if bridge.on_changes(vin, &mut hub_events).await? {
+                Ok(event) => {
+                    if bridge.on_hub_events(event, &mut hub_events).await? {
                         break;
                     }
                 }
-                Ok(HubEvent::Removed { vin }) => bridge.remove_vehicle(&vin).await?,
-                Ok(HubEvent::Problem { vin, kind, message }) => bridge.event(vin.as_deref(), kind, &message).await?,
-                Ok(HubEvent::Barrier { id }) => bridge.barrier(id).await?,
                 Err(broadcast::error::RecvError::Lagged(_)) => bridge.sync_all().await?,
                 Err(broadcast::error::RecvError::Closed) => break,
             },
@@ -807,46 +804,53 @@ impl Bridge {
         Ok(())
     }
 
-    /// A burst of changes: everything already queued behind `first` is taken with it and each
-    /// changed car is synced once, not once per record (a streaming car changes many times a
+    /// A burst of hub events: `first` and everything already queued behind it. Each changed car
+    /// is synced once per burst, not once per record (a streaming car changes many times a
     /// second, and a sync rebuilds the car's discovery and states). Events that must follow the
     /// publishes before them (barriers, removals, problems) flush the pending cars first, so a
     /// barrier is still confirmed only after every publish its record caused. `true`: the hub
     /// closed.
-    async fn on_changes(
+    async fn on_hub_events(
         &mut self,
-        first: String,
+        first: HubEvent,
         events: &mut broadcast::Receiver<HubEvent>,
     ) -> Result<bool, BridgeError> {
         /// The most events taken in one burst, so commands and the network are served meanwhile.
         const BURST: usize = 1024;
-        let mut pending = BTreeSet::from([first]);
+        let mut pending = BTreeSet::new();
+        let mut next = Some(first);
+        let mut taken = 0;
         let mut closed = false;
-        for _ in 0..BURST {
-            match events.try_recv() {
-                Ok(HubEvent::Changed { vin }) => {
+        while let Some(event) = next.take() {
+            match event {
+                HubEvent::Changed { vin } => {
                     pending.insert(vin);
                 }
-                Ok(other) => {
+                HubEvent::Removed { vin } => {
                     self.flush_changes(&mut pending).await?;
-                    match other {
-                        HubEvent::Removed { vin } => self.remove_vehicle(&vin).await?,
-                        HubEvent::Problem { vin, kind, message } => {
-                            self.event(vin.as_deref(), kind, &message).await?
-                        }
-                        HubEvent::Barrier { id } => self.barrier(id).await?,
-                        HubEvent::Changed { .. } => unreachable!("handled above"),
-                    }
+                    self.remove_vehicle(&vin).await?;
                 }
-                Err(broadcast::error::TryRecvError::Empty) => break,
+                HubEvent::Problem { vin, kind, message } => {
+                    self.flush_changes(&mut pending).await?;
+                    self.event(vin.as_deref(), kind, &message).await?;
+                }
+                HubEvent::Barrier { id } => {
+                    self.flush_changes(&mut pending).await?;
+                    self.barrier(id).await?;
+                }
+            }
+            taken += 1;
+            if taken == BURST {
+                break;
+            }
+            match events.try_recv() {
+                Ok(event) => next = Some(event),
+                Err(broadcast::error::TryRecvError::Empty) => {}
                 Err(broadcast::error::TryRecvError::Lagged(_)) => {
                     pending.clear();
                     self.sync_all().await?;
                 }
-                Err(broadcast::error::TryRecvError::Closed) => {
-                    closed = true;
-                    break;
-                }
+                Err(broadcast::error::TryRecvError::Closed) => closed = true,
             }
         }
         self.flush_changes(&mut pending).await?;

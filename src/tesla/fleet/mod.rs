@@ -689,8 +689,6 @@ impl FleetClient {
         body: Option<Json>,
         category: Category,
     ) -> Result<T, FleetError> {
-        // A valid token first: region resolution reads its claims (`ou_code`), and a freshly imported
-        // refresh token has none until it is exchanged.
         self.call_billed(method, path, body, billed(path, category))
             .await
     }
@@ -704,6 +702,8 @@ impl FleetClient {
         body: Option<Json>,
         billed: Billed,
     ) -> Result<T, FleetError> {
+        // A valid token first: region resolution reads its claims (`ou_code`), and a freshly imported
+        // refresh token has none until it is exchanged.
         self.tokens.access_token().await?;
         self.ensure_region().await?;
         self.request(method, path, body, billed).await
