@@ -323,7 +323,13 @@ async fn drive(
                 retained: p.retain,
                 expiry: p.properties.and_then(|p| p.message_expiry_interval),
             },
-            Ok(Event::Incoming(Packet::PubAck(ack))) if ack.reason != PubAckReason::Success => {
+            // "No matching subscribers" is a success that says nobody listens yet (MQTT 5 §3.4.2.1).
+            Ok(Event::Incoming(Packet::PubAck(ack)))
+                if !matches!(
+                    ack.reason,
+                    PubAckReason::Success | PubAckReason::NoMatchingSubscribers
+                ) =>
+            {
                 warn!(reason = ?ack.reason, "the MQTT broker refused a publish");
                 continue;
             }
