@@ -33,6 +33,7 @@ use tokio::net::TcpListener;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_util::sync::CancellationToken;
 
+use crate::ha::bridge;
 use crate::secret::Secret;
 use crate::sim::telemetry::{tls_connect, CarCredentials, StreamConfig, TestCa};
 use crate::sim::{Sim, SimConfig};
@@ -64,14 +65,19 @@ pub struct TelemetryReport {
     pub pinned_to_one_core: bool,
     pub cars: usize,
     pub datums_per_record: usize,
-    /// The bare client's acknowledged publishes per second (the ceiling).
+    /// The bare client's acknowledged publishes per second (the ceiling: MQTT 3.1.1, rumqttc's
+    /// defaults).
     pub bare_publishes_per_s: f64,
+    /// The same on MQTT 5 with the bridge's flow control (its in-flight limit).
+    pub bare_as_bridge_publishes_per_s: f64,
     pub daemon_datums_per_s: f64,
     pub daemon_records_per_s: f64,
     /// Messages the daemon published per second in the same window (states, attributes, markers).
     pub daemon_publishes_per_s: f64,
     /// `daemon_datums_per_s / bare_publishes_per_s`.
     pub ratio: f64,
+    /// `daemon_datums_per_s / bare_as_bridge_publishes_per_s`.
+    pub ratio_as_bridge: f64,
     pub memory: Vec<MemoryRow>,
 }
 
@@ -89,6 +95,7 @@ pub async fn telemetry(seconds: u64) -> anyhow::Result<TelemetryReport> {
     let window = Duration::from_secs(seconds.max(1));
     let broker = Mosquitto::start()?;
     let bare = bare_ceiling(broker.port, window).await?;
+    let bare_as_bridge = bare_ceiling_as_bridge(broker.port, window).await?;
 
     // Throughput.
     let ca = TestCa::new("TeslaSync bench vehicle CA");
@@ -147,10 +154,12 @@ pub async fn telemetry(seconds: u64) -> anyhow::Result<TelemetryReport> {
         cars: CARS,
         datums_per_record: DATUMS,
         bare_publishes_per_s: bare,
+        bare_as_bridge_publishes_per_s: bare_as_bridge,
         daemon_datums_per_s: datums_per_s,
         daemon_records_per_s: records_per_s,
         daemon_publishes_per_s: publishes_per_s,
         ratio: datums_per_s / bare,
+        ratio_as_bridge: datums_per_s / bare_as_bridge,
         memory,
     })
 }
@@ -159,14 +168,18 @@ pub async fn telemetry(seconds: u64) -> anyhow::Result<TelemetryReport> {
 pub fn table(r: &TelemetryReport) -> String {
     let mut out = format!(
         "| case | per second |\n|---|---|\n\
-         | bare rumqttc client: retained QoS {qos} publishes acknowledged | {bare:.0} |\n\
+         | bare rumqttc client (MQTT 3.1.1, defaults: 100 in flight): retained QoS {qos} publishes acknowledged | {bare:.0} |\n\
+         | bare rumqttc client (MQTT 5, the bridge's {inflight} in flight): the same | {bare5:.0} |\n\
          | daemon: datums decoded, mapped, published and acked ({cars} cars, {d} datums per record) | {dps:.0} |\n\
          | daemon: records acked | {rps:.0} |\n\
          | daemon: MQTT messages published (states, attributes, delivery markers) | {pps:.0} |\n\n\
-         Daemon datums/s ÷ bare publishes/s = **{ratio:.0} %** (daemon {pinned}).\n\n\
+         Daemon datums/s ÷ bare publishes/s = **{ratio:.0} %** of the MQTT 3.1.1 client, **{ratio5:.0} %** of the MQTT 5 client as the bridge connects (daemon {pinned}).\n\n\
          | streaming cars | RSS while streaming | RSS {secs} s later | records in between |\n|---|---|---|---|\n",
         qos = r.qos,
         bare = r.bare_publishes_per_s,
+        bare5 = r.bare_as_bridge_publishes_per_s,
+        inflight = bridge::OUTGOING_INFLIGHT,
+        ratio5 = r.ratio_as_bridge * 100.0,
         cars = r.cars,
         d = r.datums_per_record,
         dps = r.daemon_datums_per_s,
@@ -193,65 +206,89 @@ pub fn table(r: &TelemetryReport) -> String {
 }
 
 /// One client publishing retained QoS 1 messages on one thread as fast as they are acknowledged;
-/// returns acknowledged publishes per second over `window` (after a warm-up).
-async fn bare_ceiling(port: u16, window: Duration) -> anyhow::Result<f64> {
-    let thread = std::thread::spawn(move || -> anyhow::Result<f64> {
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()?;
-        rt.block_on(async move {
-            let mut o = MqttOptions::new("teslasync-bench-bare", "127.0.0.1", port);
-            o.set_keep_alive(Duration::from_secs(30));
-            let (client, mut events) = AsyncClient::new(o, 1024);
-            let acked = Arc::new(AtomicU64::new(0));
-            let stop = CancellationToken::new();
-            let publisher = {
-                let (client, stop) = (client.clone(), stop.clone());
-                tokio::spawn(async move {
-                    let mut n: u64 = 0;
-                    while !stop.is_cancelled() {
-                        let topic = format!("teslasync-bench-bare/{}", n % 200);
-                        let payload = (n % 100).to_string().into_bytes();
-                        if client
-                            .publish(topic, QoS::AtLeastOnce, true, payload)
-                            .await
-                            .is_err()
-                        {
-                            break;
+/// returns acknowledged publishes per second over `window` (after a warm-up). `$mqtt` is rumqttc's
+/// MQTT 3.1.1 module (`rumqttc`, its default options) or its MQTT 5 one (`rumqttc::v5`, with
+/// `$configure` setting the options the bridge connects with); the loop is the same for both.
+macro_rules! bare_client {
+    ($mqtt:path, $port:expr, $window:expr, $configure:expr) => {{
+        use $mqtt as mqtt;
+        let (port, window): (u16, Duration) = ($port, $window);
+        let thread = std::thread::spawn(move || -> anyhow::Result<f64> {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()?;
+            rt.block_on(async move {
+                let mut o = mqtt::MqttOptions::new("teslasync-bench-bare", "127.0.0.1", port);
+                o.set_keep_alive(Duration::from_secs(30));
+                let configure: fn(&mut mqtt::MqttOptions) = $configure;
+                configure(&mut o);
+                let (client, mut events) = mqtt::AsyncClient::new(o, 1024);
+                let acked = Arc::new(AtomicU64::new(0));
+                let stop = CancellationToken::new();
+                let publisher = {
+                    let (client, stop) = (client.clone(), stop.clone());
+                    tokio::spawn(async move {
+                        let mut n: u64 = 0;
+                        while !stop.is_cancelled() {
+                            let topic = format!("teslasync-bench-bare/{}", n % 200);
+                            let payload = (n % 100).to_string().into_bytes();
+                            if client
+                                .publish(topic, mqtt::mqttbytes::QoS::AtLeastOnce, true, payload)
+                                .await
+                                .is_err()
+                            {
+                                break;
+                            }
+                            n += 1;
                         }
-                        n += 1;
+                    })
+                };
+                let started = Instant::now();
+                let mut measured: Option<(Instant, u64)> = None;
+                loop {
+                    match events.poll().await {
+                        Ok(mqtt::Event::Incoming(mqtt::Incoming::PubAck(_))) => {
+                            acked.fetch_add(1, Ordering::Relaxed);
+                        }
+                        Ok(_) => {}
+                        Err(e) => return Err(anyhow!("the bare client lost the broker: {e}")),
                     }
-                })
-            };
-            let started = Instant::now();
-            let mut measured: Option<(Instant, u64)> = None;
-            loop {
-                match events.poll().await {
-                    Ok(Event::Incoming(Packet::PubAck(_))) => {
-                        acked.fetch_add(1, Ordering::Relaxed);
+                    let now = Instant::now();
+                    match measured {
+                        None if now - started >= WARM_UP => {
+                            measured = Some((now, acked.load(Ordering::Relaxed)))
+                        }
+                        Some((t0, a0)) if now - t0 >= window => {
+                            stop.cancel();
+                            publisher.abort();
+                            let n = acked.load(Ordering::Relaxed) - a0;
+                            return Ok(n as f64 / (now - t0).as_secs_f64());
+                        }
+                        _ => {}
                     }
-                    Ok(_) => {}
-                    Err(e) => return Err(anyhow!("the bare client lost the broker: {e}")),
                 }
-                let now = Instant::now();
-                match measured {
-                    None if now - started >= WARM_UP => {
-                        measured = Some((now, acked.load(Ordering::Relaxed)))
-                    }
-                    Some((t0, a0)) if now - t0 >= window => {
-                        stop.cancel();
-                        publisher.abort();
-                        let n = acked.load(Ordering::Relaxed) - a0;
-                        return Ok(n as f64 / (now - t0).as_secs_f64());
-                    }
-                    _ => {}
-                }
-            }
-        })
-    });
-    tokio::task::spawn_blocking(move || thread.join())
-        .await?
-        .map_err(|_| anyhow!("the bare publisher thread panicked"))?
+            })
+        });
+        tokio::task::spawn_blocking(move || thread.join())
+            .await?
+            .map_err(|_| anyhow!("the bare publisher thread panicked"))?
+    }};
+}
+
+/// The ceiling of one MQTT client: rumqttc on MQTT 3.1.1 with its defaults (100 publishes in
+/// flight).
+async fn bare_ceiling(port: u16, window: Duration) -> anyhow::Result<f64> {
+    bare_client!(rumqttc, port, window, |_| {})
+}
+
+/// The same client on MQTT 5 with the bridge's flow control: as many publishes in flight as the
+/// bridge allows itself ([`bridge::OUTGOING_INFLIGHT`]), the bridge's packet limit.
+async fn bare_ceiling_as_bridge(port: u16, window: Duration) -> anyhow::Result<f64> {
+    bare_client!(rumqttc::v5, port, window, |o| {
+        o.set_clean_start(true);
+        o.set_outgoing_inflight_upper_limit(bridge::OUTGOING_INFLIGHT);
+        o.set_max_packet_size(Some(bridge::MAX_INCOMING_PACKET));
+    })
 }
 
 /// A simulated Tesla account with `n` cars, served on loopback.

@@ -39,7 +39,7 @@ use crate::ha::discovery::{self, BridgeFacts, Site};
 use crate::ha::topics::{bridge_object_id, object_id, Inbound, Topics};
 use crate::vehicle::command::Command;
 use crate::vehicle::executor::{CommandOutcome, Executor, Job};
-use crate::vehicle::hub::{Hub, HubEvent};
+use crate::vehicle::hub::{Hub, HubEvent, VehicleRecord};
 
 /// Inbound command payloads (`/set`, `command`) above this are refused unread: no command needs
 /// more (the parser refuses `params` over 16 KiB anyway).
@@ -47,7 +47,11 @@ pub const MAX_COMMAND_PAYLOAD: usize = 64 * 1024;
 /// The largest packet the bridge takes, announced to the broker in CONNECT (MQTT 5 Maximum Packet
 /// Size). A conforming broker discards a bigger message for this client rather than send it, so
 /// oversize messages never reach the client's decoder (whose error would drop the connection).
-const MAX_INCOMING_PACKET: u32 = 8 * 1024 * 1024;
+pub const MAX_INCOMING_PACKET: u32 = 8 * 1024 * 1024;
+/// Publishes the bridge keeps unacknowledged at once. Well under Mosquitto's default receive
+/// maximum (20): a client over it is disconnected, and a burst (the full republish, the demo's
+/// clean-up) must never be.
+pub const OUTGOING_INFLIGHT: u16 = 10;
 /// The largest packet the bridge sends, unless the broker announces less in CONNACK. Discovery for
 /// a car with every entity is tens of kilobytes; a packet over the broker's limit would make
 /// rumqttc drop the connection, so [`Bridge::send`] refuses it first.
@@ -107,6 +111,12 @@ struct Bridge {
     clock: Clock,
     /// Last payload per retained topic, so unchanged values are not sent again.
     published: HashMap<String, Vec<u8>>,
+    /// What each car's published discovery was built from: while it stays the same, a sync
+    /// publishes states only (building discovery is most of a sync's work, and a streaming car
+    /// syncs many times a second). Cleared with `published`.
+    discovered: HashMap<String, discovery::Inputs>,
+    /// The bridge device's discovery (which never changes) is in `published`.
+    bridge_discovered: bool,
     /// Devices whose retained discovery configs we watch, to clear the ones no longer published.
     watched: HashSet<String>,
     delivery: DeliveryMarkers,
@@ -170,6 +180,8 @@ pub async fn run(
         executor,
         clock,
         published: HashMap::new(),
+        discovered: HashMap::new(),
+        bridge_discovered: false,
         delivery: DeliveryMarkers {
             topic: bridge_topics_delivery(&settings.mqtt),
             ..DeliveryMarkers::default()
@@ -215,7 +227,7 @@ pub async fn run(
             _ = republish => {
                 republish_at = None;
                 info!("Home Assistant came online; republishing discovery and states");
-                bridge.published.clear();
+                bridge.forget_published();
                 bridge.sync_all().await?;
             }
         }
@@ -261,9 +273,7 @@ fn options(mqtt: &MqttConfig, topics: &Topics) -> MqttOptions {
     o.set_keep_alive(Duration::from_secs(30));
     o.set_clean_start(true);
     o.set_max_packet_size(Some(MAX_INCOMING_PACKET));
-    // Well under Mosquitto's default receive maximum (20): a client over it is disconnected, and
-    // a burst (the full republish, the demo's clean-up) must never be.
-    o.set_outgoing_inflight_upper_limit(10);
+    o.set_outgoing_inflight_upper_limit(OUTGOING_INFLIGHT);
     o.set_last_will(LastWill::new(
         topics.status(),
         "offline",
@@ -475,7 +485,7 @@ impl Bridge {
             self.send(topic, payload, false).await?;
         }
         // The broker may have restarted and lost retained messages: send everything again.
-        self.published.clear();
+        self.forget_published();
         self.watched.clear();
         self.publish_retained(self.topics.status(), b"online".to_vec())
             .await?;
@@ -484,6 +494,13 @@ impl Bridge {
             self.send_marker(id).await?;
         }
         Ok(())
+    }
+
+    /// Everything is to be published again (a new connection, or Home Assistant restarted).
+    fn forget_published(&mut self) {
+        self.published.clear();
+        self.discovered.clear();
+        self.bridge_discovered = false;
     }
 
     /// A hub barrier: mark the point in the publish stream (see [`DeliveryMarkers`]).
@@ -625,7 +642,7 @@ impl Bridge {
 
     async fn on_set(
         &mut self,
-        record: &crate::vehicle::hub::VehicleRecord,
+        record: &VehicleRecord,
         key: &str,
         aspect: Option<&str>,
         payload: &str,
@@ -670,7 +687,7 @@ impl Bridge {
 
     async fn on_command(
         &mut self,
-        record: &crate::vehicle::hub::VehicleRecord,
+        record: &VehicleRecord,
         payload: &str,
         expires_at: Option<SystemTime>,
     ) -> Result<(), BridgeError> {
@@ -812,10 +829,11 @@ impl Bridge {
 
     /// A burst of hub events: `first` and everything already queued behind it. Each changed car
     /// is synced once per burst, not once per record (a streaming car changes many times a
-    /// second, and a sync rebuilds the car's discovery and states). Events that must follow the
-    /// publishes before them (barriers, removals, problems) flush the pending cars first, so a
-    /// barrier is still confirmed only after every publish its record caused. `true`: the hub
-    /// closed.
+    /// second, and a sync computes every state of the car). Removals and problems flush the
+    /// pending cars first, so they follow the states before them. Barriers wait for the end of
+    /// the burst: their markers go out after the last sync, so each is still confirmed only after
+    /// every publish its record caused (and perhaps a few later ones), while a burst of records
+    /// from one car costs one sync instead of one per record. `true`: the hub closed.
     async fn on_hub_events(
         &mut self,
         first: HubEvent,
@@ -824,6 +842,7 @@ impl Bridge {
         /// The most events taken in one burst, so commands and the network are served meanwhile.
         const BURST: usize = 1024;
         let mut pending = BTreeSet::new();
+        let mut barriers = Vec::new();
         let mut next = Some(first);
         let mut taken = 0;
         let mut closed = false;
@@ -840,10 +859,7 @@ impl Bridge {
                     self.flush_changes(&mut pending).await?;
                     self.event(vin.as_deref(), kind, &message).await?;
                 }
-                HubEvent::Barrier { id } => {
-                    self.flush_changes(&mut pending).await?;
-                    self.barrier(id).await?;
-                }
+                HubEvent::Barrier { id } => barriers.push(id),
             }
             taken += 1;
             if taken == BURST {
@@ -860,6 +876,9 @@ impl Bridge {
             }
         }
         self.flush_changes(&mut pending).await?;
+        for id in barriers {
+            self.barrier(id).await?;
+        }
         Ok(closed)
     }
 
@@ -894,10 +913,13 @@ impl Bridge {
 
     /// The bridge device: its discovery and its diagnostics.
     async fn sync_bridge(&mut self) -> Result<(), BridgeError> {
-        self.watch(bridge_object_id(self.topics.base())).await?;
-        for (topic, config) in discovery::bridge_configs(&self.topics, &self.site) {
-            self.publish_retained(topic, serde_json::to_vec(&config).expect("serializable"))
-                .await?;
+        if !self.bridge_discovered {
+            self.watch(bridge_object_id(self.topics.base())).await?;
+            for (topic, config) in discovery::bridge_configs(&self.topics, &self.site) {
+                self.publish_retained(topic, serde_json::to_vec(&config).expect("serializable"))
+                    .await?;
+            }
+            self.bridge_discovered = true;
         }
         let cars: Vec<_> = self.hub.snapshot().into_iter().map(|r| r.signals).collect();
         let facts = BridgeFacts {
@@ -920,25 +942,11 @@ impl Bridge {
         let Some(record) = self.hub.get(vin) else {
             return Ok(());
         };
-        let device = object_id(vin);
-        let configs = discovery::configs(&self.topics, &self.site, &record.info, &record.signals);
-        // Entities the car no longer has (hardware reported missing) leave Home Assistant.
-        let current: HashSet<&str> = configs.iter().map(|(t, _)| t.as_str()).collect();
-        let gone: Vec<String> = self
-            .published
-            .keys()
-            .filter(|t| self.topics.is_discovery_of(t, &device) && !current.contains(t.as_str()))
-            .cloned()
-            .collect();
-        for topic in gone {
-            self.published.remove(&topic);
-            self.send(topic, Vec::new(), true).await?;
+        let inputs = discovery::Inputs::of(&record.info, &record.signals);
+        if self.discovered.get(vin) != Some(&inputs) {
+            self.publish_discovery(&record).await?;
+            self.discovered.insert(vin.to_string(), inputs);
         }
-        for (topic, config) in configs {
-            self.publish_retained(topic, serde_json::to_vec(&config).expect("serializable"))
-                .await?;
-        }
-        self.watch(device).await?;
         self.publish_retained(self.topics.availability(vin), b"online".to_vec())
             .await?;
         for entity in catalog::for_car(&record.signals) {
@@ -960,6 +968,30 @@ impl Bridge {
         Ok(())
     }
 
+    /// A car's discovery configs, and the removal of those it no longer has.
+    async fn publish_discovery(&mut self, record: &VehicleRecord) -> Result<(), BridgeError> {
+        let vin = &record.info.vin;
+        let device = object_id(vin);
+        let configs = discovery::configs(&self.topics, &self.site, &record.info, &record.signals);
+        // Entities the car no longer has (hardware reported missing) leave Home Assistant.
+        let current: HashSet<&str> = configs.iter().map(|(t, _)| t.as_str()).collect();
+        let gone: Vec<String> = self
+            .published
+            .keys()
+            .filter(|t| self.topics.is_discovery_of(t, &device) && !current.contains(t.as_str()))
+            .cloned()
+            .collect();
+        for topic in gone {
+            self.published.remove(&topic);
+            self.send(topic, Vec::new(), true).await?;
+        }
+        for (topic, config) in configs {
+            self.publish_retained(topic, serde_json::to_vec(&config).expect("serializable"))
+                .await?;
+        }
+        self.watch(device).await
+    }
+
     /// Clears a removed car: discovery (so Home Assistant deletes the device) and its retained topics.
     async fn remove_vehicle(&mut self, vin: &str) -> Result<(), BridgeError> {
         let own_prefix = format!("{}/{vin}/", self.topics.base());
@@ -970,6 +1002,7 @@ impl Bridge {
             .cloned()
             .collect();
         stale.extend(discovery::removal_topics(&self.topics, self.site.mode, vin));
+        self.discovered.remove(vin);
         for topic in stale {
             self.published.remove(&topic);
             self.send(topic, Vec::new(), true).await?;

@@ -8,6 +8,8 @@
 //!
 //! Each platform's keys come from its row type alone; nothing here looks at an entity's key.
 
+use std::sync::LazyLock;
+
 use serde_json::{json, Map, Value as Json};
 
 use crate::config::DiscoveryMode;
@@ -289,6 +291,40 @@ fn climate(
     }
 }
 
+/// What a car's discovery is built from: its info and the few signals [`configs`] reads — the
+/// hardware it reports (which entities exist), its firmware version (the device card) and the
+/// signals that bound its numbers and set points. Equal inputs give equal discovery, so the bridge
+/// rebuilds discovery only when they change, not for every value a streaming car sends (a test
+/// changes every other signal and checks that discovery stays the same).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Inputs {
+    info: VehicleInfo,
+    signals: Vec<Option<Value>>,
+}
+
+/// The signals discovery depends on, in a fixed order.
+static INPUT_SIGNALS: LazyLock<Vec<Signal>> = LazyLock::new(|| {
+    let mut signals: Vec<Signal> = std::iter::once(Signal::Version)
+        .chain(catalog::Capability::ALL.iter().map(|c| c.signal()))
+        .chain(catalog::bound_signals())
+        .collect();
+    signals.sort();
+    signals.dedup();
+    signals
+});
+
+impl Inputs {
+    pub fn of(info: &VehicleInfo, signals: &Signals) -> Inputs {
+        Inputs {
+            info: info.clone(),
+            signals: INPUT_SIGNALS
+                .iter()
+                .map(|s| signals.get(s).cloned())
+                .collect(),
+        }
+    }
+}
+
 /// Every discovery message for one car: one device config, or one config per entity.
 pub fn configs(
     topics: &Topics,
@@ -521,6 +557,46 @@ mod tests {
         .into_iter()
         .collect();
         (info, signals)
+    }
+
+    /// The bridge skips rebuilding discovery while [`Inputs`] stay equal; that is only right if no
+    /// other signal changes a config. Every other signal, set to every kind of value or removed,
+    /// must leave discovery the same.
+    #[test]
+    fn discovery_reads_no_signal_beyond_its_inputs() {
+        let t = Topics::new("teslasync", "homeassistant");
+        let (info, base) = car();
+        // One value of each kind `has` and `resolve` read differently.
+        let values = [
+            Value::Bool(true),
+            Value::Int(7),
+            Value::Text("cybertruck".into()),
+            Value::Unknown,
+        ];
+        // Component mode splits the same components per entity; device mode keeps this test fast.
+        {
+            let s = site(DiscoveryMode::Device);
+            let expected = configs(&t, &s, &info, &base);
+            for &signal in Signal::ALL.iter().filter(|s| !INPUT_SIGNALS.contains(s)) {
+                let mut removed = base.clone();
+                removed.remove(&signal);
+                assert_eq!(configs(&t, &s, &info, &removed), expected, "{signal:?} removed");
+                for value in &values {
+                    let mut changed = base.clone();
+                    changed.insert(signal, value.clone());
+                    assert_eq!(
+                        configs(&t, &s, &info, &changed),
+                        expected,
+                        "discovery changed with {signal:?} = {value:?}; add it to the inputs"
+                    );
+                }
+            }
+            // And the inputs do matter: a changed bound changes discovery.
+            let mut bound = base.clone();
+            bound.insert(Signal::ChargeCurrentRequestMax, Value::Int(40));
+            assert_ne!(Inputs::of(&info, &bound), Inputs::of(&info, &base));
+            assert_ne!(configs(&t, &s, &info, &bound), expected);
+        }
     }
 
     fn site(mode: DiscoveryMode) -> Site {

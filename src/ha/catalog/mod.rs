@@ -79,30 +79,63 @@ pub fn for_car(signals: &Signals) -> impl Iterator<Item = &'static Entity> + '_ 
 /// Whether the car reports this hardware. Unknown counts as absent: the entity appears once the
 /// car has said (discovery is republished when signals change).
 pub fn has(s: &Signals, capability: Capability) -> bool {
-    let truthy = |signal| match s.get(&signal) {
-        Some(Value::Bool(b)) => *b,
-        Some(Value::Int(i)) => *i > 0,
-        Some(Value::Float(f)) => *f > 0.0,
-        Some(Value::Text(t)) => {
-            let t = t.to_ascii_lowercase();
-            !matches!(
-                t.as_str(),
-                "" | "none" | "notinstalled" | "not_installed" | "unknown"
-            )
-        }
-        _ => false,
-    };
+    let value = s.get(&capability.signal());
     match capability {
-        Capability::SunRoof => truthy(Signal::SunroofInstalled),
-        Capability::RearSeatHeaters => truthy(Signal::RearSeatHeaters),
-        Capability::ThirdRowSeats => truthy(Signal::ThirdRowSeats),
-        Capability::SeatCooling => truthy(Signal::HasSeatCooling),
-        Capability::CopTemperature => truthy(Signal::CopUserSetTempSupported),
-        Capability::Tonneau => s
-            .get(&Signal::CarType)
+        Capability::Tonneau => value
             .and_then(Value::as_text)
             .is_some_and(|t| t.eq_ignore_ascii_case("cybertruck")),
+        _ => match value {
+            Some(Value::Bool(b)) => *b,
+            Some(Value::Int(i)) => *i > 0,
+            Some(Value::Float(f)) => *f > 0.0,
+            Some(Value::Text(t)) => {
+                let t = t.to_ascii_lowercase();
+                !matches!(
+                    t.as_str(),
+                    "" | "none" | "notinstalled" | "not_installed" | "unknown"
+                )
+            }
+            _ => false,
+        },
     }
+}
+
+impl Capability {
+    pub const ALL: &'static [Capability] = &[
+        Capability::SunRoof,
+        Capability::RearSeatHeaters,
+        Capability::ThirdRowSeats,
+        Capability::SeatCooling,
+        Capability::Tonneau,
+        Capability::CopTemperature,
+    ];
+
+    /// The signal that says whether the car has it.
+    pub fn signal(self) -> Signal {
+        match self {
+            Capability::SunRoof => Signal::SunroofInstalled,
+            Capability::RearSeatHeaters => Signal::RearSeatHeaters,
+            Capability::ThirdRowSeats => Signal::ThirdRowSeats,
+            Capability::SeatCooling => Signal::HasSeatCooling,
+            Capability::CopTemperature => Signal::CopUserSetTempSupported,
+            Capability::Tonneau => Signal::CarType,
+        }
+    }
+}
+
+/// The signals some entity's advertised range depends on (numbers, climate set points).
+pub fn bound_signals() -> impl Iterator<Item = Signal> {
+    let bounds = CATALOG.iter().flat_map(|e| match e {
+        Entity::Number(r) => Some(r.bounds),
+        Entity::Climate(r) => r.target.map(|t| t.bounds),
+        _ => None,
+    });
+    bounds.flat_map(|b| {
+        [b.min, b.max].into_iter().filter_map(|bound| match bound {
+            Bound::Signal(signal, _) => Some(signal),
+            Bound::Fixed(_) => None,
+        })
+    })
 }
 
 /// A `/set` payload Home Assistant (or a user) sent that this entity cannot act on.
