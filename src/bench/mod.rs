@@ -7,7 +7,10 @@
 //! numbers are the same on every run: each policy gets a fresh simulated account on a manual clock
 //! starting Monday 2026-06-01 00:00 UTC, the same scripted day (asleep overnight, commutes 07:30–08:00
 //! and 17:30–18:00, plugged in at 22:00, parked otherwise), and requests are counted *at the
-//! simulator*, the way Tesla bills them. TeslaSync runs its real poller and cost governor; its first
+//! simulator*, the way Tesla bills them. The day is one of a run of equal days: each car starts at
+//! the charge limit the previous night's charge reached, so tonight's charge puts back what today's
+//! commutes used (a day that started half empty would charge for hours and price a catch-up
+//! charge, not a commuter's day). TeslaSync runs its real poller and cost governor; its first
 //! car streams Fleet Telemetry, modelled from the signals that car would send at the intervals
 //! TeslaSync configures ([`TELEMETRY`]); the peers consume no Fleet Telemetry, so both their cars are
 //! polled.
@@ -53,7 +56,9 @@ const EVENTS: &[(u64, &str)] = &[
     (18 * 3600, "park"),
     (22 * 3600, "plug_in"),
 ];
-const SCENARIO: &str = "commuter day: asleep overnight, drives 07:30-08:00 and 17:30-18:00, plugged in at 22:00 (charges to 80 %), parked otherwise; car 1 streams Fleet Telemetry under TeslaSync, car 2 is polled";
+const SCENARIO: &str = "commuter day, one of many alike: asleep overnight at 80 %, drives 07:30-08:00 and 17:30-18:00, plugged in at 22:00 (charges back to 80 %), parked otherwise; car 1 streams Fleet Telemetry under TeslaSync, car 2 is polled";
+/// Where each car starts the day: the simulator's standard charge limit, where last night's charge stopped.
+const START_SOC: f64 = 80.0;
 
 /// What the streaming car sends, as TeslaSync configures Fleet Telemetry: (signals per interval,
 /// interval in seconds, when). One datum is one billed signal; fields are sent when they change, so
@@ -260,6 +265,7 @@ impl Account {
         let cfg = SimConfig {
             clock: clock.clone(),
             initial_state: SimState::Asleep,
+            initial_soc: Some(START_SOC),
             ..SimConfig::default()
         };
         let (client_id, client_secret) = (cfg.client_id.clone(), cfg.client_secret.clone());

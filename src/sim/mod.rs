@@ -93,6 +93,8 @@ pub struct SimConfig {
     pub sleep_after: Duration,
     /// Every car's state at start.
     pub initial_state: SimState,
+    /// Every car's state of charge at start, %; `None` gives each car its own (72 %, 58 %, ...).
+    pub initial_soc: Option<f64>,
     /// Where the account lives; listeners of other regions answer 421 ([`Sim::router_for_region`]).
     pub region: SimRegion,
     /// The application's registered redirect URIs; empty accepts any (handy for the demo).
@@ -110,6 +112,7 @@ impl Default for SimConfig {
             wake_delay: Duration::from_secs(5),
             sleep_after: Duration::from_secs(15 * 60),
             initial_state: SimState::Online,
+            initial_soc: None,
             region: SimRegion::Na,
             redirect_uris: Vec::new(),
         }
@@ -219,7 +222,13 @@ impl Sim {
     pub fn new(cfg: SimConfig) -> Sim {
         let now = cfg.clock.now();
         let cars: Vec<Car> = (0..cfg.vehicles)
-            .map(|i| Car::demo(i, cfg.initial_state, now))
+            .map(|i| {
+                let mut car = Car::demo(i, cfg.initial_state, now);
+                if let Some(soc) = cfg.initial_soc {
+                    car.soc = soc.clamp(0.0, 100.0);
+                }
+                car
+            })
             .collect();
         let keyrings = cars
             .iter()

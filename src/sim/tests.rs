@@ -1119,3 +1119,22 @@ async fn revoking_consent_kills_every_token() {
     assert_eq!(refresh.json()["error"], "login_required");
     assert!(h.sim.issued_secrets().contains(&h.refresh));
 }
+
+/// `initial_soc` starts every car at the same charge (the simulated day's equal days), and a car at
+/// its limit that is plugged in has nothing to charge.
+#[tokio::test]
+async fn every_car_can_start_at_one_state_of_charge() {
+    let h = Harness::start(SimConfig {
+        initial_soc: Some(80.0),
+        ..manual()
+    })
+    .await;
+    for vin in [MODEL_Y, MODEL_S] {
+        assert_eq!(h.sim.vehicle_json(vin).unwrap()["battery_level"], 80);
+    }
+    h.sim.act(MODEL_S, "plug_in").unwrap();
+    h.advance(60);
+    let s = h.sim.vehicle_json(MODEL_S).unwrap();
+    assert_eq!(s["charging_state"], "Complete");
+    assert_eq!(s["battery_level"], 80);
+}
