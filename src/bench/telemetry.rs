@@ -11,7 +11,8 @@
 //! - **Throughput**: [`CARS`] cars, each with up to [`WINDOW`] records unacknowledged, for
 //!   `seconds`; datums acknowledged per second. In the same run, before it, one bare rumqttc client
 //!   on one thread publishes small retained QoS 1 messages as fast as the broker acknowledges them:
-//!   the ceiling of one client, which the daemon's bridge is.
+//!   the ceiling of one client, which the daemon's bridge is — once on MQTT 3.1.1 with rumqttc's
+//!   defaults, once on MQTT 5 with the bridge's flow control.
 //! - **Memory**: a fresh daemon per size (1, 10, 100 cars), each car sending one record a second;
 //!   the daemon's resident set (`VmRSS`) once all are streaming and again `seconds` later.
 

@@ -25,7 +25,7 @@ use rand::Rng;
 use rumqttc::v5::mqttbytes::v5::{ConnectReturnCode, Filter, LastWill, Packet, PubAckReason};
 use rumqttc::v5::mqttbytes::QoS;
 use rumqttc::v5::{AsyncClient, ConnectionError, Event, EventLoop, MqttOptions};
-use rumqttc::{Outgoing, Transport};
+use rumqttc::{NetworkOptions, Outgoing, Transport};
 use serde::Deserialize;
 use serde_json::{json, Value as Json};
 use tokio::sync::{broadcast, mpsc};
@@ -48,10 +48,12 @@ pub const MAX_COMMAND_PAYLOAD: usize = 64 * 1024;
 /// Size). A conforming broker discards a bigger message for this client rather than send it, so
 /// oversize messages never reach the client's decoder (whose error would drop the connection).
 pub const MAX_INCOMING_PACKET: u32 = 8 * 1024 * 1024;
-/// Publishes the bridge keeps unacknowledged at once. Well under Mosquitto's default receive
-/// maximum (20): a client over it is disconnected, and a burst (the full republish, the demo's
-/// clean-up) must never be.
-pub const OUTGOING_INFLIGHT: u16 = 10;
+/// Publishes the bridge keeps unacknowledged at once, at most: rumqttc takes the smaller of this
+/// and the receive maximum the broker announces. Mosquitto's default receive maximum is 20, and a
+/// client over it is disconnected — which a burst (the full republish, the demo's clean-up) must
+/// never be, even on a broker that enforces 20 without announcing it. On one core the limit sets
+/// the bridge's pace: the acks that free the slots arrive only when the network task next runs.
+pub const OUTGOING_INFLIGHT: u16 = 20;
 /// The largest packet the bridge sends, unless the broker announces less in CONNACK. Discovery for
 /// a car with every entity is tens of kilobytes; a packet over the broker's limit would make
 /// rumqttc drop the connection, so [`Bridge::send`] refuses it first.
@@ -274,6 +276,11 @@ fn options(mqtt: &MqttConfig, topics: &Topics) -> MqttOptions {
     o.set_clean_start(true);
     o.set_max_packet_size(Some(MAX_INCOMING_PACKET));
     o.set_outgoing_inflight_upper_limit(OUTGOING_INFLIGHT);
+    // A delivery marker must not wait behind Nagle's algorithm for the broker's delayed ACK: the
+    // car's record is acknowledged only when the marker comes back.
+    let mut network = NetworkOptions::new();
+    network.set_tcp_nodelay(true);
+    o.set_network_options(network);
     o.set_last_will(LastWill::new(
         topics.status(),
         "offline",

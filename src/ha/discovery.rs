@@ -580,7 +580,11 @@ mod tests {
             for &signal in Signal::ALL.iter().filter(|s| !INPUT_SIGNALS.contains(s)) {
                 let mut removed = base.clone();
                 removed.remove(&signal);
-                assert_eq!(configs(&t, &s, &info, &removed), expected, "{signal:?} removed");
+                assert_eq!(
+                    configs(&t, &s, &info, &removed),
+                    expected,
+                    "{signal:?} removed"
+                );
                 for value in &values {
                     let mut changed = base.clone();
                     changed.insert(signal, value.clone());

@@ -130,6 +130,13 @@ async fn accept_loop(
                 }
             },
         };
+        // Acks are small writes answering small reads: with Nagle's algorithm an ack that follows
+        // another still unacknowledged by the car's TCP waits for its delayed ACK (tens of
+        // milliseconds), which stalls a car that waits for its acks. Go, which Tesla's reference
+        // server is written in, sets TCP_NODELAY on every connection too.
+        if let Err(e) = tcp.set_nodelay(true) {
+            debug!(%remote, error = %e, "could not set TCP_NODELAY");
+        }
         let (acceptor, sink, tx) = (acceptor.clone(), sink.clone(), tx.clone());
         tokio::spawn(async move {
             let tls = match tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(tcp)).await {
