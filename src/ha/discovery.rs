@@ -574,33 +574,31 @@ mod tests {
             Value::Unknown,
         ];
         // Component mode splits the same components per entity; device mode keeps this test fast.
-        {
-            let s = site(DiscoveryMode::Device);
-            let expected = configs(&t, &s, &info, &base);
-            for &signal in Signal::ALL.iter().filter(|s| !INPUT_SIGNALS.contains(s)) {
-                let mut removed = base.clone();
-                removed.remove(&signal);
+        let s = site(DiscoveryMode::Device);
+        let expected = configs(&t, &s, &info, &base);
+        for &signal in Signal::ALL.iter().filter(|s| !INPUT_SIGNALS.contains(s)) {
+            let mut removed = base.clone();
+            removed.remove(&signal);
+            assert_eq!(
+                configs(&t, &s, &info, &removed),
+                expected,
+                "{signal:?} removed"
+            );
+            for value in &values {
+                let mut changed = base.clone();
+                changed.insert(signal, value.clone());
                 assert_eq!(
-                    configs(&t, &s, &info, &removed),
+                    configs(&t, &s, &info, &changed),
                     expected,
-                    "{signal:?} removed"
+                    "discovery changed with {signal:?} = {value:?}; add it to the inputs"
                 );
-                for value in &values {
-                    let mut changed = base.clone();
-                    changed.insert(signal, value.clone());
-                    assert_eq!(
-                        configs(&t, &s, &info, &changed),
-                        expected,
-                        "discovery changed with {signal:?} = {value:?}; add it to the inputs"
-                    );
-                }
             }
-            // And the inputs do matter: a changed bound changes discovery.
-            let mut bound = base.clone();
-            bound.insert(Signal::ChargeCurrentRequestMax, Value::Int(40));
-            assert_ne!(Inputs::of(&info, &bound), Inputs::of(&info, &base));
-            assert_ne!(configs(&t, &s, &info, &bound), expected);
         }
+        // And the inputs do matter: a changed bound changes discovery.
+        let mut bound = base.clone();
+        bound.insert(Signal::ChargeCurrentRequestMax, Value::Int(40));
+        assert_ne!(Inputs::of(&info, &bound), Inputs::of(&info, &base));
+        assert_ne!(configs(&t, &s, &info, &bound), expected);
     }
 
     fn site(mode: DiscoveryMode) -> Site {
