@@ -119,6 +119,8 @@ pub struct Daemon {
     account: Arc<Account>,
     cost: Arc<Governor>,
     cost_task: JoinHandle<()>,
+    /// Writes changed vehicle records behind (see `vehicle::hub`).
+    hub_writer: JoinHandle<()>,
     stream: Arc<StreamHealth>,
     telemetry: Option<telemetry::Running>,
     /// The supervisor of the telemetry receiver's task (taken out of `telemetry`).
@@ -259,6 +261,14 @@ impl Daemon {
         } else {
             tokio::spawn(async {})
         };
+        // Changed records reach the store a second later, coalesced (see `vehicle::hub`).
+        let hub_writer = tasks.restarting("state writer", Backoff::default(), shutdown.clone(), {
+            let (hub, shutdown) = (hub.clone(), shutdown.clone());
+            move || {
+                let (hub, shutdown) = (hub.clone(), shutdown.clone());
+                async move { hub.write_behind(shutdown).await }
+            }
+        });
         let cost_task = tasks.restarting("cost", Backoff::default(), shutdown.clone(), {
             let (cost, shutdown) = (cost.clone(), shutdown.clone());
             move || cost.clone().run(shutdown.clone())
@@ -397,6 +407,7 @@ impl Daemon {
             account,
             cost,
             cost_task,
+            hub_writer,
             stream,
             telemetry,
             telemetry_task,
@@ -501,6 +512,9 @@ impl Daemon {
         if let Some(t) = self.telemetry_task {
             let _ = t.await;
         }
+        // Every source has stopped: what they applied last is written now.
+        let _ = self.hub_writer.await;
+        self.hub.flush();
         self.store.flush_async().await?;
         match failed {
             Some(e) => Err(e),

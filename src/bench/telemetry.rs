@@ -9,7 +9,11 @@
 //! mapped, applied and published (retained, QoS 1) before the record is acknowledged.
 //!
 //! - **Throughput**: [`CARS`] cars, each with up to [`WINDOW`] records unacknowledged, for
-//!   `seconds`; datums acknowledged per second. In the same run, before it, one bare rumqttc client
+//!   `seconds`; datums acknowledged per second. Records that queue up behind the bridge are
+//!   published together (only each state's newest value goes out), so this run publishes fewer
+//!   messages than it takes in datums. A second run has each car wait for every ack before its next
+//!   record: nothing queues, every datum is published on its own, and the ratio is that of the
+//!   per-message path alone. In the same run, before them, one bare rumqttc client
 //!   on one thread publishes small retained QoS 1 messages as fast as the broker acknowledges them:
 //!   the ceiling of one client, which the daemon's bridge is — once on MQTT 3.1.1 with rumqttc's
 //!   defaults, once on MQTT 5 with the bridge's flow control.
@@ -49,6 +53,15 @@ use crate::tesla::telemetry::proto::vehicle_data::{
 pub const CARS: usize = 10;
 /// Records a car may have unacknowledged (a real car keeps sending while it waits).
 pub const WINDOW: usize = 8;
+
+/// How a bench car sends.
+#[derive(Debug, Clone, Copy)]
+enum Pace {
+    /// As fast as acked, with up to this many records unacknowledged.
+    Window(usize),
+    /// One record per period.
+    Every(Duration),
+}
 /// Datums per record.
 pub const DATUMS: usize = 20;
 /// Car counts of the memory runs.
@@ -79,6 +92,14 @@ pub struct TelemetryReport {
     pub ratio: f64,
     /// `daemon_datums_per_s / bare_as_bridge_publishes_per_s`.
     pub ratio_as_bridge: f64,
+    /// The second run, each car waiting for every ack (one record unacknowledged): datums acked,
+    /// and messages published, per second.
+    pub one_at_a_time_datums_per_s: f64,
+    pub one_at_a_time_publishes_per_s: f64,
+    /// `one_at_a_time_datums_per_s / bare_publishes_per_s`.
+    pub one_at_a_time_ratio: f64,
+    /// `one_at_a_time_datums_per_s / bare_as_bridge_publishes_per_s`.
+    pub one_at_a_time_ratio_as_bridge: f64,
     pub memory: Vec<MemoryRow>,
 }
 
@@ -91,32 +112,16 @@ pub struct MemoryRow {
     pub records: u64,
 }
 
-/// Runs the whole benchmark (about `4 × seconds` plus start-ups).
+/// Runs the whole benchmark (about `5 × seconds` plus start-ups).
 pub async fn telemetry(seconds: u64) -> anyhow::Result<TelemetryReport> {
     let window = Duration::from_secs(seconds.max(1));
     let broker = Mosquitto::start()?;
     let bare = bare_ceiling(broker.port, window).await?;
     let bare_as_bridge = bare_ceiling_as_bridge(broker.port, window).await?;
 
-    // Throughput.
     let ca = TestCa::new("TeslaSync bench vehicle CA");
-    let account = Account::start(CARS).await?;
-    let daemon = ChildDaemon::start(&account, broker.port, &ca, "tp").await?;
-    let counters = Arc::new(Counters::default());
-    let cars_stop = CancellationToken::new();
-    daemon
-        .stream_cars(&account, &ca, None, &counters, &cars_stop)
-        .await?;
-    tokio::time::sleep(WARM_UP).await;
-    let (r0, p0, t0) = (counters.records(), daemon.published(), Instant::now());
-    tokio::time::sleep(window).await;
-    let elapsed = t0.elapsed().as_secs_f64();
-    let records_per_s = (counters.records() - r0) as f64 / elapsed;
-    let datums_per_s = records_per_s * DATUMS as f64;
-    let publishes_per_s = (daemon.published() - p0) as f64 / elapsed;
-    cars_stop.cancel();
-    daemon.stop();
-    account.stop();
+    let windowed = throughput(broker.port, &ca, WINDOW, window).await?;
+    let one_at_a_time = throughput(broker.port, &ca, 1, window).await?;
 
     // Memory.
     let mut memory = Vec::new();
@@ -129,7 +134,7 @@ pub async fn telemetry(seconds: u64) -> anyhow::Result<TelemetryReport> {
             .stream_cars(
                 &account,
                 &ca,
-                Some(Duration::from_secs(1)),
+                Pace::Every(Duration::from_secs(1)),
                 &counters,
                 &cars_stop,
             )
@@ -156,12 +161,54 @@ pub async fn telemetry(seconds: u64) -> anyhow::Result<TelemetryReport> {
         datums_per_record: DATUMS,
         bare_publishes_per_s: bare,
         bare_as_bridge_publishes_per_s: bare_as_bridge,
-        daemon_datums_per_s: datums_per_s,
-        daemon_records_per_s: records_per_s,
-        daemon_publishes_per_s: publishes_per_s,
-        ratio: datums_per_s / bare,
-        ratio_as_bridge: datums_per_s / bare_as_bridge,
+        daemon_datums_per_s: windowed.datums_per_s,
+        daemon_records_per_s: windowed.records_per_s,
+        daemon_publishes_per_s: windowed.publishes_per_s,
+        ratio: windowed.datums_per_s / bare,
+        ratio_as_bridge: windowed.datums_per_s / bare_as_bridge,
+        one_at_a_time_datums_per_s: one_at_a_time.datums_per_s,
+        one_at_a_time_publishes_per_s: one_at_a_time.publishes_per_s,
+        one_at_a_time_ratio: one_at_a_time.datums_per_s / bare,
+        one_at_a_time_ratio_as_bridge: one_at_a_time.datums_per_s / bare_as_bridge,
         memory,
+    })
+}
+
+/// What one throughput run measured.
+struct Throughput {
+    datums_per_s: f64,
+    records_per_s: f64,
+    publishes_per_s: f64,
+}
+
+/// [`CARS`] cars streaming to a fresh daemon as fast as acked, each with up to `unacked` records
+/// unacknowledged, over `window` after a warm-up.
+async fn throughput(
+    port: u16,
+    ca: &TestCa,
+    unacked: usize,
+    window: Duration,
+) -> anyhow::Result<Throughput> {
+    let account = Account::start(CARS).await?;
+    let daemon = ChildDaemon::start(&account, port, ca, &format!("tp{unacked}")).await?;
+    let counters = Arc::new(Counters::default());
+    let cars_stop = CancellationToken::new();
+    daemon
+        .stream_cars(&account, ca, Pace::Window(unacked), &counters, &cars_stop)
+        .await?;
+    tokio::time::sleep(WARM_UP).await;
+    let (r0, p0, t0) = (counters.records(), daemon.published(), Instant::now());
+    tokio::time::sleep(window).await;
+    let elapsed = t0.elapsed().as_secs_f64();
+    let records_per_s = (counters.records() - r0) as f64 / elapsed;
+    let publishes_per_s = (daemon.published() - p0) as f64 / elapsed;
+    cars_stop.cancel();
+    daemon.stop();
+    account.stop();
+    Ok(Throughput {
+        datums_per_s: records_per_s * DATUMS as f64,
+        records_per_s,
+        publishes_per_s,
     })
 }
 
@@ -171,10 +218,12 @@ pub fn table(r: &TelemetryReport) -> String {
         "| case | per second |\n|---|---|\n\
          | bare rumqttc client (MQTT 3.1.1, defaults: 100 in flight): retained QoS {qos} publishes acknowledged | {bare:.0} |\n\
          | bare rumqttc client (MQTT 5, the bridge's {inflight} in flight): the same | {bare5:.0} |\n\
-         | daemon: datums decoded, mapped, published and acked ({cars} cars, {d} datums per record) | {dps:.0} |\n\
-         | daemon: records acked | {rps:.0} |\n\
-         | daemon: MQTT messages published (states, attributes, delivery markers) | {pps:.0} |\n\n\
-         Daemon datums/s ÷ bare publishes/s = **{ratio:.0} %** of the MQTT 3.1.1 client, **{ratio5:.0} %** of the MQTT 5 client as the bridge connects (daemon {pinned}).\n\n\
+         | daemon, cars with {window} records unacked: datums decoded, mapped, published and acked ({cars} cars, {d} datums per record) | {dps:.0} |\n\
+         | daemon, the same: records acked | {rps:.0} |\n\
+         | daemon, the same: MQTT messages published (states, attributes, delivery markers) | {pps:.0} |\n\
+         | daemon, cars waiting for each ack: datums decoded, mapped, published and acked | {odps:.0} |\n\
+         | daemon, the same: MQTT messages published | {opps:.0} |\n\n\
+         Daemon datums/s ÷ bare publishes/s (daemon {pinned}): with {window} records unacked, **{ratio:.0} %** of the MQTT 3.1.1 client and **{ratio5:.0} %** of the MQTT 5 client as the bridge connects; waiting for each ack, **{oratio:.0} %** and **{oratio5:.0} %**.\n\n\
          | streaming cars | RSS while streaming | RSS {secs} s later | records in between |\n|---|---|---|---|\n",
         qos = r.qos,
         bare = r.bare_publishes_per_s,
@@ -187,6 +236,11 @@ pub fn table(r: &TelemetryReport) -> String {
         rps = r.daemon_records_per_s,
         pps = r.daemon_publishes_per_s,
         ratio = r.ratio * 100.0,
+        window = WINDOW,
+        odps = r.one_at_a_time_datums_per_s,
+        opps = r.one_at_a_time_publishes_per_s,
+        oratio = r.one_at_a_time_ratio * 100.0,
+        oratio5 = r.one_at_a_time_ratio_as_bridge * 100.0,
         pinned = if r.pinned_to_one_core {
             "pinned to one core"
         } else {
@@ -426,14 +480,14 @@ impl ChildDaemon {
         })
     }
 
-    /// Starts every car of `account` streaming (paced `every`, or as fast as acked) and returns
+    /// Starts every car of `account` streaming at `pace` and returns
     /// once each has had a record acknowledged: the daemon has listed the cars and published their
     /// discovery by then, so what follows measures the stream alone.
     async fn stream_cars(
         &self,
         account: &Account,
         ca: &TestCa,
-        every: Option<Duration>,
+        pace: Pace,
         counters: &Arc<Counters>,
         stop: &CancellationToken,
     ) -> anyhow::Result<()> {
@@ -443,7 +497,7 @@ impl ChildDaemon {
         }
         for vin in &vins {
             let car = BenchCar::new(vin, self, ca, counters.clone());
-            tokio::spawn(car.run(every, stop.clone()));
+            tokio::spawn(car.run(pace, stop.clone()));
         }
         let mut acked = counters.first_acks.subscribe();
         tokio::time::timeout(READY_TIMEOUT, acked.wait_for(|n| *n >= vins.len()))
@@ -540,8 +594,7 @@ fn watch_broker(
     Ok((rx, published, stop))
 }
 
-/// One streaming car: sends `V` records whose values all change, `WINDOW` at most unacknowledged,
-/// or one per `every`.
+/// One streaming car: sends `V` records whose values all change, at a [`Pace`].
 struct BenchCar {
     vin: String,
     config: StreamConfig,
@@ -564,7 +617,7 @@ impl BenchCar {
         }
     }
 
-    async fn run(self, every: Option<Duration>, stop: CancellationToken) {
+    async fn run(self, pace: Pace, stop: CancellationToken) {
         let tls = match tls_connect(&self.config, &self.credentials).await {
             Ok(tls) => tls,
             Err(e) => return eprintln!("bench car {}: TLS failed: {e}", self.vin),
@@ -578,11 +631,14 @@ impl BenchCar {
         let mut n: u64 = 0;
         let mut outstanding = 0usize;
         let mut first_acked = false;
-        let mut tick = every.map(tokio::time::interval);
+        let mut tick = match pace {
+            Pace::Every(period) => Some(tokio::time::interval(period)),
+            Pace::Window(_) => None,
+        };
         loop {
-            let may_send = match &tick {
-                Some(_) => false,
-                None => outstanding < WINDOW,
+            let may_send = match pace {
+                Pace::Every(_) => false,
+                Pace::Window(unacked) => outstanding < unacked,
             };
             if may_send {
                 n += 1;

@@ -40,6 +40,7 @@ use crate::ha::topics::{bridge_object_id, object_id, Inbound, Topics};
 use crate::vehicle::command::Command;
 use crate::vehicle::executor::{CommandOutcome, Executor, Job};
 use crate::vehicle::hub::{Hub, HubEvent, VehicleRecord};
+use crate::vehicle::signal::Signals;
 
 /// Inbound command payloads (`/set`, `command`) above this are refused unread: no command needs
 /// more (the parser refuses `params` over 16 KiB anyway).
@@ -112,7 +113,7 @@ struct Bridge {
     executor: Executor,
     clock: Clock,
     /// Last payload per retained topic, so unchanged values are not sent again.
-    published: HashMap<String, Vec<u8>>,
+    published: HashMap<String, Bytes>,
     /// What each car's published discovery was built from: while it stays the same, a sync
     /// publishes states only (building discovery is most of a sync's work, and a streaming car
     /// syncs many times a second). Cleared with `published`.
@@ -128,24 +129,27 @@ struct Bridge {
     /// connect publishes everything anyway, after subscribing: a state seen before the command
     /// subscriptions exist would invite a command nobody hears), and events wait in `held`.
     subscribed: bool,
-    held: Vec<(String, Vec<u8>)>,
+    held: Vec<(String, Bytes)>,
 }
 
 /// Confirms hub barriers ([`HubEvent::Barrier`]) once the broker has every publish before them.
 ///
 /// rumqttc does not say which PUBACK belongs to which `publish` call, and drops unsent packets on
-/// a reconnect (clean session). So for each barrier the bridge publishes a QoS 1 marker
-/// `"<connection> <id>"` to its own delivery topic, which it subscribes to. The broker handles a
-/// client's packets in order: when the marker comes back, every earlier publish on that
-/// connection has been taken in. A marker from an earlier connection proves nothing (what came
-/// before it may have been dropped), so it is ignored; after a reconnect every open barrier gets
-/// a new marker after the full republish.
+/// a reconnect (clean session). So after a burst's publishes the bridge publishes a QoS 1 marker
+/// `"<connection> <id>"` to its own delivery topic, which it subscribes to, with the burst's
+/// newest barrier id. The broker handles a client's packets in order: when the marker comes back,
+/// every earlier publish on that connection has been taken in, and the hub confirms barrier `id`
+/// and every earlier one (one marker per burst, not one per record). A marker from an earlier
+/// connection proves nothing (what came before it may have been dropped), so it is ignored; after
+/// a reconnect the newest open barrier gets a new marker after the full republish.
 #[derive(Default)]
 struct DeliveryMarkers {
     topic: String,
     /// Connections seen (bumped on every connect).
     connection: u64,
-    open: BTreeSet<u64>,
+    /// The newest barrier marked, and the newest confirmed: open while `marked > confirmed`.
+    marked: u64,
+    confirmed: u64,
 }
 
 /// Runs the bridge until `shutdown`; then publishes `offline` and disconnects cleanly.
@@ -222,7 +226,7 @@ pub async fn run(
                         break;
                     }
                 }
-                Err(broadcast::error::RecvError::Lagged(_)) => bridge.sync_all().await?,
+                Err(broadcast::error::RecvError::Lagged(_)) => bridge.recover_lost_events().await?,
                 Err(broadcast::error::RecvError::Closed) => break,
             },
             Some(outcome) = outcomes.recv() => bridge.result(&outcome).await?,
@@ -497,8 +501,8 @@ impl Bridge {
         self.publish_retained(self.topics.status(), b"online".to_vec())
             .await?;
         self.sync_all().await?;
-        for id in self.delivery.open.clone() {
-            self.send_marker(id).await?;
+        if self.delivery.marked > self.delivery.confirmed {
+            self.send_marker(self.delivery.marked).await?;
         }
         Ok(())
     }
@@ -510,9 +514,10 @@ impl Bridge {
         self.bridge_discovered = false;
     }
 
-    /// A hub barrier: mark the point in the publish stream (see [`DeliveryMarkers`]).
+    /// Marks the point in the publish stream that barrier `id` and every earlier one wait for (see
+    /// [`DeliveryMarkers`]).
     async fn barrier(&mut self, id: u64) -> Result<(), BridgeError> {
-        self.delivery.open.insert(id);
+        self.delivery.marked = self.delivery.marked.max(id);
         self.send_marker(id).await
     }
 
@@ -531,8 +536,9 @@ impl Bridge {
         let (Ok(connection), Ok(id)) = (connection.parse::<u64>(), id.parse::<u64>()) else {
             return;
         };
-        if connection == self.delivery.connection && self.delivery.open.remove(&id) {
-            self.hub.confirm_delivery(id);
+        if connection == self.delivery.connection && id > self.delivery.confirmed {
+            self.delivery.confirmed = id;
+            self.hub.confirm_through(id);
         }
     }
 
@@ -807,9 +813,10 @@ impl Bridge {
     async fn send(
         &mut self,
         topic: String,
-        payload: Vec<u8>,
+        payload: impl Into<Bytes>,
         retain: bool,
     ) -> Result<(), BridgeError> {
+        let payload = payload.into();
         if !self.subscribed {
             if !retain {
                 debug!(topic = %clip(&topic), "holding until subscribed");
@@ -838,9 +845,10 @@ impl Bridge {
     /// is synced once per burst, not once per record (a streaming car changes many times a
     /// second, and a sync computes every state of the car). Removals and problems flush the
     /// pending cars first, so they follow the states before them. Barriers wait for the end of
-    /// the burst: their markers go out after the last sync, so each is still confirmed only after
-    /// every publish its record caused (and perhaps a few later ones), while a burst of records
-    /// from one car costs one sync instead of one per record. `true`: the hub closed.
+    /// the burst: one marker, for the newest, goes out after the last sync, so each is still
+    /// confirmed only after every publish its record caused (and perhaps a few later ones), while
+    /// a burst of records from one car costs one sync and one marker instead of one per record.
+    /// `true`: the hub closed.
     async fn on_hub_events(
         &mut self,
         first: HubEvent,
@@ -849,7 +857,8 @@ impl Bridge {
         /// The most events taken in one burst, so commands and the network are served meanwhile.
         const BURST: usize = 1024;
         let mut pending = BTreeSet::new();
-        let mut barriers = Vec::new();
+        // The newest barrier of the burst: its marker confirms the earlier ones too.
+        let mut barrier = None;
         let mut next = Some(first);
         let mut taken = 0;
         let mut closed = false;
@@ -866,7 +875,7 @@ impl Bridge {
                     self.flush_changes(&mut pending).await?;
                     self.event(vin.as_deref(), kind, &message).await?;
                 }
-                HubEvent::Barrier { id } => barriers.push(id),
+                HubEvent::Barrier { id } => barrier = barrier.max(Some(id)),
             }
             taken += 1;
             if taken == BURST {
@@ -877,16 +886,29 @@ impl Bridge {
                 Err(broadcast::error::TryRecvError::Empty) => {}
                 Err(broadcast::error::TryRecvError::Lagged(_)) => {
                     pending.clear();
-                    self.sync_all().await?;
+                    self.recover_lost_events().await?;
                 }
                 Err(broadcast::error::TryRecvError::Closed) => closed = true,
             }
         }
         self.flush_changes(&mut pending).await?;
-        for id in barriers {
+        if let Some(id) = barrier {
             self.barrier(id).await?;
         }
         Ok(closed)
+    }
+
+    /// The hub's event queue overflowed: changes and barriers were lost. Everything applied before
+    /// the newest barrier is in the hub's records, so republishing them all and then marking that
+    /// barrier confirms every lost one (no record waits for its ack timeout).
+    async fn recover_lost_events(&mut self) -> Result<(), BridgeError> {
+        warn!("the bridge fell behind the hub's events; republishing every car");
+        let newest = self.hub.last_barrier();
+        self.sync_all().await?;
+        if newest > self.delivery.marked {
+            self.barrier(newest).await?;
+        }
+        Ok(())
     }
 
     async fn flush_changes(&mut self, pending: &mut BTreeSet<String>) -> Result<(), BridgeError> {
@@ -928,11 +950,12 @@ impl Bridge {
             }
             self.bridge_discovered = true;
         }
-        let cars: Vec<_> = self.hub.snapshot().into_iter().map(|r| r.signals).collect();
+        let cars = self.hub.snapshot();
+        let signals: Vec<&Signals> = cars.iter().map(|r| &r.signals).collect();
         let facts = BridgeFacts {
             version: env!("CARGO_PKG_VERSION"),
             cars: cars.len(),
-            cost: BridgeFacts::cost_from(&cars),
+            cost: BridgeFacts::cost_from(&signals),
         };
         for sensor in discovery::BRIDGE_SENSORS {
             self.publish_retained(
@@ -1022,9 +1045,11 @@ impl Bridge {
         topic: String,
         payload: Vec<u8>,
     ) -> Result<(), BridgeError> {
-        if self.published.get(&topic) == Some(&payload) {
+        if self.published.get(&topic).is_some_and(|p| *p == payload) {
             return Ok(());
         }
+        // Bytes: the broker's copy and the one kept for comparison share one buffer.
+        let payload = Bytes::from(payload);
         self.send(topic.clone(), payload.clone(), true).await?;
         self.published.insert(topic, payload);
         Ok(())

@@ -400,7 +400,7 @@ pub struct BridgeFacts {
 
 impl BridgeFacts {
     /// The account-level cost figures as the cars carry them.
-    pub fn cost_from(cars: &[Signals]) -> [Option<String>; 3] {
+    pub fn cost_from(cars: &[&Signals]) -> [Option<String>; 3] {
         [
             Signal::FleetAccountUsdMonth,
             Signal::FleetAccountUsdMonthProjected,

@@ -1,16 +1,22 @@
 //! `vehicle::hub`: the last known value of every signal of every car.
 //!
-//! Sources call [`Hub::apply`]; the hub keeps only what changed, persists the record in the store (so a
-//! restarted daemon republishes the same retained states before the first poll) and tells subscribers
-//! which car changed. It also carries problems a user should see ([`HubEvent::Problem`]), so the
+//! Sources call [`Hub::apply`]; the hub keeps only what changed, tells subscribers which car changed,
+//! and persists the record in the store (so a restarted daemon republishes the same retained states
+//! before the first poll). Values are written behind: [`Hub::write_behind`] writes each changed
+//! car's record at most once per [`WRITE_BEHIND`], and [`Hub::flush`] at shutdown, because a
+//! streaming car changes many times a second and writing its whole record each time was most of
+//! the receiver's work. A crash loses at most that last second of values, which the next record or
+//! poll brings back; nothing else depends on them being on disk (a car's record is acknowledged
+//! when the broker has it). It also carries problems a user should see ([`HubEvent::Problem`]), so the
 //! Tesla side can report them without knowing about MQTT.
 
-use std::collections::{BTreeMap, HashMap};
-use std::sync::Mutex;
-use std::time::UNIX_EPOCH;
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, UNIX_EPOCH};
 
 use serde::{Deserialize, Serialize};
-use tokio::sync::{broadcast, oneshot};
+use tokio::sync::{broadcast, oneshot, Notify};
+use tokio_util::sync::CancellationToken;
 use tracing::warn;
 
 use crate::store::{Store, StoreError};
@@ -18,6 +24,9 @@ use crate::vehicle::signal::{Signal, Signals, Update};
 use crate::vehicle::VehicleInfo;
 
 const TREE: &str = "vehicles";
+
+/// How long a changed record waits before it is written (see the module comment).
+pub const WRITE_BEHIND: Duration = Duration::from_secs(1);
 
 /// Everything known about one car.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -42,7 +51,7 @@ pub enum HubEvent {
         message: String,
     },
     /// A source waits for the changes before this event to reach the MQTT broker: the bridge
-    /// calls [`Hub::confirm_delivery`] with `id` once the broker has them.
+    /// calls [`Hub::confirm_through`] with `id` (or a later id) once the broker has them.
     Barrier { id: u64 },
 }
 
@@ -61,11 +70,16 @@ impl Delivery {
 /// The shared state of all cars.
 pub struct Hub {
     store: Store,
-    /// std Mutex: held only for map operations, never across an await.
-    vehicles: Mutex<BTreeMap<String, VehicleRecord>>,
+    /// std Mutex: held only for map operations, never across an await. Records are shared with
+    /// readers ([`Hub::get`] hands out the `Arc`) and copied on write only while a reader still
+    /// holds the old one: the bridge reads a streaming car's record after every burst.
+    vehicles: Mutex<BTreeMap<String, Arc<VehicleRecord>>>,
     events: broadcast::Sender<HubEvent>,
-    /// Deliveries waiting for the bridge, by barrier id; and the next id.
-    barriers: Mutex<(u64, HashMap<u64, oneshot::Sender<()>>)>,
+    /// Cars whose values changed since their record was last written, and the writer's wake-up.
+    unwritten: Mutex<BTreeSet<String>>,
+    changed: Notify,
+    /// Deliveries waiting for the bridge, by barrier id; and the last id given out.
+    barriers: Mutex<(u64, BTreeMap<u64, oneshot::Sender<()>>)>,
 }
 
 impl Hub {
@@ -74,12 +88,15 @@ impl Hub {
         let vehicles = store
             .scan_json::<VehicleRecord>(TREE)?
             .into_iter()
+            .map(|(vin, rec)| (vin, Arc::new(rec)))
             .collect();
         Ok(Hub {
             store,
             vehicles: Mutex::new(vehicles),
             events: broadcast::channel(1024).0,
-            barriers: Mutex::new((0, HashMap::new())),
+            unwritten: Mutex::new(BTreeSet::new()),
+            changed: Notify::new(),
+            barriers: Mutex::new((0, BTreeMap::new())),
         })
     }
 
@@ -91,11 +108,11 @@ impl Hub {
         self.lock().keys().cloned().collect()
     }
 
-    pub fn get(&self, vin: &str) -> Option<VehicleRecord> {
+    pub fn get(&self, vin: &str) -> Option<Arc<VehicleRecord>> {
         self.lock().get(vin).cloned()
     }
 
-    pub fn snapshot(&self) -> Vec<VehicleRecord> {
+    pub fn snapshot(&self) -> Vec<Arc<VehicleRecord>> {
         self.lock().values().cloned().collect()
     }
 
@@ -107,15 +124,15 @@ impl Hub {
             match vehicles.get_mut(&vin) {
                 Some(rec) if rec.info == info => None,
                 Some(rec) => {
-                    rec.info = info;
+                    Arc::make_mut(rec).info = info;
                     Some(rec.clone())
                 }
                 None => {
-                    let rec = VehicleRecord {
+                    let rec = Arc::new(VehicleRecord {
                         info,
                         signals: Signals::new(),
                         updated_at_ms: 0,
-                    };
+                    });
                     vehicles.insert(vin.clone(), rec.clone());
                     Some(rec)
                 }
@@ -160,15 +177,23 @@ impl Hub {
         Delivery(rx)
     }
 
-    /// The bridge reports that everything before barrier `id` reached the broker.
-    pub fn confirm_delivery(&self, id: u64) {
-        let waiter = self
-            .barriers
-            .lock()
-            .expect("hub barriers poisoned")
-            .1
-            .remove(&id);
-        if let Some(tx) = waiter {
+    /// The newest barrier id given out. Everything applied before it is in the hub's records, so
+    /// a bridge that lost events (its queue overflowed) republishes the records and then confirms
+    /// through this id.
+    pub fn last_barrier(&self) -> u64 {
+        self.barriers.lock().expect("hub barriers poisoned").0
+    }
+
+    /// The bridge reports that everything before barrier `id` reached the broker: that delivery
+    /// and every earlier one are confirmed. Ids are given out after the update they follow is
+    /// applied, so an earlier id's changes were announced before barrier `id` itself.
+    pub fn confirm_through(&self, id: u64) {
+        let confirmed = {
+            let mut barriers = self.barriers.lock().expect("hub barriers poisoned");
+            let later = barriers.1.split_off(&id.saturating_add(1));
+            std::mem::replace(&mut barriers.1, later)
+        };
+        for (_, tx) in confirmed {
             let _ = tx.send(());
         }
     }
@@ -179,11 +204,12 @@ impl Hub {
             .duration_since(UNIX_EPOCH)
             .unwrap_or_default()
             .as_millis() as u64;
-        let (changed, rec) = {
+        let changed = {
             let mut vehicles = self.lock();
             let Some(rec) = vehicles.get_mut(&update.vin) else {
                 return 0;
             };
+            let rec = Arc::make_mut(rec);
             let mut changed = 0;
             for (signal, value) in update.signals {
                 if rec.signals.get(&signal) != Some(&value) {
@@ -197,17 +223,57 @@ impl Hub {
                 }
             }
             rec.updated_at_ms = rec.updated_at_ms.max(at_ms);
-            (changed, rec.clone())
+            changed
         };
         if changed > 0 {
-            self.persist(&rec);
+            if self.unwritten_lock().insert(update.vin.clone()) {
+                self.changed.notify_one();
+            }
             let _ = self.events.send(HubEvent::Changed { vin: update.vin });
         }
         changed
     }
 
+    /// Writes changed records, each at most once per [`WRITE_BEHIND`], until `shutdown`; then
+    /// once more.
+    pub async fn write_behind(&self, shutdown: CancellationToken) {
+        loop {
+            tokio::select! {
+                _ = shutdown.cancelled() => break,
+                _ = self.changed.notified() => {}
+            }
+            // Changes in the meantime join this write.
+            tokio::select! {
+                _ = shutdown.cancelled() => break,
+                _ = tokio::time::sleep(WRITE_BEHIND) => {}
+            }
+            self.flush();
+        }
+        self.flush();
+    }
+
+    /// Writes every record changed since it was last written (at shutdown, after the sources
+    /// stopped).
+    pub fn flush(&self) {
+        // Held while writing, so a car removed meanwhile ([`Hub::remove`] takes it first) is
+        // either written before its removal or not at all.
+        let mut unwritten = self.unwritten_lock();
+        for vin in std::mem::take(&mut *unwritten) {
+            if let Some(rec) = self.get(&vin) {
+                self.persist(&rec);
+            }
+        }
+    }
+
+    fn unwritten_lock(&self) -> std::sync::MutexGuard<'_, BTreeSet<String>> {
+        self.unwritten.lock().expect("hub mutex poisoned")
+    }
+
     /// Forgets a car that left the account.
     pub fn remove(&self, vin: &str) {
+        // Held to the end: see [`Hub::flush`].
+        let mut unwritten = self.unwritten_lock();
+        unwritten.remove(vin);
         if self.lock().remove(vin).is_some() {
             if let Err(e) = self.store.remove(TREE, vin) {
                 warn!(vin, error = %e, "could not remove the stored vehicle record");
@@ -227,7 +293,7 @@ impl Hub {
         });
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, BTreeMap<String, VehicleRecord>> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, BTreeMap<String, Arc<VehicleRecord>>> {
         self.vehicles.lock().expect("hub mutex poisoned")
     }
 
@@ -237,5 +303,117 @@ impl Hub {
             warn!(vin = %rec.info.vin, error = %e, "could not persist vehicle state");
             self.problem(Some(&rec.info.vin), "storage", e.to_string());
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::SystemTime;
+
+    use super::*;
+    use crate::secret::Secret;
+    use crate::store::StoreKey;
+    use crate::vehicle::signal::Value;
+
+    const VIN: &str = "5YJ3E1EA1KF000001";
+
+    fn update(level: i64) -> Update {
+        Update {
+            vin: VIN.into(),
+            at: SystemTime::now(),
+            signals: vec![(Signal::BatteryLevel, Value::Int(level))],
+        }
+    }
+
+    fn info(vin: &str) -> VehicleInfo {
+        VehicleInfo {
+            vin: vin.into(),
+            display_name: "Test".into(),
+            signing_required: false,
+        }
+    }
+
+    fn open(dir: &std::path::Path) -> (Store, Hub) {
+        let key =
+            StoreKey::Configured(Secret::from("AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8="));
+        let store = Store::open(dir, key).unwrap();
+        let hub = Hub::load(store.clone()).unwrap();
+        (store, hub)
+    }
+
+    fn stored(store: &Store) -> BTreeMap<String, VehicleRecord> {
+        store.scan_json(TREE).unwrap().into_iter().collect()
+    }
+
+    #[tokio::test]
+    async fn values_are_written_behind_and_all_of_them_at_shutdown() {
+        let dir = tempfile::tempdir().unwrap();
+        let (store, hub) = open(dir.path());
+        let hub = Arc::new(hub);
+        // A new car is written at once.
+        hub.upsert_info(info(VIN));
+        assert!(stored(&store)[VIN].signals.is_empty());
+        let shutdown = CancellationToken::new();
+        let writer = tokio::spawn({
+            let (hub, shutdown) = (hub.clone(), shutdown.clone());
+            async move { hub.write_behind(shutdown).await }
+        });
+        // Values wait for the writer (on this single-threaded runtime it runs only when the test
+        // awaits, so the check below is not a race) ...
+        for level in 1..=3 {
+            assert_eq!(hub.apply(update(level)), 1);
+        }
+        assert!(stored(&store)[VIN].signals.is_empty());
+        // ... which writes the newest at shutdown at the latest.
+        shutdown.cancel();
+        writer.await.unwrap();
+        assert_eq!(
+            stored(&store)[VIN].signals.get(&Signal::BatteryLevel),
+            Some(&Value::Int(3))
+        );
+        assert_eq!(stored(&store)[VIN], *hub.get(VIN).unwrap());
+    }
+
+    #[tokio::test]
+    async fn a_car_removed_before_its_write_stays_removed() {
+        let dir = tempfile::tempdir().unwrap();
+        let (store, hub) = open(dir.path());
+        hub.upsert_info(info(VIN));
+        hub.apply(update(1));
+        hub.remove(VIN);
+        hub.flush();
+        assert!(stored(&store).is_empty());
+    }
+
+    #[tokio::test]
+    async fn confirming_a_barrier_confirms_every_earlier_one_and_no_later_one() {
+        let dir = tempfile::tempdir().unwrap();
+        let (_store, hub) = open(dir.path());
+        let mut events = hub.subscribe();
+        hub.upsert_info(info(VIN));
+        let deliveries: Vec<Delivery> = (1..=3)
+            .map(|level| hub.apply_delivered(update(level), &[]))
+            .collect();
+        // Each update is announced before its barrier, and ids grow.
+        let mut barriers = Vec::new();
+        while let Ok(event) = events.try_recv() {
+            if let HubEvent::Barrier { id } = event {
+                barriers.push(id);
+            }
+        }
+        assert_eq!(barriers.len(), 3);
+        assert!(barriers.windows(2).all(|w| w[0] < w[1]), "{barriers:?}");
+        assert_eq!(hub.last_barrier(), barriers[2]);
+
+        hub.confirm_through(barriers[1]);
+        let mut deliveries = deliveries.into_iter();
+        assert!(deliveries.next().unwrap().wait().await);
+        assert!(deliveries.next().unwrap().wait().await);
+        let last = deliveries.next().unwrap();
+        // Still waiting: a later confirmation resolves it.
+        let mut last = std::pin::pin!(last.wait());
+        assert!(futures::poll!(last.as_mut()).is_pending());
+        hub.confirm_through(barriers[2]);
+        assert!(last.await);
     }
 }

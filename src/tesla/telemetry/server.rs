@@ -8,7 +8,8 @@
 //! WebSocket (binary frames up to [`MAX_MESSAGE`]). Every binary frame is decoded and answered:
 //!
 //! - a record is handed to the [`Sink`] and acked only when the sink says it is delivered (the
-//!   broker has it); if not within `ack_timeout`, no ack — the car keeps the record and resends;
+//!   broker has it); if not within `ack_timeout`, no ack — the car keeps the record and resends.
+//!   The next frames are read meanwhile (up to [`MAX_PENDING_RECORDS`] records wait at once);
 //! - an envelope we do not use is acked (so the car stops resending it);
 //! - an undecodable frame gets the reference server's error reply.
 //!
@@ -25,6 +26,7 @@ use axum::extract::{ConnectInfo, State};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
+use futures::stream::{FuturesUnordered, StreamExt};
 use rustls::ServerConfig;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::mpsc;
@@ -225,23 +227,46 @@ async fn upgrade(
         .into_response()
 }
 
+/// Records of one car awaiting delivery at once, at most. A car keeps sending while it waits for
+/// acks (as Tesla's reference server allows), so the receiver reads on while earlier records are
+/// still on their way to the broker; past this many it stops reading that car until one resolves,
+/// and TCP holds the car back.
+pub const MAX_PENDING_RECORDS: usize = 64;
+
 /// One car's WebSocket: frames in, replies out, until it closes.
+///
+/// Frames are read and handed to the sink in order, without waiting for earlier records' delivery:
+/// each record's ack goes out when its own delivery resolves. Pipelining matters beyond one car's
+/// speed: records that queue up behind a busy bridge are published together, only the newest value
+/// of each state going to the broker.
 async fn car_session(mut socket: WebSocket, vin: String, link: Option<String>, state: AppState) {
     info!(link = link.as_deref().unwrap_or("unknown"), "car connected");
     state.sink.connection(&vin, true, link.as_deref());
-    while let Some(message) = socket.recv().await {
-        let reply = match message {
-            Ok(Message::Binary(frame)) => handle_frame(&frame, &vin, &state).await,
-            Ok(Message::Text(_)) => {
-                state.sink.rejected(&vin, "a text frame");
-                break;
-            }
-            Ok(Message::Close(_)) => break,
-            Ok(_) => continue,
-            Err(e) => {
-                state.sink.rejected(&vin, &e.to_string());
-                break;
-            }
+    let mut pending = FuturesUnordered::new();
+    loop {
+        let reply = tokio::select! {
+            // Acks first: a resolved delivery frees a slot.
+            biased;
+            Some(ack) = pending.next() => ack,
+            message = socket.recv(), if pending.len() < MAX_PENDING_RECORDS => match message {
+                Some(Ok(Message::Binary(frame))) => match handle_frame(&frame, &vin, &state) {
+                    Reply::Now(reply) => Some(reply),
+                    Reply::Later(ack) => {
+                        pending.push(ack);
+                        None
+                    }
+                },
+                Some(Ok(Message::Text(_))) => {
+                    state.sink.rejected(&vin, "a text frame");
+                    break;
+                }
+                Some(Ok(Message::Close(_))) | None => break,
+                Some(Ok(_)) => None,
+                Some(Err(e)) => {
+                    state.sink.rejected(&vin, &e.to_string());
+                    break;
+                }
+            },
         };
         if let Some(reply) = reply {
             if socket.send(Message::Binary(reply.into())).await.is_err() {
@@ -249,12 +274,21 @@ async fn car_session(mut socket: WebSocket, vin: String, link: Option<String>, s
             }
         }
     }
+    // Records still on their way get no ack on this connection: the car resends them.
     state.sink.connection(&vin, false, link.as_deref());
     info!("car disconnected");
 }
 
-/// Decodes a frame and returns the reply (none when the record could not be delivered).
-async fn handle_frame(frame: &[u8], vin: &str, state: &AppState) -> Option<Vec<u8>> {
+/// The answer to one frame.
+enum Reply {
+    /// Sent at once (an ack of a frame without data, an error reply).
+    Now(Vec<u8>),
+    /// A record's ack, once it is delivered; `None` if it was not (the car resends it).
+    Later(Pin<Box<dyn Future<Output = Option<Vec<u8>>> + Send>>),
+}
+
+/// Decodes a frame and hands its record, if any, to the sink.
+fn handle_frame(frame: &[u8], vin: &str, state: &AppState) -> Reply {
     match decode_frame(frame) {
         Frame::Record {
             txid,
@@ -262,21 +296,24 @@ async fn handle_frame(frame: &[u8], vin: &str, state: &AppState) -> Option<Vec<u
             record,
         } => {
             let delivered = state.sink.deliver(vin, record);
-            match tokio::time::timeout(state.settings.ack_timeout, delivered).await {
-                Ok(true) => Some(envelope::ack(&txid, &topic)),
-                _ => {
-                    warn!("record not acknowledged: the MQTT broker did not confirm it; the car will resend");
-                    None
+            let ack_timeout = state.settings.ack_timeout;
+            Reply::Later(Box::pin(async move {
+                match tokio::time::timeout(ack_timeout, delivered).await {
+                    Ok(true) => Some(envelope::ack(&txid, &topic)),
+                    _ => {
+                        warn!("record not acknowledged: the MQTT broker did not confirm it; the car will resend");
+                        None
+                    }
                 }
-            }
+            }))
         }
         Frame::Ignored { txid, topic, why } => {
             debug!(why, "acknowledging a frame without data");
-            Some(envelope::ack(&txid, &topic))
+            Reply::Now(envelope::ack(&txid, &topic))
         }
         Frame::Undecodable { txid, error } => {
             state.sink.rejected(vin, &error.to_string());
-            Some(envelope::error_reply(&txid))
+            Reply::Now(envelope::error_reply(&txid))
         }
     }
 }
