@@ -333,6 +333,22 @@ async fn malformed_frames_get_the_reference_replies_and_other_cars_keep_streamin
     s.world.running.stop().await;
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_car_that_hangs_up_without_a_close_frame_is_not_a_refused_frame() {
+    let s = Streaming::start(None).await;
+    let w = &s.world;
+    let car = s.stream(MODEL_Y, FIELDS);
+    car.wait_for(TIMEOUT, |st| st.acked >= 1).await.unwrap();
+    // The simulated car stops: its connection closes with neither a WebSocket close frame nor a
+    // TLS close_notify, as when a car loses coverage.
+    drop(car);
+    stream_state(w, |h| h.get(MODEL_Y).is_some_and(|c| !c.connected)).await;
+    let health = w.running.daemon().stream().get(MODEL_Y).unwrap();
+    assert_eq!(health.rejected, 0, "{health:?}");
+    assert_eq!(health.last_rejection, None);
+    s.world.running.stop().await;
+}
+
 /// A Mosquitto of this test's own, on a free port, so it can be stopped and started again.
 struct OwnBroker {
     port: u16,

@@ -13,7 +13,8 @@
 //! - an envelope we do not use is acked (so the car stops resending it);
 //! - an undecodable frame gets the reference server's error reply.
 //!
-//! A text frame or a WebSocket protocol error closes that car's connection only.
+//! A text frame or a WebSocket protocol error closes that car's connection only (and counts as a
+//! refused frame; a car that just hangs up does not).
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -263,7 +264,10 @@ async fn car_session(mut socket: WebSocket, vin: String, link: Option<String>, s
                 Some(Ok(Message::Close(_))) | None => break,
                 Some(Ok(_)) => None,
                 Some(Err(e)) => {
-                    state.sink.rejected(&vin, &e.to_string());
+                    match hang_up(e) {
+                        Ok(why) => debug!(%why, "the car closed the connection without a close frame"),
+                        Err(e) => state.sink.rejected(&vin, &e.to_string()),
+                    }
                     break;
                 }
             },
@@ -277,6 +281,23 @@ async fn car_session(mut socket: WebSocket, vin: String, link: Option<String>, s
     // Records still on their way get no ack on this connection: the car resends them.
     state.sink.connection(&vin, false, link.as_deref());
     info!("car disconnected");
+}
+
+/// Tells a car that just went away (its TCP connection closed or reset without a WebSocket close
+/// frame, as a car driving out of coverage or falling asleep does) from one that sent something
+/// the WebSocket protocol forbids: only the latter is a refused frame.
+fn hang_up(e: axum::Error) -> Result<String, axum::Error> {
+    use tokio_tungstenite::tungstenite::{error::ProtocolError, Error};
+    let inner = e.into_inner();
+    match inner.downcast_ref::<Error>() {
+        Some(
+            e @ (Error::ConnectionClosed
+            | Error::AlreadyClosed
+            | Error::Io(_)
+            | Error::Protocol(ProtocolError::ResetWithoutClosingHandshake)),
+        ) => Ok(e.to_string()),
+        _ => Err(axum::Error::new(inner)),
+    }
 }
 
 /// The answer to one frame.
