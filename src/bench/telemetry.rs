@@ -49,10 +49,18 @@ use crate::tesla::telemetry::proto::vehicle_data::{
     value::Value as V, Datum, Field, LocationValue, Payload, Value,
 };
 
-/// Cars streaming at once in the throughput run.
+/// Cars streaming at once in the throughput runs.
 pub const CARS: usize = 10;
 /// Records a car may have unacknowledged (a real car keeps sending while it waits).
 pub const WINDOW: usize = 8;
+/// Datums per record.
+pub const DATUMS: usize = 20;
+/// Car counts of the memory runs.
+pub const MEMORY_CARS: &[usize] = &[1, 10, 100];
+/// Warm-up before each measurement window.
+const WARM_UP: Duration = Duration::from_secs(3);
+/// The longest a start-up step may take.
+const READY_TIMEOUT: Duration = Duration::from_secs(120);
 
 /// How a bench car sends.
 #[derive(Debug, Clone, Copy)]
@@ -62,14 +70,6 @@ enum Pace {
     /// One record per period.
     Every(Duration),
 }
-/// Datums per record.
-pub const DATUMS: usize = 20;
-/// Car counts of the memory runs.
-pub const MEMORY_CARS: &[usize] = &[1, 10, 100];
-/// Warm-up before each measurement window.
-const WARM_UP: Duration = Duration::from_secs(3);
-/// The longest a start-up step may take.
-const READY_TIMEOUT: Duration = Duration::from_secs(120);
 
 /// The `--json` object.
 #[derive(Debug, Clone, PartialEq, Serialize)]
