@@ -3,7 +3,9 @@
 //!
 //! Everything is real: a private Mosquitto (the `mosquitto` binary on `PATH`), the in-process
 //! simulator as Tesla's Fleet API, and the daemon as a child process (`teslasync run`, this very
-//! executable) confined to one core (`taskset -c 0` when available, and `TOKIO_WORKER_THREADS=1`).
+//! executable) confined to one core (`taskset -c 0` when available, and `TOKIO_WORKER_THREADS=1`),
+//! which the bare client also runs on, and nothing else: the broker, the simulated cars and the
+//! rest of this process are pinned to the other cores.
 //! Simulated cars connect over mutual TLS with certificates from a bench vehicle CA and send `V`
 //! records of [`DATUMS`] datums whose values all change every record, so every datum is decoded,
 //! mapped, applied and published (retained, QoS 1) before the record is acknowledged.
@@ -62,6 +64,9 @@ const WARM_UP: Duration = Duration::from_secs(3);
 /// The longest a start-up step may take.
 const READY_TIMEOUT: Duration = Duration::from_secs(120);
 
+/// The core the measured client runs on alone.
+const MEASURED_CORE: usize = 0;
+
 /// How a bench car sends.
 #[derive(Debug, Clone, Copy)]
 enum Pace {
@@ -76,6 +81,9 @@ enum Pace {
 pub struct TelemetryReport {
     pub seconds: u64,
     pub qos: u8,
+    /// The measured client (the bare one, then the daemon) had core [`MEASURED_CORE`] to
+    /// itself: pinned there, with the broker, the simulated cars and the rest of this process
+    /// pinned to the other cores (needs `taskset` and two cores).
     pub pinned_to_one_core: bool,
     pub cars: usize,
     pub datums_per_record: usize,
@@ -115,6 +123,8 @@ pub struct MemoryRow {
 /// Runs the whole benchmark (about `5 × seconds` plus start-ups).
 pub async fn telemetry(seconds: u64) -> anyhow::Result<TelemetryReport> {
     let window = Duration::from_secs(seconds.max(1));
+    // Before anything starts: the broker and the cars inherit this.
+    let pinned = keep_off_measured_core();
     let broker = Mosquitto::start()?;
     let bare = bare_ceiling(broker.port, window).await?;
     let bare_as_bridge = bare_ceiling_as_bridge(broker.port, window).await?;
@@ -156,7 +166,7 @@ pub async fn telemetry(seconds: u64) -> anyhow::Result<TelemetryReport> {
     Ok(TelemetryReport {
         seconds,
         qos: 1,
-        pinned_to_one_core: taskset().is_some(),
+        pinned_to_one_core: pinned,
         cars: CARS,
         datums_per_record: DATUMS,
         bare_publishes_per_s: bare,
@@ -269,6 +279,8 @@ macro_rules! bare_client {
         use $mqtt as mqtt;
         let (port, window): (u16, Duration) = ($port, $window);
         let thread = std::thread::spawn(move || -> anyhow::Result<f64> {
+            // Where the daemon will run, alone.
+            pin_this_thread_to_measured_core();
             let rt = tokio::runtime::Builder::new_current_thread()
                 .enable_all()
                 .build()?;
@@ -439,7 +451,7 @@ impl ChildDaemon {
         let mut cmd = match taskset() {
             Some(taskset) => {
                 let mut c = Command::new(taskset);
-                c.arg("-c").arg("0").arg(exe);
+                c.arg("-c").arg(MEASURED_CORE.to_string()).arg(exe);
                 c
             }
             None => Command::new(exe),
@@ -808,6 +820,37 @@ impl Drop for Mosquitto {
 /// A loopback address nobody listens on right now.
 fn free_addr() -> anyhow::Result<SocketAddr> {
     Ok(std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?)
+}
+
+/// Pins every thread of this process (and so what it starts later) to the cores other than
+/// [`MEASURED_CORE`], so the broker and the simulated cars never take the measured client's core.
+/// False when that cannot be done (no `taskset`, one core).
+fn keep_off_measured_core() -> bool {
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let Some(taskset) = taskset().filter(|_| cores >= 2) else {
+        return false;
+    };
+    let others = format!("{}-{}", MEASURED_CORE + 1, cores - 1);
+    Command::new(taskset)
+        .args(["-a", "-p", "-c", &others, &std::process::id().to_string()])
+        .stdout(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success())
+}
+
+/// Pins the calling thread to [`MEASURED_CORE`] (best effort: the report says whether the run was
+/// pinned).
+fn pin_this_thread_to_measured_core() {
+    // "<pid>/task/<tid>": the thread's id, which taskset takes like a process id.
+    let tid = std::fs::read_link("/proc/thread-self")
+        .ok()
+        .and_then(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()));
+    if let (Some(taskset), Some(tid)) = (taskset(), tid) {
+        let _ = Command::new(taskset)
+            .args(["-p", "-c", &MEASURED_CORE.to_string(), &tid])
+            .stdout(Stdio::null())
+            .status();
+    }
 }
 
 /// `taskset`, if installed.

@@ -118,6 +118,10 @@ struct Bridge {
     /// publishes states only (building discovery is most of a sync's work, and a streaming car
     /// syncs many times a second). Cleared with `published`.
     discovered: HashMap<String, discovery::Inputs>,
+    /// Each car's entity states as last published, by entity id: a sync formats topics and looks
+    /// them up in `published` only for entities whose states differ (of a streaming car's ~150
+    /// entities, a record changes a few dozen). Cleared with `published`.
+    states: HashMap<String, HashMap<&'static str, EntityStates>>,
     /// The bridge device's discovery (which never changes) is in `published`.
     bridge_discovered: bool,
     /// Devices whose retained discovery configs we watch, to clear the ones no longer published.
@@ -130,6 +134,14 @@ struct Bridge {
     /// subscriptions exist would invite a command nobody hears), and events wait in `held`.
     subscribed: bool,
     held: Vec<(String, Bytes)>,
+}
+
+/// One entity's payloads as [`Bridge::sync_vehicle`] computed them: its state topics' (the main
+/// one, and a climate entity's aspects) and its attributes.
+#[derive(PartialEq)]
+struct EntityStates {
+    states: Vec<(Option<&'static str>, String)>,
+    attributes: Option<String>,
 }
 
 /// Confirms hub barriers ([`HubEvent::Barrier`]) once the broker has every publish before them.
@@ -187,6 +199,7 @@ pub async fn run(
         clock,
         published: HashMap::new(),
         discovered: HashMap::new(),
+        states: HashMap::new(),
         bridge_discovered: false,
         delivery: DeliveryMarkers {
             topic: bridge_topics_delivery(&settings.mqtt),
@@ -511,6 +524,7 @@ impl Bridge {
     fn forget_published(&mut self) {
         self.published.clear();
         self.discovered.clear();
+        self.states.clear();
         self.bridge_discovered = false;
     }
 
@@ -979,20 +993,34 @@ impl Bridge {
         }
         self.publish_retained(self.topics.availability(vin), b"online".to_vec())
             .await?;
+        if !self.states.contains_key(vin) {
+            self.states.insert(vin.to_string(), HashMap::new());
+        }
         for entity in catalog::for_car(&record.signals) {
-            for (aspect, state) in entity.states(&record.signals) {
+            let now = EntityStates {
+                states: entity.states(&record.signals),
+                attributes: entity.attributes_of(&record.signals).map(|a| a.to_string()),
+            };
+            if self.states[vin].get(entity.id()) == Some(&now) {
+                continue;
+            }
+            for (aspect, state) in &now.states {
                 let topic = match aspect {
                     None => self.topics.state(vin, entity.id()),
                     Some(a) => self.topics.aspect_state(vin, entity.id(), a),
                 };
-                self.publish_retained(topic, state.into_bytes()).await?;
+                self.publish_retained(topic, state.clone().into_bytes())
+                    .await?;
             }
-            if let Some(attributes) = entity.attributes_of(&record.signals) {
+            if let Some(attributes) = &now.attributes {
                 self.publish_retained(
                     self.topics.attributes(vin, entity.id()),
-                    attributes.to_string().into_bytes(),
+                    attributes.clone().into_bytes(),
                 )
                 .await?;
+            }
+            if let Some(states) = self.states.get_mut(vin) {
+                states.insert(entity.id(), now);
             }
         }
         Ok(())
@@ -1033,6 +1061,7 @@ impl Bridge {
             .collect();
         stale.extend(discovery::removal_topics(&self.topics, self.site.mode, vin));
         self.discovered.remove(vin);
+        self.states.remove(vin);
         for topic in stale {
             self.published.remove(&topic);
             self.send(topic, Vec::new(), true).await?;
