@@ -135,21 +135,34 @@ async fn screenshot(c: &Client, name: &str) {
     std::fs::write(dir.join(format!("{name}.png")), png).unwrap();
 }
 
-/// Clicks the element `at` finds (which must exist). A page that re-renders between the find and
-/// the click leaves a stale reference: find it again, a bounded number of times.
+/// Clicks the element `at` finds, once it exists (the set-up page re-renders itself while it waits
+/// for a step, so an element can be briefly absent, or go stale between the find and the click):
+/// WebDriver cannot notify, so the DOM is polled, bounded by TIMEOUT.
 async fn click(c: &Client, at: Locator<'_>) {
-    for _ in 0..20 {
-        match c.find(at).await.unwrap().click().await {
+    use fantoccini::error::{CmdError, ErrorStatus};
+    let deadline = tokio::time::Instant::now() + TIMEOUT;
+    loop {
+        let outcome = match c.find(at).await {
+            Ok(element) => element.click().await,
+            Err(e) => Err(e),
+        };
+        match outcome {
             Ok(()) => return,
-            Err(fantoccini::error::CmdError::Standard(e))
-                if e.error == fantoccini::error::ErrorStatus::StaleElementReference =>
+            Err(CmdError::Standard(e))
+                if matches!(
+                    e.error,
+                    ErrorStatus::StaleElementReference | ErrorStatus::NoSuchElement
+                ) && tokio::time::Instant::now() < deadline =>
             {
-                continue
+                tokio::time::sleep(Duration::from_millis(100)).await;
             }
-            Err(e) => panic!("click on {at:?}: {e}"),
+            Err(e) => panic!(
+                "click on {at:?}: {e} on {}: {}",
+                c.current_url().await.unwrap(),
+                c.source().await.unwrap()
+            ),
         }
     }
-    panic!("{at:?} went stale 20 times in a row");
 }
 
 /// The whole first-run flow from `start` (the web UI's root as the browser reaches it).
