@@ -993,15 +993,14 @@ impl Bridge {
         }
         self.publish_retained(self.topics.availability(vin), b"online".to_vec())
             .await?;
-        if !self.states.contains_key(vin) {
-            self.states.insert(vin.to_string(), HashMap::new());
-        }
+        // Taken out while this sync publishes, and put back with what it published.
+        let mut last = self.states.remove(vin).unwrap_or_default();
         for entity in catalog::for_car(&record.signals) {
             let now = EntityStates {
                 states: entity.states(&record.signals),
                 attributes: entity.attributes_of(&record.signals).map(|a| a.to_string()),
             };
-            if self.states[vin].get(entity.id()) == Some(&now) {
+            if last.get(entity.id()) == Some(&now) {
                 continue;
             }
             for (aspect, state) in &now.states {
@@ -1019,10 +1018,9 @@ impl Bridge {
                 )
                 .await?;
             }
-            if let Some(states) = self.states.get_mut(vin) {
-                states.insert(entity.id(), now);
-            }
+            last.insert(entity.id(), now);
         }
+        self.states.insert(vin.to_string(), last);
         Ok(())
     }
 

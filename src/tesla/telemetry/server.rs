@@ -264,9 +264,10 @@ async fn car_session(mut socket: WebSocket, vin: String, link: Option<String>, s
                 Some(Ok(Message::Close(_))) | None => break,
                 Some(Ok(_)) => None,
                 Some(Err(e)) => {
-                    match hang_up(e) {
-                        Ok(why) => debug!(%why, "the car closed the connection without a close frame"),
-                        Err(e) => state.sink.rejected(&vin, &e.to_string()),
+                    if hung_up(&e) {
+                        debug!(why = %e, "the car closed the connection without a close frame");
+                    } else {
+                        state.sink.rejected(&vin, &e.to_string());
                     }
                     break;
                 }
@@ -286,18 +287,17 @@ async fn car_session(mut socket: WebSocket, vin: String, link: Option<String>, s
 /// Tells a car that just went away (its TCP connection closed or reset without a WebSocket close
 /// frame, as a car driving out of coverage or falling asleep does) from one that sent something
 /// the WebSocket protocol forbids: only the latter is a refused frame.
-fn hang_up(e: axum::Error) -> Result<String, axum::Error> {
+fn hung_up(e: &axum::Error) -> bool {
     use tokio_tungstenite::tungstenite::{error::ProtocolError, Error};
-    let inner = e.into_inner();
-    match inner.downcast_ref::<Error>() {
+    matches!(
+        std::error::Error::source(e).and_then(|inner| inner.downcast_ref::<Error>()),
         Some(
-            e @ (Error::ConnectionClosed
-            | Error::AlreadyClosed
-            | Error::Io(_)
-            | Error::Protocol(ProtocolError::ResetWithoutClosingHandshake)),
-        ) => Ok(e.to_string()),
-        _ => Err(axum::Error::new(inner)),
-    }
+            Error::ConnectionClosed
+                | Error::AlreadyClosed
+                | Error::Io(_)
+                | Error::Protocol(ProtocolError::ResetWithoutClosingHandshake)
+        )
+    )
 }
 
 /// The answer to one frame.
