@@ -159,6 +159,8 @@ pub async fn run(
     let embedded = ensure_broker(&broker).await?;
 
     let data_dir = demo_dir();
+    // Removed when the demo ends, however it ends (a busy --http address included).
+    let _data_dir = RemovedOnDrop(data_dir.clone());
     cfg.tesla.api_base_url = Some(sim_url.clone());
     cfg.tesla.auth_base_url = sim_url.clone();
     cfg.tesla.client_id = Some(SimConfig::default().client_id);
@@ -278,9 +280,7 @@ pub async fn run(
     } else {
         println!("Press Ctrl-C to stop; the simulated cars are then removed from Home Assistant.");
     }
-    let result = daemon.wait().await;
-    let _ = std::fs::remove_dir_all(&data_dir);
-    Ok(result?)
+    Ok(daemon.wait().await?)
 }
 
 /// A fresh data directory per demo run (its storage key dies with the process).
@@ -334,6 +334,15 @@ async fn start_streaming(
         streams.push(sim.stream(&vin, stream_config, vehicle_ca.issue(&vin)));
     }
     streams
+}
+
+/// A directory deleted with everything in it when this is dropped.
+struct RemovedOnDrop(PathBuf);
+
+impl Drop for RemovedOnDrop {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
 }
 
 fn demo_dir() -> PathBuf {

@@ -137,3 +137,25 @@ async fn with_keep_the_cars_stay() {
     let left = retained_under(&broker, None, &filters()).await;
     assert!(left.contains(&config), "{left:?}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_demo_that_cannot_start_leaves_no_data_directory() {
+    let broker = Broker::start();
+    let busy = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let tmp = tempfile::tempdir().unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_teslasync"))
+        .args(["demo", "--mqtt", broker.url().as_str(), "--http"])
+        .arg(busy.local_addr().unwrap().to_string())
+        // The demo's data directory goes under the temporary directory: this test's own.
+        .env("TMPDIR", tmp.path())
+        .output()
+        .expect("the teslasync binary runs");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("choose another address with --http"),
+        "{stderr}"
+    );
+    let left: Vec<_> = std::fs::read_dir(tmp.path()).unwrap().collect();
+    assert!(left.is_empty(), "left behind: {left:?}");
+}
